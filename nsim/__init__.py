@@ -1,0 +1,31 @@
+"""nsim: read, model, replay and simulate how nova-compute boots an instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from nsim.logs.reader import ParseRun
+from nsim.logs.record import JSON_COLUMNS, Diagnostic, Record
+
+__all__ = ["Diagnostic", "ParseRun", "Record", "parse", "to_dataframe"]
+
+
+def parse(paths: str | Iterable[str], format: str = "auto", year: int | None = None) -> ParseRun:
+    """Stream the records of one or more logs ('-' = stdin); `.counts` fills in as you iterate."""
+    return ParseRun([paths] if isinstance(paths, str) else paths, fmt=format, year=year)
+
+
+def to_dataframe(source: Iterable[Record] | str | list[str], format: str = "auto",
+                 year: int | None = None) -> pd.DataFrame:
+    """One row per record, with the `nsim parse --to jsonl` columns.
+
+    `source` is records (e.g. from `parse`), or a path or list of paths to parse.
+    """
+    if isinstance(source, str) or (isinstance(source, list) and all(isinstance(p, str)
+                                                                     for p in source)):
+        source = parse(source, format=format, year=year)  # type: ignore[arg-type]
+    frame = pd.DataFrame([rec.to_json() for rec in source], columns=list(JSON_COLUMNS))
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame

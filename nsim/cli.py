@@ -1,0 +1,114 @@
+"""The `nsim` command: one sub-command per verb; each parses arguments and calls the API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from nsim.logs.reader import FORMATS, ParseRun
+from nsim.logs.record import Diagnostic
+from nsim.report import records as record_out
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+# Diagnostics printed per input before the rest are only counted.
+_SHOWN_PER_FILE = 20
+
+
+class DiagnosticPrinter:
+    """Prints diagnostics to stderr, at most _SHOWN_PER_FILE per input, then a tally."""
+
+    def __init__(self) -> None:
+        self.per_file: Counter[str] = Counter()
+
+    def __call__(self, diag: Diagnostic) -> None:
+        self.per_file[diag.source] += 1
+        if self.per_file[diag.source] <= _SHOWN_PER_FILE:
+            print(f"nsim: {diag}", file=sys.stderr)
+
+    def close(self) -> None:
+        for source, n in self.per_file.items():
+            if n > _SHOWN_PER_FILE:
+                print(f"nsim: {source}: {n - _SHOWN_PER_FILE} more problems not shown",
+                      file=sys.stderr)
+
+
+def _year(text: str) -> int:
+    value = int(text)
+    if not 1970 <= value <= 9999:
+        raise argparse.ArgumentTypeError(f"year out of range: {text}")
+    return value
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
+    p.add_argument("--format", choices=FORMATS, default="auto",
+                   help="input format (default: detected per file)")
+    p.add_argument("--year", type=_year,
+                   help="year of journald stamps that carry none (default: from file mtime)")
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    printer = DiagnosticPrinter()
+    run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
+    if args.to == "parquet":
+        if not args.output or args.output == "-":
+            print("nsim: --to parquet needs -o FILE", file=sys.stderr)
+            return EXIT_USAGE
+        record_out.write_parquet(run, args.output)
+    else:
+        writer = {"table": record_out.write_table, "jsonl": record_out.write_jsonl,
+                  "csv": record_out.write_csv}[args.to]
+        if args.output and args.output != "-":
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                writer(run, out)
+        else:
+            writer(run, sys.stdout)
+            sys.stdout.flush()
+    printer.close()
+    print(run.counts.summary(), file=sys.stderr)
+    return EXIT_USAGE if run.errors else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nsim", description="Understand how nova-compute boots an instance, from its logs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("parse", help="parse nova-compute logs into typed records",
+                       description="Parse nova-compute logs (journald text, oslo.log files, "
+                                   "journalctl -o json) into records with typed events.")
+    add_input_args(p)
+    p.add_argument("--to", choices=record_out.OUTPUTS, default="table", help="output form")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    p.set_defaults(func=cmd_parse)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"nsim: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if os.environ.get("NSIM_DEBUG"):
+            raise
+        print(f"nsim: internal error: {type(exc).__name__}: {exc} "
+              "(set NSIM_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The base of every event kind: typed fields, nova's wording by release, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from nsim.events.release import in_range
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One wording of a message, valid from `since` to `until` (inclusive, None = open)."""
+
+    template: str
+    level: str = "DEBUG"
+    since: str | None = None
+    until: str | None = None
+
+
+class Event(BaseModel):
+    """A nova-compute message recognised by the message grammar."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str]
+    logger: ClassVar[str]
+    wordings: ClassVar[tuple[Wording, ...]]
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> Event:
+        """Build the event from the grammar rule's tokens (rule name == kind)."""
+        raise NotImplementedError(cls.kind)
+
+    @classmethod
+    def wording_for(cls, release: str) -> Wording | None:
+        """The wording nova `release` logs this event with, or None if it did not log it."""
+        for w in cls.wordings:
+            if in_range(release, w.since, w.until):
+                return w
+        return None
+
+    def template_values(self) -> dict[str, Any]:
+        """Values the wording templates are formatted with."""
+        return dict(self)
+
+    def render(self, release: str) -> str:
+        """The message text as nova `release` writes it."""
+        wording = self.wording_for(release)
+        if wording is None:
+            raise ValueError(f"nova {release} does not log {self.kind}")
+        return wording.template.format(**self.template_values())
+
+
+def text(token: Any) -> str:
+    return str(token)
+
+
+def unquote(token: Any) -> str:
+    return str(token)[1:-1]
+
+
+def seconds(token: Any) -> float:
+    return float(str(token).rstrip("s"))
+
+
+def number(token: Any) -> float:
+    return float(str(token))
+
+
+def by_type(tokens: list[Any]) -> dict[str, list[str]]:
+    """Group a rule's tokens by terminal name, in order."""
+    out: dict[str, list[str]] = {}
+    for tok in tokens:
+        out.setdefault(tok.type, []).append(str(tok))
+    return out

@@ -1,0 +1,182 @@
+"""Resource claims (nova/compute/claims.py, nova/compute/resource_tracker.py).
+
+The per-resource test lines (overhead, total/used, limit) exist through Stein
+and were removed in Train (nova commit 5406c8bd9b); from Train a refused claim
+logs "Failed to claim: ...". Ocata and earlier do not name the node.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from nsim.events.base import Event, Wording, by_type, number
+
+CLAIMS = "nova.compute.claims"
+RESOURCE_TRACKER = "nova.compute.resource_tracker"
+
+ResourceType = Literal["memory", "disk", "vcpu"]
+UNIT: dict[str, str] = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
+
+
+class Overhead(Event):
+    kind: ClassVar[str] = "overhead"
+    logger: ClassVar[str] = RESOURCE_TRACKER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("{label} overhead for {requested} {unit} instance; {overhead} {overhead_unit}",
+                until="stein"),
+    )
+    resource: ResourceType
+    requested: int
+    overhead: int
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> Overhead:
+        resource = {"Memory": "memory", "Disk": "disk", "CPU": "vcpu"}[str(tokens[0])]
+        return cls(resource=resource, requested=int(tokens[1]), overhead=int(tokens[3]))
+
+    def template_values(self) -> dict[str, Any]:
+        label, unit, overhead_unit = {
+            "memory": ("Memory", "MB", "MB"), "disk": ("Disk", "GB", "GB"),
+            "vcpu": ("CPU", "vCPUs", "vCPU(s)"),
+        }[self.resource]
+        return dict(self) | {"label": label, "unit": unit, "overhead_unit": overhead_unit}
+
+
+class ClaimAttempt(Event):
+    kind: ClassVar[str] = "claim_attempt"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Attempting claim: memory {memory_mb} MB, disk {disk_gb} GB, vcpus {vcpus} CPU",
+                level="INFO", until="ocata"),
+        Wording("Attempting claim on node {node}: memory {memory_mb} MB, disk {disk_gb} GB, "
+                "vcpus {vcpus} CPU", level="INFO", since="pike", until="stein"),
+    )
+    node: str | None = None
+    memory_mb: int
+    disk_gb: int
+    vcpus: int
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimAttempt:
+        t = by_type(tokens)
+        mem, disk, vcpus = (int(x) for x in t["INT"])
+        return cls(node=t.get("NODE", [None])[0], memory_mb=mem, disk_gb=disk, vcpus=vcpus)
+
+
+class ClaimTotal(Event):
+    kind: ClassVar[str] = "claim_total"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Total {resource}: {total:.0f} {unit}, used: {used:.2f} {unit}",
+                level="INFO", until="stein"),
+    )
+    resource: ResourceType
+    total: float
+    used: float
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimTotal:
+        return cls(resource=str(tokens[0]), total=number(tokens[1]), used=number(tokens[3]))
+
+    def template_values(self) -> dict[str, Any]:
+        return dict(self) | {"unit": UNIT[self.resource]}
+
+
+class ClaimLimitUnspecified(Event):
+    kind: ClassVar[str] = "claim_limit_unspecified"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("{resource} limit not specified, defaulting to unlimited",
+                level="INFO", until="stein"),
+    )
+    resource: ResourceType
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimLimitUnspecified:
+        return cls(resource=str(tokens[0]))
+
+
+class ClaimLimit(Event):
+    kind: ClassVar[str] = "claim_limit"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("{resource} limit: {limit:.2f} {unit}, free: {free:.2f} {unit}",
+                level="INFO", until="stein"),
+    )
+    resource: ResourceType
+    limit: float
+    free: float
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimLimit:
+        return cls(resource=str(tokens[0]), limit=number(tokens[1]), free=number(tokens[3]))
+
+    def template_values(self) -> dict[str, Any]:
+        return dict(self) | {"unit": UNIT[self.resource]}
+
+
+class ClaimSuccessful(Event):
+    kind: ClassVar[str] = "claim_successful"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Claim successful", level="INFO", until="ocata"),
+        Wording("Claim successful on node {node}", level="INFO", since="pike"),
+    )
+    node: str | None = None
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimSuccessful:
+        return cls(node=str(tokens[0]) if tokens else None)
+
+
+class ClaimFailed(Event):
+    kind: ClassVar[str] = "claim_failed"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Failed to claim: {reason}", level="INFO", since="train"),
+    )
+    reason: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimFailed:
+        return cls(reason=str(tokens[0]))
+
+
+# "Free memory 1024.00 MB < requested 2048 MB" (claims.py _test, Stein and earlier).
+_SHORTAGE = re.compile(r"Free (memory|disk|vcpu) (-?\d+(?:\.\d+)?) (?:MB|GB|VCPU) < requested (\d+)")
+
+
+class InsufficientResources(Event):
+    """ComputeResourcesUnavailable (nova/exception.py), logged by the manager before rescheduling."""
+
+    kind: ClassVar[str] = "insufficient_resources"
+    logger: ClassVar[str] = "nova.compute.manager"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Insufficient compute resources: {reason}."),
+    )
+    reason: str
+    resource: ResourceType | None = None
+    free: float | None = None
+    requested: int | None = None
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> InsufficientResources:
+        reason = str(tokens[0]).removesuffix(".")
+        m = _SHORTAGE.search(reason)
+        if m is None:
+            return cls(reason=reason)
+        return cls(reason=reason, resource=m.group(1), free=float(m.group(2)),
+                   requested=int(m.group(3)))
+
+
+class NumaNote(Event):
+    kind: ClassVar[str] = "numa_note"
+    logger: ClassVar[str] = "nova.virt.hardware"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Require both a host and instance NUMA topology to fit instance on host."),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> NumaNote:
+        return cls()

@@ -1,0 +1,172 @@
+"""Guest definition and start (nova/virt/libvirt/driver.py, os_vif, nova/compute/manager.py)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from nsim.events.base import Event, Wording, by_type
+
+DRIVER = "nova.virt.libvirt.driver"
+MANAGER = "nova.compute.manager"
+
+# nova/virt/event.py display names.
+LifecycleName = Literal["Started", "Stopped", "Paused", "Resumed", "Suspended",
+                        "Postcopy started", "Migration completed"]
+
+
+class GuestXmlStart(Event):
+    kind: ClassVar[str] = "guest_xml_start"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Start _get_guest_xml {details}"),)
+    details: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> GuestXmlStart:
+        return cls(details=str(tokens[0]))
+
+
+class GuestXmlEnd(Event):
+    kind: ClassVar[str] = "guest_xml_end"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("End _get_guest_xml xml={xml}"),)
+    xml: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> GuestXmlEnd:
+        return cls(xml=str(tokens[0]))
+
+
+class EventPrepare(Event):
+    kind: ClassVar[str] = "event_prepare"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Preparing to wait for external event {event}"),
+    )
+    event: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> EventPrepare:
+        return cls(event=str(tokens[0]))
+
+
+class ExternalEvent(Event):
+    """Neutron's event reaching the compute host: received, then processed."""
+
+    kind: ClassVar[str] = "external_event"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("{verb} event {event}{tail}"),)
+    verb: Literal["Received", "Processing"]
+    event: str
+    tail: str = ""
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ExternalEvent:
+        t = by_type(tokens)
+        rest = t.get("REST", [""])[0]
+        return cls(verb=t["EXTERNAL_EVENT_VERB"][0].split()[0], event=t["EVENT_NAME"][0],
+                   tail=f" {rest}" if rest else "")
+
+
+class VifPlugging(Event):
+    kind: ClassVar[str] = "vif_plugging"
+    logger: ClassVar[str] = "os_vif"
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Plugging vif {vif}"),)
+    vif: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> VifPlugging:
+        return cls(vif=str(tokens[0]))
+
+
+class VifPlugged(Event):
+    kind: ClassVar[str] = "vif_plugged"
+    logger: ClassVar[str] = "os_vif"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Successfully plugged vif {vif}", level="INFO"),
+    )
+    vif: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> VifPlugged:
+        return cls(vif=str(tokens[0]))
+
+
+class LifecycleEvent(Event):
+    """handle_lifecycle_event: a libvirt domain event as nova names it."""
+
+    kind: ClassVar[str] = "lifecycle_event"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("VM {transition} (Lifecycle Event)", level="INFO"),
+    )
+    transition: LifecycleName
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> LifecycleEvent:
+        return cls(transition=str(tokens[0]))
+
+
+class SyncPowerStateSkip(Event):
+    kind: ClassVar[str] = "sync_power_state_skip"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("During sync_power_state the instance has a pending task ({task_state}). Skip.",
+                level="INFO"),
+    )
+    task_state: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> SyncPowerStateSkip:
+        return cls(task_state=str(tokens[0]))
+
+
+class GuestCreated(Event):
+    kind: ClassVar[str] = "guest_created"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Instance is running", until="queens"),
+        Wording("Guest created on hypervisor", since="rocky"),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> GuestCreated:
+        return cls()
+
+
+class Spawned(Event):
+    kind: ClassVar[str] = "spawned"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Instance spawned successfully.", level="INFO"),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> Spawned:
+        return cls()
+
+
+# Text after "Took N seconds to " (nova/compute/manager.py).
+TOOK_WHAT: dict[str, str] = {
+    "spawn the instance on the hypervisor.": "spawn",
+    "build instance.": "build",
+    "destroy the instance on the hypervisor.": "destroy",
+    "deallocate network for instance.": "deallocate_network",
+    "detach 1 volumes for instance.": "detach_volumes",
+    "snapshot the instance on the hypervisor.": "snapshot",
+}
+
+
+class TookSeconds(Event):
+    kind: ClassVar[str] = "took_seconds"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Took {seconds:.2f} seconds to {what}", level="INFO"),
+    )
+    seconds: float
+    what: str
+    step: str | None = None
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> TookSeconds:
+        what = str(tokens[1])
+        return cls(seconds=float(tokens[0]), what=what, step=TOOK_WHAT.get(what))

@@ -1,0 +1,72 @@
+"""Instance teardown (nova/compute/manager.py _shutdown_instance, libvirt/driver.py)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from nsim.events.base import Event, Wording
+
+DRIVER = "nova.virt.libvirt.driver"
+
+
+class Terminating(Event):
+    kind: ClassVar[str] = "terminating"
+    logger: ClassVar[str] = "nova.compute.manager"
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Terminating instance", level="INFO"),)
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> Terminating:
+        return cls()
+
+
+class Destroyed(Event):
+    kind: ClassVar[str] = "destroyed"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Instance destroyed successfully.", level="INFO"),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> Destroyed:
+        return cls()
+
+
+class DeletingFiles(Event):
+    kind: ClassVar[str] = "deleting_files"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Deleting instance files {path}", level="INFO"),
+    )
+    path: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> DeletingFiles:
+        return cls(path=str(tokens[0]))
+
+
+class DeletionComplete(Event):
+    kind: ClassVar[str] = "deletion_complete"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Deletion of {path} complete", level="INFO"),
+    )
+    path: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> DeletionComplete:
+        return cls(path=str(tokens[0]))
+
+
+class StoppedEventRemoved(Event):
+    """A new lifecycle event cancelled the delayed STOPPED event (nova/virt/libvirt/host.py)."""
+
+    kind: ClassVar[str] = "stopped_event_removed"
+    logger: ClassVar[str] = "nova.virt.libvirt.host"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Removed pending STOPPED event for {details}"),
+    )
+    details: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> StoppedEventRemoved:
+        return cls(details=str(tokens[0]))

@@ -1,0 +1,59 @@
+"""Timestamps of each format; the year of journald's year-less stamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+
+def _micro(frac: str) -> int:
+    return int(frac[:6].ljust(6, "0")) if frac else 0
+
+
+class YearClock:
+    """Gives journald short stamps ("Jun 16 13:12:52.123456") a year.
+
+    The year is `year` when given; otherwise the year of `reference` (the file's
+    mtime), one less if the first stamp's month lies after the reference month.
+    A month that goes back (Dec -> Jan) starts the next year.
+    """
+
+    def __init__(self, reference: datetime, year: int | None = None) -> None:
+        self._reference = reference
+        self._year = year
+        self._month: int | None = None
+
+    def stamp(self, text: str) -> datetime:
+        month = MONTHS[text[:3]]
+        if self._year is None:
+            self._year = self._reference.year - (1 if month > self._reference.month else 0)
+        elif self._month is not None and month < self._month and self._month - month > 6:
+            self._year += 1
+        self._month = month
+        clock, _, frac = text[7:].partition(".")
+        return datetime(self._year, month, int(text[4:6]), int(clock[0:2]), int(clock[3:5]),
+                        int(clock[6:8]), _micro(frac))
+
+
+def iso_stamp(text: str) -> datetime:
+    """short-iso / ISO 8601 stamps; an offset is converted to UTC (then dropped)."""
+    stamp = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return stamp
+
+
+def oslo_stamp(text: str) -> datetime:
+    """'2017-06-16 13:12:52.123' (oslo.log asctime.msecs)."""
+    _, _, frac = text.partition(".")
+    return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                    int(text[14:16]), int(text[17:19]), _micro(frac))
+
+
+def realtime_stamp(usec: str) -> datetime:
+    """journald __REALTIME_TIMESTAMP: microseconds since the epoch, UTC."""
+    value = int(usec)
+    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(
+        tzinfo=None, microsecond=value % 1_000_000)

@@ -1,0 +1,74 @@
+"""A record: one log message with its envelope, possibly spanning several physical lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from nsim.events.base import Event
+
+
+class Record(BaseModel):
+    """The envelope oslo.log/journald put around a nova-compute message, plus its event."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    source: str
+    line: int
+    """1-based number of the record's first physical line."""
+    lines: int = 1
+    """How many physical lines the record spans."""
+    timestamp: datetime | None = None
+    host: str | None = None
+    process: str | None = None
+    pid: int | None = None
+    level: str | None = None
+    logger: str | None = None
+    context: str | None = None
+    request_id: str | None = None
+    global_request_id: str | None = None
+    user: str | None = None
+    project: str | None = None
+    instance: str | None = None
+    message: str = ""
+    func: str | None = None
+    path: str | None = None
+    lineno: int | None = None
+    traceback: list[str] = []
+    event: Event | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """The event kind's name, or None for a message outside the catalog."""
+        return self.event.kind if self.event is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat dict `nsim parse --to jsonl` writes."""
+        out = {name: getattr(self, name) for name in JSON_COLUMNS[:-2]}
+        out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
+        out["event"] = self.kind
+        out["fields"] = self.event.model_dump(mode="json") if self.event is not None else None
+        return out
+
+
+JSON_COLUMNS: tuple[str, ...] = (
+    "source", "line", "lines", "timestamp", "host", "process", "pid", "level", "logger",
+    "context", "request_id", "global_request_id", "user", "project", "instance", "message",
+    "func", "path", "lineno", "traceback", "event", "fields",
+)
+
+
+class Diagnostic(BaseModel):
+    """A problem with the input, named by file and line."""
+
+    source: str
+    line: int | None
+    message: str
+    bad_lines: int = 0
+    """Physical lines this problem made unusable."""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.message}"

@@ -1,0 +1,1 @@
+"""Rendering results for people and programs: record tables and files, replay reports."""

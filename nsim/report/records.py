@@ -1,0 +1,72 @@
+"""Writing parsed records: a readable table, JSON lines, CSV or Parquet (streamed)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from nsim.logs.record import JSON_COLUMNS, Record
+
+OUTPUTS = ("table", "jsonl", "csv", "parquet")
+_PARQUET_BATCH = 20_000
+
+
+def write_table(records: Iterable[Record], out: IO[str]) -> None:
+    """One line per record: time, level, event kind, instance, message head."""
+    for rec in records:
+        stamp = rec.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if rec.timestamp else "-"
+        kind = rec.kind or "?"
+        inst = rec.instance[:8] if rec.instance else "-"
+        message = rec.message.split("\n", 1)[0]
+        if len(message) > 90:
+            message = message[:87] + "..."
+        out.write(f"{stamp}  {rec.level or '-':7} {kind:24} {inst:8}  {message}\n")
+
+
+def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
+    for rec in records:
+        out.write(json.dumps(rec.to_json(), ensure_ascii=False))
+        out.write("\n")
+
+
+def _flat(rec: Record) -> dict[str, Any]:
+    row = rec.to_json()
+    row["traceback"] = "\n".join(rec.traceback)
+    row["fields"] = json.dumps(row["fields"], ensure_ascii=False) if row["fields"] else ""
+    return row
+
+
+def write_csv(records: Iterable[Record], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=list(JSON_COLUMNS))
+    writer.writeheader()
+    for rec in records:
+        writer.writerow(_flat(rec))
+
+
+def write_parquet(records: Iterable[Record], path: str) -> None:
+    """Parquet in row groups of _PARQUET_BATCH records; `fields` is a JSON string column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([
+        ("source", pa.string()), ("line", pa.int64()), ("lines", pa.int64()),
+        ("timestamp", pa.timestamp("us")), ("host", pa.string()), ("process", pa.string()),
+        ("pid", pa.int64()), ("level", pa.string()), ("logger", pa.string()),
+        ("context", pa.string()), ("request_id", pa.string()),
+        ("global_request_id", pa.string()), ("user", pa.string()), ("project", pa.string()),
+        ("instance", pa.string()), ("message", pa.string()), ("func", pa.string()),
+        ("path", pa.string()), ("lineno", pa.int64()), ("traceback", pa.string()),
+        ("event", pa.string()), ("fields", pa.string()),
+    ])
+    with pq.ParquetWriter(path, schema) as writer:
+        batch: list[dict[str, Any]] = []
+        for rec in records:
+            row = _flat(rec)
+            row["timestamp"] = rec.timestamp
+            batch.append(row)
+            if len(batch) >= _PARQUET_BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                batch = []
+        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
