@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/nsim parse sample_logs/seed-boot.journal --year 2017
+	$(BIN)/nsim replay sample_logs/seed-boot.journal --year 2017
 
 test: setup
 	$(BIN)/ruff check nsim tests benchmarks

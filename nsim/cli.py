@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections import Counter
@@ -72,6 +73,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_USAGE if run.errors else EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from nsim.model.config import HostConfigError, load_host_config
+    from nsim.replay.run import replay
+    from nsim.report import replay as replay_out
+
+    try:
+        config = load_host_config(args.host_config) if args.host_config else None
+    except HostConfigError as exc:
+        print(f"nsim: --host-config {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    printer = DiagnosticPrinter()
+    result = replay(args.files, config=config, fmt=args.format, year=args.year,
+                    on_diagnostic=printer)
+    printer.close()
+    if result.errors and not result.counts.records:
+        print(result.counts.summary(), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        json.dump(replay_out.to_json(result), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(replay_out.to_text(result))
+    print(result.counts.summary(), file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_VIOLATIONS if result.violations else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nsim", description="Understand how nova-compute boots an instance, from its logs.")
@@ -83,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", choices=record_out.OUTPUTS, default="table", help="output form")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("replay", help="replay logs through the host model and check them",
+                       description="Replay nova-compute logs through a model of each compute host "
+                                   "(resource tracker, image cache, lifecycle, locks) and report "
+                                   "where the log and the model disagree. Exit 0 when consistent, "
+                                   "1 on violations, 2 when input is unusable.")
+    add_input_args(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--host-config", metavar="FILE",
+                   help="TOML file with host totals and nova.conf options (see README)")
+    p.set_defaults(func=cmd_replay)
     return parser
 
 

@@ -1,0 +1,39 @@
+"""A claim of memory, disk and vCPUs for one instance, and nova's fit test.
+
+Through Stein (nova/compute/claims.py `_test`) a claim fits when, for each
+resource with a limit, requested <= limit - used; without a limit it always fits.
+From Train the test moved to placement and only the outcome is logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RESOURCES = ("memory", "disk", "vcpu")
+UNITS = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Resources held for an instance; a size the log never stated is None."""
+
+    memory_mb: int | None
+    disk_gb: int | None
+    vcpus: int | None
+
+    def amount(self, resource: str) -> int | None:
+        return {"memory": self.memory_mb, "disk": self.disk_gb, "vcpu": self.vcpus}[resource]
+
+    @property
+    def sized(self) -> bool:
+        return None not in (self.memory_mb, self.disk_gb, self.vcpus)
+
+
+def shortage(resource: str, requested: float, used: float, limit: float | None) -> str | None:
+    """nova's reason text when `requested` does not fit under `limit`, else None."""
+    if limit is None:
+        return None
+    free = limit - used
+    if requested > free:
+        return f"Free {resource} {free:.2f} {UNITS[resource]} < requested {requested:g} {UNITS[resource]}"
+    return None

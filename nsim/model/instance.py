@@ -1,0 +1,68 @@
+"""One instance as the compute host sees it: states, claim, cache use and timed phases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nsim.model.claims import Claim
+from nsim.model.lifecycle import Outcome, PowerState, TaskState, VmState
+
+# Phases of a boot, in the order they start (also the rows `nsim diff` compares).
+PHASES: tuple[str, ...] = (
+    "build", "claim", "network", "spawn", "image_fetch", "convert", "overlay", "xml",
+    "domain_start", "resume")
+
+
+@dataclass
+class Phase:
+    name: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass
+class Instance:
+    """What the model knows of one instance on one host."""
+
+    uuid: str
+    host: str
+    vm_state: VmState | None = None
+    task_state: TaskState | None = None
+    power_state: PowerState = PowerState.NOSTATE
+    outcome: Outcome = Outcome.INCOMPLETE
+    claim: Claim | None = None
+    image_cache: str | None = None
+    image_id: str | None = None
+    base_file: str | None = None
+    build_seconds: float | None = None
+    boot_seen: bool = False
+    """The log shows the boot's start ("Starting instance...")."""
+    guest_running: bool = False
+    was_paused: bool = False
+    failing: bool = False
+    phases: dict[str, Phase] = field(default_factory=dict)
+
+    def phase(self, name: str) -> Phase:
+        p = self.phases.get(name)
+        if p is None:
+            p = self.phases[name] = Phase(name)
+        return p
+
+    def begin(self, name: str, when: datetime | None) -> None:
+        p = self.phase(name)
+        if p.start is None:
+            p.start = when
+
+    def finish(self, name: str, when: datetime | None) -> None:
+        self.phase(name).end = when
+
+    def ordered_phases(self) -> list[Phase]:
+        return sorted(self.phases.values(),
+                      key=lambda p: PHASES.index(p.name) if p.name in PHASES else len(PHASES))

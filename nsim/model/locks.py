@@ -1,0 +1,48 @@
+"""Named locks with holders and waiters (oslo_concurrency.lockutils as nova uses it):
+`compute_resources`, one per instance uuid, one per image cache file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds or waits: the decorated function and the request it serves."""
+
+    owner: str
+    request_id: str | None
+    since: datetime | None
+
+
+@dataclass
+class Lock:
+    name: str
+    holder: Holder | None = None
+    waiters: list[Holder] = field(default_factory=list)
+
+    def wait(self, who: Holder) -> None:
+        self.waiters.append(who)
+
+    def take_waiter(self, owner: str, request_id: str | None) -> Holder | None:
+        for i, w in enumerate(self.waiters):
+            if w.owner == owner and w.request_id == request_id:
+                return self.waiters.pop(i)
+        return None
+
+
+class LockTable:
+    """All locks of one host, created on first use."""
+
+    def __init__(self) -> None:
+        self.locks: dict[str, Lock] = {}
+
+    def get(self, name: str) -> Lock:
+        lock = self.locks.get(name)
+        if lock is None:
+            lock = self.locks[name] = Lock(name)
+        return lock
+
+    def held(self) -> list[Lock]:
+        return [lock for lock in self.locks.values() if lock.holder is not None]

@@ -1,0 +1,1 @@
+"""Replaying logs through the host model and checking what they claim."""

@@ -1,0 +1,110 @@
+"""The replay report: JSON for programs, text an operator can paste into a bug."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsim.model.host import Host
+from nsim.model.instance import Instance
+from nsim.replay.findings import RULES
+from nsim.replay.run import ReplayResult
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _instance_json(inst: Instance) -> dict[str, Any]:
+    claim = inst.claim
+    return {
+        "uuid": inst.uuid, "host": inst.host, "outcome": inst.outcome.value,
+        "vm_state": inst.vm_state.value if inst.vm_state else None,
+        "task_state": inst.task_state.value if inst.task_state else None,
+        "power_state": inst.power_state.value,
+        "claim": None if claim is None else {
+            "memory_mb": claim.memory_mb, "disk_gb": claim.disk_gb, "vcpus": claim.vcpus},
+        "image_id": inst.image_id,
+        "image_cache": inst.image_cache,
+        "phases": [{"name": p.name, "start": _iso(p.start), "end": _iso(p.end),
+                    "seconds": p.seconds} for p in inst.ordered_phases()],
+        "build_seconds": inst.build_seconds,
+    }
+
+
+def _host_json(host: Host) -> dict[str, Any]:
+    view = host.tracker.view()
+    return {
+        "node": host.node, "instances_path": host.instances_path,
+        "memory_total_mb": view.phys_ram_mb, "memory_used_mb": view.used_ram_mb,
+        "disk_total_gb": view.phys_disk_gb, "disk_used_gb": view.used_disk_gb,
+        "vcpus_total": view.total_vcpus, "vcpus_used": view.used_vcpus,
+        "live_claims": {uuid: {"memory_mb": c.memory_mb, "disk_gb": c.disk_gb, "vcpus": c.vcpus}
+                        for uuid, c in host.tracker.claims.items()},
+    }
+
+
+def to_json(result: ReplayResult) -> dict[str, Any]:
+    hosts = result.hosts.values()
+    return {
+        "hosts": {h.name: _host_json(h) for h in hosts},
+        "image_cache": {
+            "entries": [{"host": h.name, "image_id": b.image_id, "filename": b.filename,
+                         "state": b.state.value, "users": sorted(b.users)}
+                        for h in hosts for b in h.cache.files.values()],
+            "hits": sum(h.cache.hits for h in hosts),
+            "misses": sum(h.cache.misses for h in hosts),
+        },
+        "instances": [_instance_json(i) for h in hosts for i in h.instances.values()],
+        "assumptions": [{"source": a.source, "line": a.line, "message": a.message}
+                        for a in result.assumptions],
+        "violations": [{"source": v.source, "line": v.line, "rule": v.rule, "message": v.message}
+                       for v in result.violations],
+        "counts": {"records": result.counts.records, "events": result.counts.events,
+                   "unknown": result.counts.unknown, "bad_lines": result.counts.bad_lines},
+    }
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "?" if value is None else f"{value:g} {unit}"
+
+
+def to_text(result: ReplayResult) -> str:
+    out: list[str] = []
+    for host in result.hosts.values():
+        view = host.tracker.view()
+        out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
+        out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
+                   f"{_amount(view.phys_ram_mb, 'MB')}; disk {_amount(view.used_disk_gb, 'GB')} of "
+                   f"{_amount(view.phys_disk_gb, 'GB')}; vcpus {_amount(view.used_vcpus, '')}of "
+                   f"{_amount(view.total_vcpus, '')}".replace(" ;", ";").rstrip())
+        if host.instances_path:
+            out.append(f"  instances_path {host.instances_path}")
+        if host.cache.files:
+            out.append(f"  image cache: {host.cache.hits} hit(s), {host.cache.misses} miss(es)")
+            for base in host.cache.files.values():
+                image = base.image_id or "image ?"
+                out.append(f"    _base/{base.filename}  {base.state.value:11} {image}")
+        for inst in host.instances.values():
+            states = "/".join(s.value if s else "None" for s in (inst.vm_state, inst.task_state))
+            line = f"  instance {inst.uuid}  {inst.outcome.value}  ({states}, {inst.power_state.value})"
+            if inst.claim is not None:
+                c = inst.claim
+                line += f"  claim {c.memory_mb} MB / {c.disk_gb} GB / {c.vcpus} vCPU"
+            if inst.image_cache:
+                line += f"  cache {inst.image_cache}"
+            out.append(line)
+            for phase in inst.ordered_phases():
+                secs = "?" if phase.seconds is None else f"{phase.seconds:7.3f}s"
+                start = phase.start.strftime("%H:%M:%S.%f")[:-3] if phase.start else "?"
+                out.append(f"      {phase.name:13} {secs:>9}  from {start}")
+            if inst.build_seconds is not None:
+                out.append(f"      (nova logged {inst.build_seconds:.2f}s to build)")
+    if result.assumptions:
+        out.append("Assumptions")
+        out.extend(f"  {a}" for a in result.assumptions)
+    if result.violations:
+        out.append(f"Violations ({len(result.violations)})")
+        out.extend(f"  {v}\n      rule: {RULES.get(v.rule, v.rule)}" for v in result.violations)
+    else:
+        out.append("Consistent: no violations.")
+    return "\n".join(out) + "\n"
