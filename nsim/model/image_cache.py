@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class BaseState(str, Enum):
+class BaseState(StrEnum):
     ABSENT = "absent"
     DOWNLOADING = "downloading"  # <base>.part
     CONVERTING = "converting"    # <base>.converted

@@ -3,10 +3,10 @@ nova/virt/event.py) and the lifecycle-event to power_state mapping of handle_lif
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class VmState(str, Enum):
+class VmState(StrEnum):
     ACTIVE = "active"
     BUILDING = "building"
     PAUSED = "paused"
@@ -21,7 +21,7 @@ class VmState(str, Enum):
     SHELVED_OFFLOADED = "shelved_offloaded"
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     """The task states a boot and a delete pass through (nova has 42 in all)."""
 
     SCHEDULING = "scheduling"
@@ -31,7 +31,7 @@ class TaskState(str, Enum):
     DELETING = "deleting"
 
 
-class PowerState(str, Enum):
+class PowerState(StrEnum):
     """nova/compute/power_state.py names (NOSTATE=0, RUNNING=1, PAUSED=3, SHUTDOWN=4, ...)."""
 
     NOSTATE = "pending"
@@ -59,7 +59,7 @@ BOOT_TASKS: tuple[TaskState | None, ...] = (
     TaskState.SPAWNING)
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"
     ERROR = "error"
