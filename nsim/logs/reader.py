@@ -22,7 +22,7 @@ FORMATS: tuple[str, ...] = ("auto", "journal", "oslo", "json")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SNIFF = {
-    "journal": re.compile(r"^(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) "
+    "journal": re.compile(r"^(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+) "
                           r"\S+ [^\s\[]+\[\d+\]: "),
     "oslo": re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \d+ [A-Z]+ "),
     "json": re.compile(r"^\s*\{\s*\""),
