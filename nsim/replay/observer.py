@@ -119,11 +119,21 @@ class HostObserver:
         self.assumptions.append(Assumption(rec.source if rec else self.host.name,
                                            rec.line if rec else None, message))
 
+    def _bind(self, request_id: str | None, uuid: str) -> None:
+        """Tie a request to an instance. A request serving several instances (multi-create,
+        the lifecycle-event context) cannot attribute lines that name none."""
+        if request_id:
+            known = self._request_instance.setdefault(request_id, uuid)
+            if known != uuid:
+                self._request_instance[request_id] = ""
+
     def _uuid(self, rec: Record) -> str | None:
+        req = rec.request_id
         if rec.instance:
+            self._bind(req, rec.instance)
             return rec.instance
-        if rec.request_id:
-            return self._request_instance.get(rec.request_id)
+        if req:
+            return self._request_instance.get(req) or None
         return None
 
     def _inst(self, rec: Record) -> Instance | None:
@@ -187,8 +197,7 @@ class HostObserver:
                            f"{lk.holder.owner} ({lk.holder.request_id}) holds it")
         lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
         if ev.owner.endswith("_locked_do_build_and_run_instance") and _UUID.match(ev.name):
-            if rec.request_id:
-                self._request_instance[rec.request_id] = ev.name
+            self._bind(rec.request_id, ev.name)
             self.host.instance(ev.name)
             return
         inst = self._inst(rec)
@@ -214,16 +223,20 @@ class HostObserver:
             self._check_duration("lock-held", f'lock "{ev.name}" hold', ev.held, holder.since,
                                  rec.timestamp)
         lk.holder = None
-        inst = self._inst(rec) if not ev.owner.endswith("_locked_do_build_and_run_instance") else None
+        if ev.owner.endswith("fetch_func_sync"):
+            base = self.host.cache.files.get(ev.name)
+            if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
+                self.host.cache.complete(ev.name)
+        if ev.owner.endswith("_locked_do_build_and_run_instance"):
+            return
+        inst = self._inst(rec)
         if inst is None:
             return
         if ev.owner.endswith("instance_claim"):
             inst.finish("claim", rec.timestamp)
         elif ev.owner.endswith("fetch_func_sync"):
-            base = self.host.cache.files.get(ev.name)
-            if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
-                self.host.cache.complete(ev.name)
-            if inst.phases.get("image_fetch") and inst.phases["image_fetch"].end is None:
+            fetch = inst.phases.get("image_fetch")
+            if fetch is not None and fetch.end is None:
                 inst.finish("image_fetch", rec.timestamp)
 
     # -- build and claim -------------------------------------------------------------
@@ -231,8 +244,6 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None:
             return
-        if rec.request_id:
-            self._request_instance[rec.request_id] = inst.uuid
         inst.boot_seen = True
         inst.vm_state, inst.task_state = VmState.BUILDING, None
         inst.outcome = Outcome.INCOMPLETE
@@ -405,6 +416,9 @@ class HostObserver:
                 base.fetched_by = base.fetched_by or inst.uuid
                 inst.begin("convert", rec.timestamp)
         elif cmd.operation == "create" and cmd.backing_file and cmd.target:
+            owner = posixpath.basename(posixpath.dirname(cmd.target))
+            if inst is None and _UUID.match(owner):
+                inst = self.host.instance(owner)
             self._overlay(rec, inst, cmd.backing_file, cmd.target)
 
     def _expect_image(self, inst: Instance, name: str) -> None:
