@@ -8,8 +8,11 @@ import pandas as pd
 
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import JSON_COLUMNS, Diagnostic, Record
+from nsim.model.config import HostConfig, load_host_config
+from nsim.replay.run import ReplayResult
+from nsim.replay.run import replay as _replay
 
-__all__ = ["Diagnostic", "ParseRun", "Record", "parse", "to_dataframe"]
+__all__ = ["Diagnostic", "ParseRun", "Record", "ReplayResult", "parse", "replay", "to_dataframe"]
 
 
 def parse(paths: str | Iterable[str], format: str = "auto", year: int | None = None) -> ParseRun:
@@ -29,3 +32,12 @@ def to_dataframe(source: Iterable[Record] | str | list[str], format: str = "auto
     frame = pd.DataFrame([rec.to_json() for rec in source], columns=list(JSON_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"])
     return frame
+
+
+def replay(paths: str | Iterable[str], host_config: HostConfig | str | None = None,
+           format: str = "auto", year: int | None = None) -> ReplayResult:
+    """Replay logs through the host model; `host_config` is a HostConfig or a TOML path."""
+    if isinstance(host_config, str):
+        host_config = load_host_config(host_config)
+    return _replay([paths] if isinstance(paths, str) else paths, config=host_config,
+                   fmt=format, year=year)

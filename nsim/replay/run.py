@@ -9,12 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from nsim.logs.reader import Counts, ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import HostConfig
 from nsim.model.host import Host
 from nsim.replay.findings import Assumption, Violation
 from nsim.replay.observer import HostObserver
+
+_INSTANCE_COLUMNS = ["uuid", "host", "outcome", "vm_state", "task_state", "power_state", "image_id",
+                     "image_cache", "memory_mb", "disk_gb", "vcpus", "build_seconds"]
 
 
 @dataclass
@@ -31,6 +36,32 @@ class ReplayResult:
     @property
     def consistent(self) -> bool:
         return not self.violations
+
+    def instances_frame(self) -> pd.DataFrame:
+        """One row per instance: host, outcome, states, claim, cache use, build time."""
+        rows = [{"uuid": i.uuid, "host": i.host, "outcome": i.outcome.value,
+                 "vm_state": i.vm_state.value if i.vm_state else None,
+                 "task_state": i.task_state.value if i.task_state else None,
+                 "power_state": i.power_state.value, "image_id": i.image_id,
+                 "image_cache": i.image_cache,
+                 "memory_mb": i.claim.memory_mb if i.claim else None,
+                 "disk_gb": i.claim.disk_gb if i.claim else None,
+                 "vcpus": i.claim.vcpus if i.claim else None,
+                 "build_seconds": i.build_seconds}
+                for h in self.hosts.values() for i in h.instances.values()]
+        return pd.DataFrame(rows, columns=_INSTANCE_COLUMNS)
+
+    def phases_frame(self) -> pd.DataFrame:
+        """One row per (instance, phase) with start, end and seconds."""
+        rows = [{"uuid": i.uuid, "host": i.host, "phase": p.name, "start": p.start,
+                 "end": p.end, "seconds": p.seconds}
+                for h in self.hosts.values() for i in h.instances.values()
+                for p in i.ordered_phases()]
+        return pd.DataFrame(rows, columns=["uuid", "host", "phase", "start", "end", "seconds"])
+
+    def violations_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([vars(v) for v in self.violations],
+                            columns=["source", "line", "rule", "message"])
 
 
 def _host_key(rec: Record) -> str:

@@ -247,3 +247,17 @@ def test_cli_replay_text_report_and_bad_host_config(tmp_path: Path,
     assert main(["replay", str(SEED), "--host-config", str(tmp_path / "missing.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["replay", str(tmp_path / "missing.journal")]) == 2
+
+
+def test_python_api_returns_typed_result_with_frames() -> None:
+    import nsim
+
+    result = nsim.replay(str(SEED), year=2017)
+    assert result.consistent
+    frame = result.instances_frame()
+    assert list(frame["uuid"]) == [UUID]
+    assert frame.loc[0, "outcome"] == "active" and frame.loc[0, "memory_mb"] == 512
+    phases = result.phases_frame()
+    convert = phases[phases["phase"] == "convert"].iloc[0]
+    assert convert["seconds"] == pytest.approx(2.0)
+    assert result.violations_frame().empty
