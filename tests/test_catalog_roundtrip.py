@@ -32,6 +32,8 @@ from nsim.events.build import (
     Vif,
 )
 from nsim.events.claim import (
+    AllocationDeleted,
+    ClaimAborting,
     ClaimAttempt,
     ClaimFailed,
     ClaimLimit,
@@ -61,6 +63,7 @@ from nsim.events.guest import (
     EventPrepare,
     ExternalEvent,
     GuestCreated,
+    GuestLaunchFailed,
     GuestXmlEnd,
     GuestXmlStart,
     LifecycleEvent,
@@ -69,6 +72,8 @@ from nsim.events.guest import (
     TookSeconds,
     VifPlugged,
     VifPlugging,
+    VifUnplugged,
+    VifUnplugging,
 )
 from nsim.events.image import (
     ConsoleLog,
@@ -97,6 +102,8 @@ from nsim.events.teardown import (
     DeletingFiles,
     DeletionComplete,
     Destroyed,
+    DestroyStart,
+    DestroyVanished,
     StoppedEventRemoved,
     Terminating,
 )
@@ -207,6 +214,14 @@ EXAMPLES: dict[str, Event] = {
                                 step="spawn"),
     "terminating": Terminating(),
     "destroyed": Destroyed(),
+    "destroy_start": DestroyStart(),
+    "destroy_vanished": DestroyVanished(),
+    "vif_unplugging": VifUnplugging(vif=VIF_REPR),
+    "vif_unplugged": VifUnplugged(vif=VIF_REPR),
+    "guest_launch_failed": GuestLaunchFailed(xml="<domain type='kvm'>\n  <name>instance-00000003"
+                                                 "</name>\n</domain>: libvirtError: internal error"),
+    "claim_aborting": ClaimAborting(memory_mb=512, disk_gb=1),
+    "allocation_deleted": AllocationDeleted(instance_uuid=INST),
     "deleting_files": DeletingFiles(path=f"{INST_DIR}_del"),
     "deletion_complete": DeletionComplete(path=f"{INST_DIR}_del"),
     "stopped_event_removed": StoppedEventRemoved(

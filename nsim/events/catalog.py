@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
-from lark import Token, Transformer
+from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError
 
 from nsim.events import audit, build, claim, failure, guest, image, imagecache, lock, teardown
@@ -38,9 +39,35 @@ def _parser() -> Any:
     return load_parser("message.lark", transformer=_ToEvent())
 
 
-def classify(message: str) -> Event | None:
-    """The event a message text is, or None when it is outside the catalog."""
-    if not message:
+def first_tokens(parser: Lark, start: str = "start") -> re.Pattern[str] | None:
+    """A regex for what a text must begin with for `parser` to accept it.
+
+    It is made of the terminals Lark's LALR table accepts in the start state, plus
+    the ignored ones (whitespace). When none of them matches at the beginning, the
+    contextual lexer cannot produce a first token, so Lark would fail too. None when
+    the table is not reachable (another Lark version): then nothing is ruled out early.
+    """
+    try:
+        table = parser.parser.parser._parse_table
+        accepts = table.states[table.start_states[start]]
+    except (AttributeError, KeyError):
+        return None
+    patterns = [f"(?:{t.pattern.to_regexp()})" for t in parser.terminals
+                if t.name in accepts or t.name in parser.ignore_tokens]
+    return re.compile("|".join(patterns), parser.parser.lexer_conf.g_regex_flags)
+
+
+@lru_cache(maxsize=1)
+def _first_tokens() -> re.Pattern[str] | None:
+    return first_tokens(_parser())
+
+
+# Many messages repeat verbatim (fixed wordings, periodic tasks, the same command on
+# the same base file); events are frozen, so records with equal messages share one.
+@lru_cache(maxsize=4096)
+def _classify(message: str) -> Event | None:
+    first = _first_tokens()
+    if first is not None and first.match(message) is None:
         return None
     try:
         return _parser().parse(message)
@@ -48,3 +75,10 @@ def classify(message: str) -> Event | None:
         # ValueError covers pydantic's ValidationError: a message of the right shape
         # whose values do not fit the kind is still an unknown message, not a crash.
         return None
+
+
+def classify(message: str) -> Event | None:
+    """The event a message text is, or None when it is outside the catalog."""
+    if not message:
+        return None
+    return _classify(message)

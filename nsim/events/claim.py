@@ -170,6 +170,37 @@ class InsufficientResources(Event):
                    requested=int(m.group(3)))
 
 
+class ClaimAborting(Event):
+    """Claim.abort (claims.py): the claim is given back after a failed build."""
+
+    kind: ClassVar[str] = "claim_aborting"
+    logger: ClassVar[str] = CLAIMS
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Aborting claim: [Claim: {memory_mb} MB memory, {disk_gb} GB disk]"),
+    )
+    memory_mb: int
+    disk_gb: int
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimAborting:
+        return cls(memory_mb=int(tokens[0]), disk_gb=int(tokens[1]))
+
+
+class AllocationDeleted(Event):
+    """The placement allocation of an instance removed (nova/scheduler/client/report.py)."""
+
+    kind: ClassVar[str] = "allocation_deleted"
+    logger: ClassVar[str] = "nova.scheduler.client.report"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Deleted allocation for instance {instance_uuid}", level="INFO"),
+    )
+    instance_uuid: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> AllocationDeleted:
+        return cls(instance_uuid=str(tokens[0]))
+
+
 class NumaNote(Event):
     kind: ClassVar[str] = "numa_note"
     logger: ClassVar[str] = "nova.virt.hardware"

@@ -91,6 +91,45 @@ class VifPlugged(Event):
         return cls(vif=str(tokens[0]))
 
 
+class VifUnplugging(Event):
+    kind: ClassVar[str] = "vif_unplugging"
+    logger: ClassVar[str] = "os_vif"
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Unplugging vif {vif}"),)
+    vif: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> VifUnplugging:
+        return cls(vif=str(tokens[0]))
+
+
+class VifUnplugged(Event):
+    kind: ClassVar[str] = "vif_unplugged"
+    logger: ClassVar[str] = "os_vif"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Successfully unplugged vif {vif}", level="INFO"),
+    )
+    vif: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> VifUnplugged:
+        return cls(vif=str(tokens[0]))
+
+
+class GuestLaunchFailed(Event):
+    """libvirt refused to start the defined domain (nova/virt/libvirt/guest.py launch)."""
+
+    kind: ClassVar[str] = "guest_launch_failed"
+    logger: ClassVar[str] = "nova.virt.libvirt.guest"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Error launching a defined domain with XML: {xml}", level="ERROR"),
+    )
+    xml: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> GuestLaunchFailed:
+        return cls(xml=str(tokens[0]))
+
+
 class LifecycleEvent(Event):
     """handle_lifecycle_event: a libvirt domain event as nova names it."""
 

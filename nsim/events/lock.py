@@ -24,7 +24,9 @@ class LockAcquiring(Event):
     owner: str
 
     @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> LockAcquiring:
+    def from_tokens(cls, tokens: list[Any]) -> Event:
+        if len(tokens) == 1:  # lockutils.lock(): no owner
+            return LockPlain(verb="Acquiring lock", name=unquote(tokens[0]))
         return cls(name=unquote(tokens[0]), owner=unquote(tokens[1]))
 
 
@@ -68,7 +70,8 @@ class LockPlain(Event):
     kind: ClassVar[str] = "lock_plain"
     logger: ClassVar[str] = LOCKUTILS
     wordings: ClassVar[tuple[Wording, ...]] = (Wording('{verb} "{name}"'),)
-    verb: Literal["Acquiring lock", "Acquired lock", "Releasing lock", "Acquired external semaphore"]
+    verb: Literal["Acquiring lock", "Acquired lock", "Releasing lock",
+                  "Acquired external semaphore"]
     name: str
 
     @classmethod

@@ -64,7 +64,8 @@ def parse_qemu_img(argv: list[str]) -> QemuImgCommand | None:
     options = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in
                    values.get("-o", "").split(",") if kv)
     cmd = QemuImgCommand(
-        operation=op, format=values.get("-f"), output_format=values.get("-O"),
+        operation=op, format=values.get("-f"),
+        output_format=values.get("-O") or values.get("--output"),
         cache=values.get("-t"), options=options, flags=flags,
         backing_file=options.get("backing_file") or values.get("-b"),
         backing_fmt=options.get("backing_fmt") or values.get("-F"),

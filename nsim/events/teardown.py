@@ -31,6 +31,32 @@ class Destroyed(Event):
         return cls()
 
 
+class DestroyStart(Event):
+    kind: ClassVar[str] = "destroy_start"
+    logger: ClassVar[str] = "nova.compute.manager"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Start destroying the instance on the hypervisor."),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> DestroyStart:
+        return cls()
+
+
+class DestroyVanished(Event):
+    """The domain was already gone while nova waited for it to stop (driver._wait_for_destroy)."""
+
+    kind: ClassVar[str] = "destroy_vanished"
+    logger: ClassVar[str] = DRIVER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("During wait destroy, instance disappeared.", level="INFO"),
+    )
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> DestroyVanished:
+        return cls()
+
+
 class DeletingFiles(Event):
     kind: ClassVar[str] = "deleting_files"
     logger: ClassVar[str] = DRIVER

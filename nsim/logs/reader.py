@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -13,7 +14,7 @@ from nsim.events.catalog import classify
 from nsim.logs import journal, oslo
 from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import parse_context
-from nsim.logs.envelope import Entry
+from nsim.logs.envelope import Entry, split_suffix
 from nsim.logs.record import Diagnostic, Record
 from nsim.logs.source import Source, SourceError, open_source, physical_lines
 
@@ -28,6 +29,7 @@ _SNIFF = {
     "json": re.compile(r"^\s*\{\s*\""),
 }
 _SNIFF_LINES = 200
+_JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d+\}\})\s*$")
 _OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d+)$")
 _BACKWARDS = timedelta(seconds=1)
 
@@ -146,19 +148,21 @@ class _FileParser:
 
     # -- one entry of a journal (text or json) ----------------------------------
     def _journal_entry(self, lineno: int, stamp: datetime, host: str | None, ident: str | None,
-                       pid: int | None, entry: Entry, raw_body: str) -> Record | None:
+                       pid: int | None, entry: Entry, parsed: str, body_start: int) -> Record | None:
+        """One journal entry; `parsed` is the text the grammar read, the body from `body_start`."""
+        raw_body = parsed[body_start:]
         if entry.level is not None and entry.context is None:
             # Exception prefix "ERROR logger [instance: U] ...": a traceback line.
             p = self._attach(pid, ident)
             if p is not None:
-                p.traceback.append(raw_body[entry.prefix_end + 1:] if entry.prefix_end
+                p.traceback.append(parsed[entry.prefix_end + 1:] if entry.prefix_end
                                    is not None else entry.text)
                 p.lines += 1
                 return None
         if entry.level is not None:
             return self._start(lineno, stamp, host, ident, pid, entry)
         p = self._attach(pid, ident)
-        text = raw_body[1:] if raw_body.startswith(" ") else raw_body
+        text = raw_body
         if entry.suffix is not None:
             text = text[:text.rfind("{{")].rstrip()
         if p is not None:
@@ -180,9 +184,15 @@ class _FileParser:
         if line is None:
             self._bad(lineno, "not a journald line", text)
             return None
-        stamp = self.clock.stamp(line.stamp) if line.stamp_kind == "SHORT_STAMP" else iso_stamp(line.stamp)
+        try:
+            stamp = (self.clock.stamp(line.stamp) if line.stamp_kind == "SHORT_STAMP"
+                     else iso_stamp(line.stamp))
+        except ValueError as exc:
+            self._bad(lineno, f"impossible timestamp ({exc})", text)
+            return None
+        body = line.body_start + (text[line.body_start:line.body_start + 1] == " ")
         return self._journal_entry(lineno, stamp, line.host, line.ident, line.pid, line.entry,
-                                   text[line.body_start:])
+                                   text, body)
 
     def _json_text(self, lineno: int, text: str) -> Record | None:
         if not text.strip():
@@ -201,11 +211,19 @@ class _FileParser:
             self._bad(lineno, f"not a journal JSON entry ({exc})", text)
             return None
         message = _ANSI.sub("", message) if "\x1b" in message else message
-        entry = journal.parse_message(message) if "\n" not in message else None
+        first, newline, rest = message.partition("\n")
+        entry = journal.parse_message(first)
         if entry is None:
             entry = Entry(text=message)
+        elif newline:
+            # USE_JOURNAL=True: one entry holds the whole multi-line message.
+            m = _JOURNAL_SUFFIX.search(rest)
+            if m is not None:
+                entry.suffix = split_suffix(m.group(1))
+                rest = rest[:m.start()]
+            entry.text = f"{entry.text}\n{rest}"
         return self._journal_entry(lineno, stamp, obj.get("_HOSTNAME"),
-                                   obj.get("SYSLOG_IDENTIFIER"), pid, entry, " " + message)
+                                   obj.get("SYSLOG_IDENTIFIER"), pid, entry, first, 0)
 
     def _oslo_text(self, lineno: int, text: str) -> Record | None:
         line = oslo.parse_line(text)
@@ -232,7 +250,12 @@ class _FileParser:
                 p.traceback.append(text[entry.prefix_end + 1:] if entry.prefix_end else entry.text)
                 p.lines += 1
                 return None
-        return self._start(lineno, oslo_stamp(line.stamp), None, None, line.pid, entry)
+        try:
+            stamp = oslo_stamp(line.stamp)
+        except ValueError as exc:
+            self._bad(lineno, f"impossible timestamp ({exc})", text)
+            return None
+        return self._start(lineno, stamp, None, None, line.pid, entry)
 
     def records(self, lines: Iterable[tuple[int, str | None]]) -> Iterator[Record]:
         handle = {"journal": self._journal_text, "oslo": self._oslo_text,
@@ -311,14 +334,17 @@ class ParseRun:
             source.close()
 
     def _unrecognised(self, path: str, head: list[Numbered], rest: Iterator[Numbered]) -> None:
-        total = len(head) + sum(1 for _ in rest)
+        total = unreported = 0
+        for _, text in itertools.chain(head, rest):
+            total += 1
+            unreported += text is not None  # None: already reported by the source layer
         self.counts.physical_lines += total
         if total == 0:
             self._report(Diagnostic(source=path, line=None, message="empty file"))
             return
         msg = "not a nova-compute log (no line looks like journald, oslo.log or journalctl JSON)"
         self.errors.append(f"{path}: {msg}")
-        self._report(Diagnostic(source=path, line=1, message=msg, bad_lines=total))
+        self._report(Diagnostic(source=path, line=1, message=msg, bad_lines=unreported))
 
     def __iter__(self) -> Iterator[Record]:
         for path in self.paths:

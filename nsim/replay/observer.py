@@ -203,12 +203,12 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None:
             return
-        if ev.owner.endswith("instance_claim"):
+        if ev.owner.endswith("abort_instance_claim"):
+            self.host.tracker.drop_claim(inst.uuid)
+        elif ev.owner.endswith(".instance_claim"):
             inst.begin("claim", rec.timestamp)
         elif ev.owner.endswith("fetch_func_sync"):
             inst.begin("image_fetch", rec.timestamp)
-        elif ev.owner.endswith("abort_instance_claim"):
-            self.host.tracker.drop_claim(inst.uuid)
 
     def _lock_released(self, rec: Record, ev: lock.LockReleased) -> None:
         lk = self.host.locks.get(ev.name)
@@ -232,7 +232,7 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None:
             return
-        if ev.owner.endswith("instance_claim"):
+        if ev.owner.endswith(".instance_claim"):
             inst.finish("claim", rec.timestamp)
         elif ev.owner.endswith("fetch_func_sync"):
             fetch = inst.phases.get("image_fetch")

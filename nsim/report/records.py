@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from nsim.logs.record import JSON_COLUMNS, Record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 OUTPUTS = ("table", "jsonl", "csv", "parquet")
 _PARQUET_BATCH = 20_000
@@ -34,7 +37,7 @@ def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
 def _flat(rec: Record) -> dict[str, Any]:
     row = rec.to_json()
     row["traceback"] = "\n".join(rec.traceback)
-    row["fields"] = json.dumps(row["fields"], ensure_ascii=False) if row["fields"] else ""
+    row["fields"] = "" if row["fields"] is None else json.dumps(row["fields"], ensure_ascii=False)
     return row
 
 
@@ -45,12 +48,11 @@ def write_csv(records: Iterable[Record], out: IO[str]) -> None:
         writer.writerow(_flat(rec))
 
 
-def write_parquet(records: Iterable[Record], path: str) -> None:
-    """Parquet in row groups of _PARQUET_BATCH records; `fields` is a JSON string column."""
+def parquet_schema() -> pa.Schema:
+    """The Arrow schema of a record row: the jsonl columns, `fields` as a JSON string."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema = pa.schema([
+    return pa.schema([
         ("source", pa.string()), ("line", pa.int64()), ("lines", pa.int64()),
         ("timestamp", pa.timestamp("us")), ("host", pa.string()), ("process", pa.string()),
         ("pid", pa.int64()), ("level", pa.string()), ("logger", pa.string()),
@@ -60,12 +62,25 @@ def write_parquet(records: Iterable[Record], path: str) -> None:
         ("path", pa.string()), ("lineno", pa.int64()), ("traceback", pa.string()),
         ("event", pa.string()), ("fields", pa.string()),
     ])
+
+
+def parquet_row(rec: Record) -> dict[str, Any]:
+    """One record as a row of `parquet_schema()`."""
+    row = _flat(rec)
+    row["timestamp"] = rec.timestamp
+    return row
+
+
+def write_parquet(records: Iterable[Record], path: str) -> None:
+    """Parquet in row groups of _PARQUET_BATCH records; `fields` is a JSON string column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
     with pq.ParquetWriter(path, schema) as writer:
         batch: list[dict[str, Any]] = []
         for rec in records:
-            row = _flat(rec)
-            row["timestamp"] = rec.timestamp
-            batch.append(row)
+            batch.append(parquet_row(rec))
             if len(batch) >= _PARQUET_BATCH:
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
                 batch = []
