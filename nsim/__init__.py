@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,7 +14,12 @@ from nsim.model.config import HostConfig, load_host_config
 from nsim.replay.run import ReplayResult
 from nsim.replay.run import replay as _replay
 
-__all__ = ["Diagnostic", "ParseRun", "Record", "ReplayResult", "parse", "replay", "to_dataframe"]
+if TYPE_CHECKING:
+    from nsim.sim.engine import SimulationResult
+    from nsim.sim.scenario import Scenario
+
+__all__ = ["Diagnostic", "ParseRun", "Record", "ReplayResult", "diff", "parse", "replay", "simulate",
+           "to_dataframe"]
 
 
 def parse(paths: str | Iterable[str], format: str = "auto", year: int | None = None) -> ParseRun:
@@ -41,3 +48,19 @@ def replay(paths: str | Iterable[str], host_config: HostConfig | str | None = No
         host_config = load_host_config(host_config)
     return _replay([paths] if isinstance(paths, str) else paths, config=host_config,
                    fmt=format, year=year)
+
+
+def simulate(scenario: str | Path | Scenario, out: str | Path,
+             seed: int | None = None) -> SimulationResult:
+    """Simulate a scenario (object or TOML path) and write its trace to `out`."""
+    from nsim.sim.engine import simulate as _simulate
+
+    return _simulate(scenario, out, seed=seed)
+
+
+def diff(a: str, b: str, year: int | None = None) -> pd.DataFrame:
+    """Phase durations of the paired boots of logs `a` and `b`: one row per pair and phase
+    (pair, a_host, a_uuid, b_host, b_uuid, phase, a_seconds, b_seconds, delta)."""
+    from nsim.compare.pairs import compare
+
+    return compare(a, b, year=year).to_dataframe()

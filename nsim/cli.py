@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host-config", metavar="FILE",
                    help="TOML file with host totals and nova.conf options (see README)")
     p.set_defaults(func=cmd_replay)
+
+    from nsim.sim.cli import register as register_simulate
+    register_simulate(sub)
+
+    from nsim.compare.cli import register as register_diff
+    register_diff(sub)
     return parser
 
 

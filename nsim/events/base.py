@@ -42,6 +42,18 @@ class Event(BaseModel):
                 return w
         return None
 
+    def level(self, release: str) -> str:
+        """The level nova logs this event at in `release`."""
+        wording = self.wording_for(release)
+        if wording is None:
+            raise ValueError(f"nova {release} does not log {self.kind}")
+        return wording.level
+
+    @classmethod
+    def logger_for(cls, release: str) -> str:
+        """The logger name in `release` (most kinds never moved)."""
+        return cls.logger
+
     def template_values(self) -> dict[str, Any]:
         """Values the wording templates are formatted with."""
         return dict(self)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from nsim.events.base import Event, Wording
+from nsim.events.release import release_index
 
 MANAGER = "nova.compute.manager"
 
@@ -109,6 +110,11 @@ class NetworkCacheUpdate(_NetworkInfoEvent):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Updating instance_info_cache with network_info: {raw}"),
     )
+
+    @classmethod
+    def logger_for(cls, release: str) -> str:
+        """nova/network/base_api.py until nova-network's removal in Ussuri."""
+        return "nova.network.base_api" if release_index(release) <= release_index("train") else cls.logger
 
 
 class BdmStart(Event):

@@ -126,6 +126,11 @@ class NetworkSetupFailed(Event):
             return cls(attempts=int(m.group(3)), final=True)
         return cls(attempt=int(m.group(1)), attempts=int(m.group(2)), final=False)
 
+    def level(self, release: str) -> str:
+        """The last attempt's give-up is an ERROR; each failed attempt a WARNING."""
+        super().level(release)
+        return "ERROR" if self.final else "WARNING"
+
     def template_values(self) -> dict[str, Any]:
         text = (f"after {self.attempts} attempt(s)" if self.final
                 else f"(attempt {self.attempt} of {self.attempts})")

@@ -57,8 +57,10 @@ ORIGIN: dict[str, tuple[str, str, int]] = {
     "retry_info_absent": ("_reschedule_or_error", "nova/compute/manager.py", 2395),
 }
 _DEFAULT_ORIGIN = ("log", "nova/compute/manager.py", 1)
-_OSLO_STACK = "/usr/local/lib/python3.12/dist-packages"
 _NOVA_TREE = "/opt/stack/nova"
+# Where devstack installs oslo and os_vif: Python 2.7 until Train, Python 3 after.
+PY2_SITE = "/usr/local/lib/python2.7/dist-packages"
+PY3_SITE = "/usr/local/lib/python3.12/dist-packages"
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,12 @@ class RequestContext:
     project: str | None = None
 
 
-def _source_path(rel: str) -> str:
-    return f"{_OSLO_STACK}/{rel}" if rel.startswith(("oslo_", "os_vif")) else f"{_NOVA_TREE}/{rel}"
-
-
 class TraceWriter:
     """Writes records as one nova-compute service of `release` would log them."""
 
     def __init__(self, out: IO[str], fmt: TraceFormat = "journal", release: str = "2025.2",
-                 host: str = "compute", pid: int = 4242, process: str = "nova-compute") -> None:
+                 host: str = "compute", pid: int = 4242, process: str = "nova-compute",
+                 site_packages: str | None = None) -> None:
         release_index(release)
         self.out = out
         self.fmt = fmt
@@ -88,6 +87,8 @@ class TraceWriter:
         self.pid = pid
         self.process = process
         self.lines_written = 0
+        self.site_packages = site_packages or (
+            PY2_SITE if release_index(release) <= release_index("train") else PY3_SITE)
         # oslo.log >= 4.8.0 (Zed) adds the global request id and a 6-field identity.
         self._new_oslo = release_index(release) >= release_index("zed")
 
@@ -111,10 +112,8 @@ class TraceWriter:
     def emit(self, when: datetime, event: Event, *, instance: str | None = None,
              context: RequestContext | None = None, traceback: list[str] | None = None) -> None:
         """Write `event` at `when`; raises ValueError if this release never logged it."""
-        wording = event.wording_for(self.release)
-        if wording is None:
-            raise ValueError(f"nova {self.release} does not log {event.kind}")
-        self.write(when, wording.level, event.logger, event.render(self.release),
+        self.write(when, event.level(self.release), event.logger_for(self.release),
+                   event.render(self.release),
                    instance=instance, context=context, origin=ORIGIN.get(event.kind),
                    traceback=traceback)
 
@@ -129,8 +128,10 @@ class TraceWriter:
         parts = message.split("\n")
         if level == "DEBUG":
             func, rel, lineno = origin or _DEFAULT_ORIGIN
-            suffix = (f" {{{{(pid={self.pid}) {func} {_source_path(rel)}:{lineno}}}}}"
-                      if self.fmt == "journal" else f" {func} {_source_path(rel)}:{lineno}")
+            root = self.site_packages if rel.startswith(("oslo_", "os_vif")) else _NOVA_TREE
+            where = f"{func} {root}/{rel}:{lineno}"
+            suffix = (f" {{{{(pid={self.pid}) {where}}}}}" if self.fmt == "journal"
+                      else f" {where}")
             parts[-1] += suffix
         lines = [head + parts[0]]
         cont = f"{prefix} " if self.fmt == "journal" else ""

@@ -7,11 +7,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nsim.events.release import RELEASES
+from nsim.events.release import RELEASES, release_index
 
 # nova/conf/compute.py and nova/conf/imagecache.py defaults.
 DEFAULT_INSTANCES_PATH = "/var/lib/nova/instances"
 DEFAULT_RESERVED_HOST_MEMORY_MB = 512
+
+
+def default_allocation_ratios(release: str) -> dict[str, float]:
+    """The allocation ratios nova applies when none is configured (nova/conf/compute.py
+    `initial_*_allocation_ratio`): 16.0/1.5/1.0 for vcpu/memory/disk, 4.0/1.0/1.0 from 2023.1."""
+    if release_index(release) >= release_index("2023.1"):
+        return {"memory": 1.0, "disk": 1.0, "vcpu": 4.0}
+    return {"memory": 1.5, "disk": 1.0, "vcpu": 16.0}
 
 
 class HostConfigError(ValueError):

@@ -66,6 +66,13 @@ class ImageCache:
         base.state = BaseState.CONVERTING
         return base
 
+    def abort_fetch(self, filename: str) -> BaseFile:
+        """A failed download: fetch_to_raw removed `.part`, so the base file is absent again."""
+        base = self.entry(filename)
+        base.state = BaseState.ABSENT
+        base.fetched_by = None
+        return base
+
     def complete(self, filename: str) -> BaseFile:
         base = self.entry(filename)
         base.state = BaseState.PRESENT

@@ -44,5 +44,11 @@ class LockTable:
             lock = self.locks[name] = Lock(name)
         return lock
 
+    def forget(self, name: str) -> None:
+        """Drop a lock nobody holds or waits for (e.g. a finished instance's uuid lock)."""
+        lock = self.locks.get(name)
+        if lock is not None and lock.holder is None and not lock.waiters:
+            del self.locks[name]
+
     def held(self) -> list[Lock]:
         return [lock for lock in self.locks.values() if lock.holder is not None]

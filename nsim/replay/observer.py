@@ -329,7 +329,10 @@ class HostObserver:
         if pending is None:
             return
         claimed, limits = pending
-        if claimed.sized and limits and not self.host.tracker.test(claimed, limits):
+        # Only a shortage ("Free memory ... < requested ...") can be checked; NUMA or PCI
+        # reasons are beyond the model.
+        shortage = isinstance(ev, claim.InsufficientResources) and ev.resource is not None
+        if shortage and claimed.sized and limits and not self.host.tracker.test(claimed, limits):
             self.violation("claim-decision",
                            f"claim refused ({ev.reason}) but it fits: " + ", ".join(
                                f"{r} {claimed.amount(r)} {UNITS[r]} of "

@@ -64,7 +64,8 @@ class ReplayResult:
                             columns=["source", "line", "rule", "message"])
 
 
-def _host_key(rec: Record) -> str:
+def host_key(rec: Record) -> str:
+    """The host a record belongs to: its hostname, or its file's name for oslo.log files."""
     return rec.host or Path(rec.source).name.split(".")[0]
 
 
@@ -89,7 +90,7 @@ def replay_records(records: Iterable[Record], config: HostConfig | None = None) 
     config = config or HostConfig()
     observers: dict[str, HostObserver] = {}
     for rec in records:
-        key = _host_key(rec)
+        key = host_key(rec)
         obs = observers.get(key)
         if obs is None:
             obs = observers[key] = HostObserver(Host(key, config))

@@ -1,0 +1,2 @@
+"""Comparing traces (`nsim diff`): pairing boots, phase tables, missing/extra/reordered
+events, timelines."""

@@ -1,0 +1,40 @@
+"""`nsim diff`: compare the boots of two traces, as text, JSON or a timeline plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EXIT_OK = 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from nsim.compare.pairs import compare, to_text
+    from nsim.compare.plot import plot
+
+    result = compare(args.a, args.b, year=args.year)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_text(result))
+    if args.plot:
+        print(f"nsim: timeline written to {plot(result, args.plot)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    """Add `nsim diff` to the `nsim` command."""
+    p = subparsers.add_parser(
+        "diff", help="compare the boots of two traces phase by phase",
+        description="Pair the boots of two nova-compute logs (by instance uuid, else by order, "
+                    "flavor and image) and show each pair's phase durations side by side with "
+                    "their deltas, plus missing, extra and reordered events.")
+    p.add_argument("a", metavar="A", help="first log (e.g. the real one)")
+    p.add_argument("b", metavar="B", help="second log (e.g. the simulated twin)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", metavar="OUT.png", help="draw the timeline into this PNG")
+    p.add_argument("--year", type=int, help="year of journald stamps that carry none")
+    p.set_defaults(func=cmd_diff)

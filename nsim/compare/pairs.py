@@ -1,0 +1,175 @@
+"""Comparing two traces boot by boot: pairing, phase durations side by side, event sequences.
+
+Boots pair by instance uuid where both traces have it, then in start order by flavor sizes
+and image. Each pair gets its phases (seconds in A, in B, B - A) and the events A has that B
+lacks (`missing`), B has that A lacks (`extra`), and events both have in another order
+(`reordered`: common events outside the longest common subsequence).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+import pandas as pd
+
+from nsim.compare.boots import BootTrace, event_key, load
+
+# Rows of the phase table: the boot's steps in the order they start, then the totals.
+PHASES: tuple[str, ...] = ("claim", "network", "image_fetch", "convert", "overlay", "xml",
+                           "domain_start", "resume", "spawn", "build")
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    name: str
+    a_seconds: float | None
+    b_seconds: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.a_seconds is None or self.b_seconds is None:
+            return None
+        return self.b_seconds - self.a_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "a_seconds": self.a_seconds, "b_seconds": self.b_seconds,
+                "delta": self.delta}
+
+
+@dataclass
+class PairDiff:
+    """One boot of A next to its counterpart in B."""
+
+    a: BootTrace
+    b: BootTrace
+    by: str
+    phases: list[PhaseRow]
+    missing: list[str]
+    extra: list[str]
+    reordered: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a.to_json(), "b": self.b.to_json(), "paired_by": self.by,
+                "phases": [p.to_json() for p in self.phases], "missing": self.missing,
+                "extra": self.extra, "reordered": self.reordered}
+
+
+@dataclass
+class DiffResult:
+    a: str
+    b: str
+    pairs: list[PairDiff]
+    unpaired: list[tuple[str, BootTrace]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "pairs": [p.to_json() for p in self.pairs],
+                "unpaired": [{"side": side, **boot.to_json()} for side, boot in self.unpaired]}
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per pair and phase: pair, a/b host and uuid, phase, seconds, delta."""
+        rows = [{"pair": i, "a_host": p.a.host, "a_uuid": p.a.uuid, "b_host": p.b.host,
+                 "b_uuid": p.b.uuid, "phase": row.name, "a_seconds": row.a_seconds,
+                 "b_seconds": row.b_seconds, "delta": row.delta}
+                for i, p in enumerate(self.pairs) for row in p.phases]
+        columns = ["pair", "a_host", "a_uuid", "b_host", "b_uuid", "phase", "a_seconds",
+                   "b_seconds", "delta"]
+        return pd.DataFrame(rows, columns=columns).astype(
+            {"a_seconds": "float64", "b_seconds": "float64", "delta": "float64"})
+
+
+def _seconds(boot: BootTrace, name: str) -> float | None:
+    phase = boot.phases.get(name)
+    return None if phase is None else phase.seconds
+
+
+def _within(keys: list[str], budget: Counter[str]) -> list[str]:
+    """`keys` in order, each kept only as often as `budget` allows (first ones first)."""
+    left = Counter(budget)
+    kept = []
+    for key in keys:
+        if left[key] > 0:
+            left[key] -= 1
+            kept.append(key)
+    return kept
+
+
+def sequence_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(missing from B, extra in B, reordered) between two event-key sequences."""
+    ca, cb = Counter(a), Counter(b)
+    missing = list((ca - cb).elements())
+    extra = list((cb - ca).elements())
+    common = ca & cb
+    fa, fb = _within(a, common), _within(b, common)
+    matcher = SequenceMatcher(a=fa, b=fb, autojunk=False)
+    in_order = Counter(k for block in matcher.get_matching_blocks()
+                       for k in fa[block.a:block.a + block.size])
+    reordered = list((Counter(fa) - in_order).elements())
+    return sorted(missing), sorted(extra), sorted(reordered)
+
+
+def compare_boots(a: BootTrace, b: BootTrace, by: str) -> PairDiff:
+    missing, extra, reordered = sequence_diff([event_key(r) for r in a.records],
+                                              [event_key(r) for r in b.records])
+    phases = [PhaseRow(name, _seconds(a, name), _seconds(b, name)) for name in PHASES]
+    return PairDiff(a, b, by, phases, missing, extra, reordered)
+
+
+def pair(a: list[BootTrace], b: list[BootTrace]) -> tuple[list[tuple[BootTrace, BootTrace, str]],
+                                                            list[tuple[str, BootTrace]]]:
+    """Pairs (by uuid first, then by order among boots of the same flavor and image)."""
+    pairs: list[tuple[BootTrace, BootTrace, str]] = []
+    b_left = list(b)
+    a_left = []
+    for boot in a:
+        match = next((x for x in b_left if x.uuid == boot.uuid), None)
+        if match is None:
+            a_left.append(boot)
+        else:
+            b_left.remove(match)
+            pairs.append((boot, match, "uuid"))
+    unpaired: list[tuple[str, BootTrace]] = []
+    for boot in a_left:
+        match = next((x for x in b_left if x.signature == boot.signature), None)
+        if match is None:
+            unpaired.append(("a", boot))
+        else:
+            b_left.remove(match)
+            pairs.append((boot, match, "order"))
+    unpaired.extend(("b", boot) for boot in b_left)
+    return pairs, unpaired
+
+
+def compare(a: str, b: str, year: int | None = None) -> DiffResult:
+    """Compare the boots of log `a` with those of log `b`."""
+    boots_a, boots_b = load(a, year), load(b, year)
+    pairs, unpaired = pair(boots_a, boots_b)
+    return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def to_text(result: DiffResult) -> str:
+    """A table per pair, then the events that differ and the unpaired boots."""
+    out = [f"A: {result.a}", f"B: {result.b}"]
+    for i, p in enumerate(result.pairs, 1):
+        out.append(f"\nPair {i} (by {p.by}): A {p.a.label()}  B {p.b.label()}  "
+                   f"flavor {p.a.flavor or '?'}  image {p.a.image or '?'}")
+        out.append(f"  {'phase':<14}{'A s':>10}{'B s':>10}{'B-A s':>10}")
+        for row in p.phases:
+            delta = "-" if row.delta is None else f"{row.delta:+.3f}"
+            out.append(f"  {row.name:<14}{_secs(row.a_seconds):>10}{_secs(row.b_seconds):>10}"
+                       f"{delta:>10}")
+        for what, keys in (("missing in B", p.missing), ("extra in B", p.extra),
+                           ("reordered", p.reordered)):
+            if keys:
+                out.append(f"  {what}: {', '.join(keys)}")
+    for side, boot in result.unpaired:
+        out.append(f"\nUnpaired in {side.upper()}: {boot.label()} ({boot.outcome})")
+    if not result.pairs:
+        out.append("\nNo boots paired.")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,1 @@
+"""Simulating nova-compute: scenarios, the SimPy engine, durations, faults, `--like` fitting."""

@@ -1,0 +1,336 @@
+"""One boot attempt and one delete on a simulated host, logged in nova's order.
+
+The order follows nova's code path (shared/docs/nova-facts.md §1) and the seed boot: instance lock,
+"Starting instance...", the claim under `compute_resources` (with the Stein-and-earlier
+claim test lines), networks allocated in the background, block devices, spawn: image cache
+(per-image lock: fetch, convert, overlay), console log, guest XML (waits for the network),
+VIF plug, domain started paused, network-vif-plugged, resumed, spawned. Failures follow
+`_build_resources` and `_do_build_and_run_instance`: "Instance failed to spawn", teardown,
+claim aborted, "Failed to build and run instance", re-scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nsim.events import audit, build, claim, failure, guest, image, teardown
+from nsim.events.writer import RequestContext
+from nsim.model.claims import RESOURCES, Claim
+from nsim.model.image_cache import BaseState, cache_filename
+from nsim.sim.durations import Distribution, Steps
+from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
+from nsim.sim.host import COMPUTE_RESOURCES, SimHost
+from nsim.sim.scenario import FlavorSpec, ImageSpec
+from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
+
+if TYPE_CHECKING:
+    from nsim.sim.engine import Engine
+
+# nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
+STOPPED_DELAY = 15.0
+
+
+@dataclass
+class BootOrder:
+    """One requested instance: its identity and what it boots (kept across re-schedules)."""
+
+    number: int
+    uuid: str
+    name: str
+    domain: str
+    request: RequestContext
+    flavor: FlavorSpec
+    image: ImageSpec
+    port: Port
+    host: str | None = None
+    lifetime: Distribution | None = None
+    tried: list[str] = field(default_factory=list)
+
+
+class Attempt:
+    """A boot of `order` on `host` with drawn `steps` and injected `faults`."""
+
+    def __init__(self, engine: Engine, host: SimHost, order: BootOrder, steps: Steps,
+                 faults: frozenset[str]) -> None:
+        self.engine = engine
+        self.host = host
+        self.env = host.env
+        self.order = order
+        self.steps = steps
+        self.faults = faults
+        self.uuid = order.uuid
+        self.ctx = order.request
+        self.instance_dir = f"{host.spec.instances_path}/{order.uuid}"
+        self.python3 = host.spec.python3
+
+    def say(self, event: Any, context: RequestContext | bool | None = True,
+            traceback: tuple[str, ...] | None = None) -> None:
+        """Log for this instance; context True = the boot's request, None = `[-]`."""
+        ctx = self.ctx if context is True else context
+        self.host.say(event, ctx if isinstance(ctx, RequestContext) else None, self.uuid, traceback)
+
+    def wait(self, seconds: float) -> Any:
+        return self.env.timeout(seconds)
+
+    # -- the build -----------------------------------------------------------------
+    def run(self) -> Generator[Any, Any, None]:
+        h, s = self.host, self.steps
+        build_lock = yield from h.lock(self.uuid, h.owners.build, self.ctx)
+        self.say(build.InstanceStarting())
+        started = self.env.now
+        refusal = yield from self._claim()
+        if refusal is not None:
+            yield from self._reschedule(build_lock, f"Insufficient compute resources: {refusal}.")
+            return
+        yield self.wait(s.build_prep * 0.9)
+        self.say(build.NetworkAsyncStart())
+        self.say(build.NetworkAllocating())
+        network = self.env.process(self._network())
+        yield self.wait(s.build_prep * 0.05)
+        self.say(build.BdmStart())
+        yield self.wait(s.build_prep * 0.05)
+        spawn_start = self.env.now
+        self.say(build.SpawnStart())
+        yield self.wait(s.image_prep * 0.5)
+        self.say(image.InstanceDirCreating())
+        yield self.wait(s.image_prep * 0.5)
+        self.say(image.CreatingImage())
+        fault = yield from self._image()
+        if fault is None:
+            yield self.wait(s.guest_prep)
+            self.say(image.ConsoleLog(path=f"{self.instance_dir}/console.log"))
+            fault = yield network
+            if fault is None:
+                fault = yield from self._guest()
+        if fault is not None:
+            yield from self._fail(build_lock, fault, network)
+            return
+        self.say(guest.TookSeconds(seconds=self.env.now - spawn_start,
+                                   what="spawn the instance on the hypervisor."))
+        self.say(guest.TookSeconds(seconds=self.env.now - started, what="build instance."))
+        h.unlock(self.uuid, build_lock, self.ctx)
+        self.engine.on_active(self)
+
+    def _claim(self) -> Generator[Any, Any, str | None]:
+        """instance_claim under compute_resources; the refusal reason, or None on success."""
+        h, f = self.host, self.order.flavor
+        lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.claim, self.ctx)
+        wanted = Claim(f.memory_mb, f.disk_gb, f.vcpus)
+        reasons: list[str] = []
+        if h.claim_lines:
+            for res in RESOURCES:
+                h.say(claim.Overhead(resource=res, requested=wanted.amount(res) or 0, overhead=0),
+                      self.ctx)
+            self.say(claim.ClaimAttempt(node=h.name, memory_mb=f.memory_mb, disk_gb=f.disk_gb,
+                                        vcpus=f.vcpus))
+            limits = h.claim_limits()
+            for res in RESOURCES:
+                used = h.tracker.used(res) or 0.0
+                self.say(claim.ClaimTotal(resource=res, total=h.tracker.totals[res] or 0.0,
+                                          used=used))
+                limit = limits[res]
+                if limit is None:
+                    self.say(claim.ClaimLimitUnspecified(resource=res))
+                else:
+                    self.say(claim.ClaimLimit(resource=res, limit=limit, free=limit - used))
+            reasons = h.tracker.test(wanted, limits)
+        if "insufficient_resources" in self.faults:
+            reasons.append(NUMA_REASON)
+        else:
+            h.say(claim.NumaNote(), self.ctx)
+        yield self.wait(self.steps.claim)
+        if reasons:
+            reason = "; ".join(reasons)
+            if h.has(claim.ClaimFailed):
+                self.say(claim.ClaimFailed(reason=reason))
+            h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
+            self.say(claim.InsufficientResources(reason=reason))
+            return reason
+        h.tracker.instance_claim(self.uuid, wanted)
+        self.say(claim.ClaimSuccessful(node=h.name))
+        h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
+        return None
+
+    def _network(self) -> Generator[Any, Any, Failure | None]:
+        """_allocate_network_async: runs beside image creation; the failure, if any."""
+        yield self.wait(self.steps.network)
+        port = self.order.port
+        if "network" in self.faults:
+            fault = network_failure(port.id, self.python3)
+            self.host.writer.emit(self.host.when(),
+                                  failure.NetworkSetupFailed(attempts=1, final=True),
+                                  instance=self.uuid, context=self.ctx,
+                                  traceback=list(fault.traceback))
+            return fault
+        raw = port.network_info()
+        self.say(build.NetworkCacheUpdate(raw=raw))
+        self.say(build.NetworkInfo(raw=f"|{raw}|"))
+        return None
+
+    def _run(self, command: str, seconds: float) -> Generator[Any, Any, None]:
+        """One processutils.execute (logged without the instance): running, then returned."""
+        h = self.host
+        h.say(image.SubprocessRunning(command=command, argv=command.split()), self.ctx)
+        yield self.wait(seconds)
+        h.say(image.SubprocessReturned(command=command, returncode=0, seconds=seconds), self.ctx)
+
+    def _image(self) -> Generator[Any, Any, Failure | None]:
+        """Image.cache: fetch the base file under its lock unless cached, then the overlay."""
+        h, s, img = self.host, self.steps, self.order.image
+        name = cache_filename(img.id)
+        base = f"{h.base_dir}/{name}"
+        if h.cache.entry(name, img.id).state != BaseState.PRESENT:
+            lock = yield from h.lock(name, h.owners.fetch, self.ctx)
+            if h.cache.files[name].state != BaseState.PRESENT:
+                h.cache.start_fetch(name, self.uuid)
+                yield self.wait(s.download(img.size_mb))
+                if "image_download" in self.faults:
+                    h.cache.abort_fetch(name)
+                    h.unlock(name, lock, self.ctx)
+                    return image_download_failure(img.id, self.python3)
+                yield from self._run(h.qemu_img.info(f"{base}.part"), s.qemu_img_info)
+                if img.disk_format != "raw":
+                    h.say(image.ImageConverting(image_id=img.id, disk_format=img.disk_format),
+                          self.ctx)
+                    h.say(image.DirectIo(path=h.spec.instances_path, supported=True), self.ctx)
+                    h.cache.start_convert(name)
+                    yield from self._run(h.qemu_img.convert(f"{base}.part", f"{base}.converted",
+                                                            img.disk_format),
+                                         s.convert(img.size_mb))
+                    yield from self._run(h.qemu_img.info(f"{base}.converted"), s.qemu_img_info)
+                h.cache.complete(name)
+            h.unlock(name, lock, self.ctx)
+        lock = yield from h.lock(name, h.owners.create_image, self.ctx)
+        yield from self._run(h.qemu_img.info(base), s.qemu_img_info)
+        size = self.order.flavor.disk_gb * 2**30 or img.size_bytes
+        h.cache.use(name, self.uuid, h.when())
+        yield from self._run(h.qemu_img.create(base, f"{self.instance_dir}/disk", size), s.overlay)
+        if h.qemu_img.resize_after_create and self.order.flavor.disk_gb:
+            yield from self._run(h.qemu_img.resize(f"{self.instance_dir}/disk", size),
+                                 s.qemu_img_info)
+        h.unlock(name, lock, self.ctx)
+        return None
+
+    def _guest(self) -> Generator[Any, Any, Failure | None]:
+        """Guest XML, VIF plug, domain started paused, vif-plugged event, resume, spawned."""
+        h, s, o = self.host, self.steps, self.order
+        spec = GuestSpec(uuid=self.uuid, domain=o.domain, name=o.name, flavor=o.flavor.name,
+                         memory_mb=o.flavor.memory_mb, disk_gb=o.flavor.disk_gb,
+                         vcpus=o.flavor.vcpus, image_id=o.image.id, image_name=o.image.name,
+                         disk_format=o.image.disk_format, image_bytes=o.image.size_bytes,
+                         instance_dir=self.instance_dir, port=o.port)
+        self.say(guest.GuestXmlStart(details=xml_preamble(spec, h.release)))
+        yield self.wait(s.xml)
+        self.say(guest.GuestXmlEnd(xml=guest_xml(spec, h.release)))
+        self.say(guest.EventPrepare(event=o.port.event))
+        vif = o.port.os_vif()
+        self.say(guest.VifPlugging(vif=vif))
+        yield self.wait(s.vif_plug)
+        self.say(guest.VifPlugged(vif=vif))
+        yield self.wait(s.domain_start)
+        if "spawn" in self.faults:
+            self.say(failure.GuestStartFailed())
+            return spawn_failure(o.domain, self.python3)
+        self.say(guest.LifecycleEvent(transition="Started"), None)
+        self.say(guest.LifecycleEvent(transition="Paused"), h.service)
+        self.say(guest.SyncPowerStateSkip(task_state="spawning"), h.service)
+        yield self.wait(s.vif_event)
+        self.say(guest.ExternalEvent(verb="Received", event=o.port.event),
+                 self.engine.neutron_context())
+        yield self.wait(s.resume)
+        self.say(guest.LifecycleEvent(transition="Resumed"), h.service)
+        self.say(guest.GuestCreated(), None)
+        yield self.wait(s.spawn_tail)
+        self.say(guest.Spawned(), None)
+        return None
+
+    # -- failure -----------------------------------------------------------------------
+    def _fail(self, build_lock: Any, fault: Failure, network: Any) -> Generator[Any, Any, None]:
+        """_build_resources cleanup, claim abort, then re-schedule (or error)."""
+        h = self.host
+        self.say(failure.SpawnFailed(summary=fault.summary), traceback=fault.traceback)
+        network_failed = yield network
+        yield from shutdown(self, deallocate=network_failed is not None, deleting=False)
+        lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.abort_claim, self.ctx)
+        h.tracker.drop_claim(self.uuid)
+        h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
+        h.cache.release(self.uuid)
+        self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
+        yield from self._reschedule(build_lock, fault.reason)
+
+    def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:
+        h = self.host
+        h.failed_builds += 1
+        if self.engine.scenario.max_attempts == 1:
+            self.say(failure.RetryInfoAbsent())
+            h.unlock(self.uuid, build_lock, self.ctx)
+            self.engine.on_failed(self, retry=False)
+            return
+        self.say(failure.Rescheduled(instance_uuid=self.uuid, reason=reason))
+        h.unlock(self.uuid, build_lock, self.ctx)
+        yield self.wait(self.steps.reschedule)
+        self.engine.on_failed(self, retry=True)
+
+
+def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[Any, Any, None]:
+    """_shutdown_instance: terminate, destroy, delete the files (a deleted instance's claim
+    and cache use end with its files; a failed build's claim is aborted by the caller)."""
+    h, s = attempt.host, attempt.steps
+    attempt.say(teardown.Terminating())
+    begun = attempt.env.now
+    yield attempt.wait(s.destroy * 0.5)
+    attempt.say(teardown.Destroyed())
+    deleted = f"{attempt.instance_dir}_del"
+    attempt.say(teardown.DeletingFiles(path=deleted))
+    yield attempt.wait(s.destroy * 0.5)
+    attempt.say(teardown.DeletionComplete(path=deleted))
+    if deleting:
+        h.tracker.drop_claim(attempt.uuid)
+        h.cache.release(attempt.uuid)
+    attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
+                                  what="destroy the instance on the hypervisor."))
+    if deallocate:
+        begun = attempt.env.now
+        yield attempt.wait(s.deallocate)
+        attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
+                                      what="deallocate network for instance."))
+
+
+def delete(attempt: Attempt, context: RequestContext) -> Generator[Any, Any, None]:
+    """terminate_instance of an active instance: shutdown, usage update, STOPPED 15 s later."""
+    h = attempt.host
+    attempt.ctx = context
+    lock = yield from h.lock(attempt.uuid, h.owners.terminate, context)
+    yield from shutdown(attempt, deallocate=True, deleting=True)
+    usage = yield from h.lock(COMPUTE_RESOURCES, h.owners.update_usage, context)
+    h.unlock(COMPUTE_RESOURCES, usage, context)
+    h.unlock(attempt.uuid, lock, context)
+    yield attempt.wait(STOPPED_DELAY)
+    attempt.say(guest.LifecycleEvent(transition="Stopped"), None)
+
+
+def resource_audit(host: SimHost, context: RequestContext,
+                   seconds: float) -> Generator[Any, Any, None]:
+    """update_available_resource: hypervisor view, then the final view under the lock."""
+    t = host.tracker
+    host.say(audit.ResourceAudit(host=host.name, node=host.name), context)
+    used = {r: t.used(r) or 0.0 for r in RESOURCES}
+    totals = {r: t.totals[r] or 0.0 for r in RESOURCES}
+    host.say(audit.HypervisorView(node=host.name, free_ram_mb=totals["memory"] - used["memory"],
+                                  free_disk_gb=totals["disk"] - used["disk"],
+                                  free_vcpus=totals["vcpu"], pci_devices="[]"), context)
+    lock = yield from host.lock(COMPUTE_RESOURCES, host.owners.audit, context)
+    # Under the lock the tracker counts the claims made while the audit waited.
+    used = {r: t.used(r) or 0.0 for r in RESOURCES}
+    host.say(audit.TotalUsableVcpus(usable=int(totals["vcpu"]), allocated=used["vcpu"]), context)
+    stats = (f"{{'failed_builds': '{host.failed_builds}', "
+             f"'num_instances': '{len(t.claims)}', 'io_workload': '0'}}")
+    host.say(audit.FinalResourceView(
+        node=host.name, phys_ram_mb=totals["memory"], used_ram_mb=used["memory"],
+        phys_disk_gb=totals["disk"], used_disk_gb=used["disk"], total_vcpus=int(totals["vcpu"]),
+        used_vcpus=used["vcpu"], pci_stats="[]", stats=stats), context)
+    yield host.env.timeout(seconds)
+    host.unlock(COMPUTE_RESOURCES, lock, context)
+

@@ -1,0 +1,247 @@
+"""A simulation scenario: hosts, images, flavors, boot and delete requests, durations, faults.
+
+Scenarios are TOML files validated by pydantic; `load_scenario` names the file and the
+field of every problem (`seed.toml: hosts.0.release: ...`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nsim.events.release import RELEASES, release_index
+from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
+from nsim.sim.durations import Distribution, DurationModel
+
+FaultKind = Literal["image_download", "insufficient_resources", "spawn", "network"]
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HostSpec(_Strict):
+    """One compute host (or `count` identical ones named NAME-1 .. NAME-count)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    count: int = Field(default=1, ge=1)
+    release: str = "2025.2"
+    format: Literal["journal", "oslo"] = "journal"
+    memory_mb: int = Field(default=7983, gt=0)
+    disk_gb: int = Field(default=47, gt=0)
+    vcpus: int = Field(default=4, gt=0)
+    reserved_host_memory_mb: int = Field(default=DEFAULT_RESERVED_HOST_MEMORY_MB, ge=0)
+    reserved_host_disk_mb: int = Field(default=0, ge=0)
+    reserved_host_cpus: int = Field(default=0, ge=0)
+    cpu_allocation_ratio: float | None = Field(default=None, gt=0)
+    ram_allocation_ratio: float | None = Field(default=None, gt=0)
+    disk_allocation_ratio: float | None = Field(default=None, gt=0)
+    instances_path: str = DEFAULT_INSTANCES_PATH
+    scheduler_limits: bool = False
+    """Stein and earlier: the scheduler passes memory/disk/vcpu limits to the claim."""
+    audit_interval: float = Field(default=60.0, ge=0)
+    """Seconds between resource audits (update_available_resource); 0 = none."""
+    vif: Literal["bridge", "ovs"] = "ovs"
+    pid: int | None = Field(default=None, gt=0)
+
+    @field_validator("release")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if value not in RELEASES:
+            raise ValueError(f"unknown nova release {value!r}; known: {', '.join(RELEASES)}")
+        return value
+
+    @field_validator("instances_path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/") or value != value.rstrip("/") or " " in value:
+            raise ValueError("must be an absolute path without a trailing slash or spaces")
+        return value
+
+    def names(self) -> list[str]:
+        return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(1, self.count + 1)]
+
+    def config(self, name: str) -> HostConfig:
+        """The host model's configuration for one host of this entry."""
+        return HostConfig(
+            node=name, memory_mb=self.memory_mb, disk_gb=self.disk_gb, vcpus=self.vcpus,
+            reserved_host_memory_mb=self.reserved_host_memory_mb,
+            reserved_host_disk_mb=self.reserved_host_disk_mb,
+            reserved_host_cpus=self.reserved_host_cpus,
+            cpu_allocation_ratio=self.cpu_allocation_ratio,
+            ram_allocation_ratio=self.ram_allocation_ratio,
+            disk_allocation_ratio=self.disk_allocation_ratio,
+            instances_path=self.instances_path, release=self.release)
+
+    @property
+    def python3(self) -> bool:
+        """nova runs under Python 3 from Ussuri (callable names become __qualname__)."""
+        return release_index(self.release) >= release_index("ussuri")
+
+
+class ImageSpec(_Strict):
+    id: str = Field(pattern=r"^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    name: str = "cirros-0.6.2-x86_64-disk"
+    disk_format: Literal["qcow2", "raw", "vmdk", "vdi", "vhd", "vhdx"] = "qcow2"
+    size_bytes: int = Field(default=21430272, gt=0)
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 2**20
+
+
+class FlavorSpec(_Strict):
+    name: str = Field(min_length=1)
+    memory_mb: int = Field(gt=0)
+    disk_gb: int = Field(ge=0)
+    vcpus: int = Field(gt=0)
+
+
+class BootRequest(_Strict):
+    """`count` boots of one flavor and image, the first at `at` seconds, then every `interval`."""
+
+    at: float = Field(default=0.0, ge=0)
+    flavor: str
+    image: str
+    count: int = Field(default=1, ge=1)
+    interval: float = Field(default=0.0, ge=0)
+    host: str | None = None
+    name: str = "vm"
+    """Display name; several boots are named NAME-1, NAME-2, ... (nova's multi-create)."""
+    uuids: list[str] = []
+    lifetime: Distribution | None = None
+    """Delete each instance this long after it became active."""
+
+    @model_validator(mode="after")
+    def _uuids(self) -> BootRequest:
+        if len(self.uuids) > self.count:
+            raise ValueError(f"{len(self.uuids)} uuids for {self.count} boots")
+        return self
+
+
+class DeleteRequest(_Strict):
+    """Delete the `count` oldest active instances (on `host`, when given) at `at` seconds."""
+
+    at: float = Field(ge=0)
+    count: int = Field(default=1, ge=1)
+    host: str | None = None
+
+
+class FaultSpec(_Strict):
+    """A fault injected into boots: each boot (on `host`, when given) with `probability`,
+    and the boots numbered in `boots` (1-based, in request order)."""
+
+    kind: FaultKind
+    probability: float = Field(default=0.0, ge=0, le=1)
+    boots: list[int] = []
+    host: str | None = None
+
+
+class Scenario(_Strict):
+    """Everything `nsim simulate` needs."""
+
+    name: str = "scenario"
+    seed: int = 0
+    start: datetime = datetime(2025, 1, 6, 9, 0, 0)
+    user: str = "admin"
+    project: str = "admin"
+    max_attempts: int = Field(default=3, ge=1)
+    """Hosts a boot may try (nova's [scheduler]max_attempts); 1 = no re-scheduling."""
+    hosts: list[HostSpec] = Field(min_length=1)
+    images: list[ImageSpec] = Field(min_length=1)
+    flavors: list[FlavorSpec] = Field(min_length=1)
+    boots: list[BootRequest] = []
+    deletes: list[DeleteRequest] = []
+    durations: DurationModel = DurationModel()
+    faults: list[FaultSpec] = []
+
+    @field_validator("start")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=None)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        hosts = [n for h in self.hosts for n in h.names()]
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("host names must be unique")
+        flavors = {f.name for f in self.flavors}
+        images = {i.id for i in self.images} | {i.name for i in self.images}
+        for i, boot in enumerate(self.boots):
+            if boot.flavor not in flavors:
+                raise ValueError(f"boots.{i}.flavor: no flavor named {boot.flavor!r}")
+            if boot.image not in images:
+                raise ValueError(f"boots.{i}.image: no image with id or name {boot.image!r}")
+            if boot.host is not None and boot.host not in hosts:
+                raise ValueError(f"boots.{i}.host: no host named {boot.host!r}")
+        for i, fault in enumerate(self.faults):
+            if fault.host is not None and fault.host not in hosts:
+                raise ValueError(f"faults.{i}.host: no host named {fault.host!r}")
+        for i, delete in enumerate(self.deletes):
+            if delete.host is not None and delete.host not in hosts:
+                raise ValueError(f"deletes.{i}.host: no host named {delete.host!r}")
+        uuids = [u for b in self.boots for u in b.uuids]
+        if len(set(uuids)) != len(uuids):
+            raise ValueError("boots: instance uuids must be unique")
+        return self
+
+    def image(self, key: str) -> ImageSpec:
+        return next(i for i in self.images if key in (i.id, i.name))
+
+    def flavor(self, name: str) -> FlavorSpec:
+        return next(f for f in self.flavors if f.name == name)
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: "
+                     f"{err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
+
+
+def parse_scenario(data: dict[str, object], source: str = "scenario") -> Scenario:
+    """Validate a scenario table; ScenarioError names `source` and each bad field."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_problems(exc)}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario file."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(data, str(path))
+
+
+def _plain(value: object) -> object:
+    """Distributions as written by hand: a fixed one as its number, others without zeros."""
+    if isinstance(value, dict):
+        if value.get("dist") == "fixed" and set(value) <= {"dist", "mean", "sd", "low", "high"}:
+            return value["mean"]
+        if "dist" in value:
+            return {k: v for k, v in value.items() if v != 0.0}
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The scenario as TOML that `load_scenario` reads back to the same scenario."""
+    return tomli_w.dumps(_plain(scenario.model_dump(exclude_none=True)))  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""`nsim diff`: pairing, phase tables, event sequence differences, JSON, DataFrame, plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib import image as mpimg
+
+import nsim
+from nsim.cli import main
+from nsim.compare.boots import load
+from nsim.compare.pairs import compare, pair, sequence_diff, to_text
+from nsim.compare.plot import plot
+from nsim.sim.engine import simulate
+from nsim.sim.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_LOG = str(ROOT / "sample_logs" / "seed-boot.journal")
+SEED_HOST = ROOT / "scenarios" / "seed-host.toml"
+UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
+IMAGE = "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7"
+
+
+def fleet(seed: int, boots: int = 4) -> object:
+    return parse_scenario({
+        "seed": seed, "start": "2017-06-16T13:12:52",
+        "hosts": [{"name": "cmp", "count": 2, "release": "train", "audit_interval": 0}],
+        "images": [{"id": IMAGE, "name": "cirros"}],
+        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1}],
+        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": boots, "interval": 0.5}]})
+
+
+def test_sequence_diff() -> None:
+    a = ["start", "claim", "net", "image", "xml", "done"]
+    b = ["start", "image", "claim", "xml", "xml", "done", "extra"]
+    missing, extra, reordered = sequence_diff(a, b)
+    assert missing == ["net"]
+    assert extra == ["extra", "xml"]
+    assert len(reordered) == 1 and reordered[0] in ("claim", "image")
+    assert sequence_diff(a, a) == ([], [], [])
+
+
+def test_seed_against_itself_and_a_mutilated_copy(tmp_path: Path) -> None:
+    same = compare(SEED_LOG, SEED_LOG, year=2017)
+    (p,) = same.pairs
+    assert all(row.delta == 0 for row in p.phases)
+    lines = Path(SEED_LOG).read_text().splitlines()
+    cut = [line for line in lines if "Instance is running" not in line]
+    cut[-3], cut[-4] = cut[-4], cut[-3]  # the two "Took ..." lines swap places
+    path = tmp_path / "cut.journal"
+    path.write_text("\n".join(cut) + "\n")
+    (p,) = compare(SEED_LOG, str(path), year=2017).pairs
+    assert p.missing == ["guest_created"]
+    assert p.extra == []
+    assert p.reordered in (["took_seconds:build"], ["took_seconds:spawn"])
+
+
+def test_boots_pair_by_order_flavor_and_image_without_shared_uuids(tmp_path: Path) -> None:
+    simulate(fleet(1), tmp_path / "a")
+    simulate(fleet(2, boots=5), tmp_path / "b")
+    result = compare(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert [p.by for p in result.pairs] == ["order"] * 4
+    assert [(side, boot.outcome) for side, boot in result.unpaired] == [("b", "active")]
+    for p in result.pairs:
+        assert p.a.signature == p.b.signature == (512, 1, 1, IMAGE)
+        assert all(row.delta is not None for row in p.phases if row.name in ("build", "claim"))
+    assert "Unpaired in B" in to_text(result)
+
+
+def test_pairing_prefers_uuid() -> None:
+    a, b = load(SEED_LOG, 2017), load(SEED_LOG, 2017)
+    pairs, unpaired = pair(a, b)
+    assert [(x.uuid, y.uuid, by) for x, y, by in pairs] == [(UUID, UUID, "uuid")]
+    assert unpaired == []
+
+
+def test_json_and_dataframe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    twin = tmp_path / "twin.journal"
+    simulate(SEED_HOST, twin)
+    assert main(["diff", SEED_LOG, str(twin), "--json", "--year", "2017"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) >= {"pairs", "unpaired"}
+    (p,) = data["pairs"]
+    assert set(p) >= {"a", "b", "phases", "missing", "extra", "reordered"}
+    assert [ph["name"] for ph in p["phases"]][:3] == ["claim", "network", "image_fetch"]
+    assert set(p["phases"][0]) == {"name", "a_seconds", "b_seconds", "delta"}
+    frame = nsim.diff(SEED_LOG, str(twin), year=2017)
+    assert list(frame.columns) == ["pair", "a_host", "a_uuid", "b_host", "b_uuid", "phase",
+                                   "a_seconds", "b_seconds", "delta"]
+    assert len(frame) == 10 and frame["delta"].notna().all()
+
+
+def test_plot_renders_a_readable_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    simulate(fleet(1), tmp_path / "a")
+    simulate(fleet(3), tmp_path / "b")
+    png = tmp_path / "timeline.png"
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b"), "--plot", str(png)]) == 0
+    assert png.stat().st_size > 20_000
+    pixels = mpimg.imread(png)
+    height, width = pixels.shape[:2]
+    assert width >= 1000 and height >= 400
+    assert float(np.std(pixels[..., :3])) > 0.1  # not blank: bars, labels, legend
+    single = plot(compare(SEED_LOG, SEED_LOG, year=2017), tmp_path / "seed.png")
+    assert float(np.std(mpimg.imread(single)[..., :3])) > 0.1

@@ -1,0 +1,87 @@
+"""`--like`: a scenario derived from the real seed boot, and its simulated twin."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from nsim.cli import main
+from nsim.compare.pairs import PHASES, compare
+from nsim.replay.run import replay
+from nsim.sim.engine import simulate
+from nsim.sim.like import derive_scenario, detect_release
+from nsim.sim.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_LOG = str(ROOT / "sample_logs" / "seed-boot.journal")
+UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
+
+
+def test_derived_scenario_describes_the_seed_host() -> None:
+    s = derive_scenario(SEED_LOG, year=2017)
+    host = s.hosts[0]
+    assert (host.name, host.release, host.format, host.vif) == ("compute", "pike", "journal", "bridge")
+    assert (host.memory_mb, host.disk_gb, host.vcpus) == (7983, 47, 4)
+    assert host.reserved_host_memory_mb == 512
+    assert host.instances_path == "/opt/stack/data/nova/instances"
+    assert [(i.id, i.disk_format, i.size_bytes) for i in s.images] == [
+        ("f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7", "qcow2", 13267968)]
+    assert [(f.name, f.memory_mb, f.disk_gb, f.vcpus) for f in s.flavors] == [("m1.tiny", 512, 1, 1)]
+    assert [(b.uuids, b.name, b.at) for b in s.boots] == [([UUID], "vm1", 0.0)]
+    d = s.durations
+    assert d.claim.mean == pytest.approx(0.182)          # nova's "held 0.182s"
+    assert d.overlay.mean == pytest.approx(0.058)        # CMD qemu-img create returned in 0.058s
+    assert d.convert_throughput_mb_s.mean == pytest.approx(13267968 / 2**20 / 1.688, rel=1e-4)
+    assert (d.vif_plug.mean, d.domain_start.mean) == (1.0, 3.0)
+
+
+def test_twin_diffs_with_every_phase_paired_and_small_deltas(tmp_path: Path) -> None:
+    twin = tmp_path / "twin.journal"
+    simulate(derive_scenario(SEED_LOG, year=2017), twin)
+    assert replay([str(twin)]).violations == []
+    result = compare(SEED_LOG, str(twin), year=2017)
+    assert result.unpaired == []
+    (pair,) = result.pairs
+    assert (pair.by, pair.a.uuid, pair.b.uuid) == ("uuid", UUID, UUID)
+    assert [row.name for row in pair.phases] == list(PHASES)
+    for row in pair.phases:
+        assert row.a_seconds is not None and row.b_seconds is not None, row.name
+        # The real log's stamps are whole seconds: that is the resolution of any delta.
+        assert abs(row.delta) <= 0.5, row
+    assert (pair.missing, pair.extra, pair.reordered) == ([], [], [])
+
+
+def test_cli_like_saves_a_scenario_that_simulates_the_same(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out, saved, again = tmp_path / "twin.journal", tmp_path / "twin.toml", tmp_path / "again.journal"
+    assert main(["simulate", "--like", SEED_LOG, "--year", "2017", "-o", str(out),
+                 "--save-scenario", str(saved)]) == 0
+    assert main(["simulate", str(saved), "-o", str(again)]) == 0
+    assert out.read_text() == again.read_text()
+    assert parse_scenario(tomllib.loads(saved.read_text())).hosts[0].release == "pike"
+    capsys.readouterr()
+    assert main(["diff", SEED_LOG, str(out), "--year", "2017", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["pairs"]) == 1 and data["unpaired"] == []
+
+
+def test_release_hints_without_a_package_version(tmp_path: Path) -> None:
+    import nsim
+
+    lines = [line for line in Path(SEED_LOG).read_text().splitlines()
+             if "nova:package" not in line]
+    path = tmp_path / "seed.journal"
+    path.write_text("\n".join(lines) + "\n")
+    records = list(nsim.parse(str(path), year=2017))
+    # claim test lines (<= Stein), "Instance is running" (<= Queens), unquoted released.
+    assert detect_release(records) == "queens"
+
+
+def test_like_without_boots_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.journal"
+    empty.write_text(Path(SEED_LOG).read_text().splitlines()[3] + "\n")
+    assert main(["simulate", "--like", str(empty), "-o", str(tmp_path / "x")]) == 2
+    assert "no boot" in capsys.readouterr().err
