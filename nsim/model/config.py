@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from nsim.events.release import RELEASES, release_index
+from nsim.tomlfile import read_toml, validate
 
 # nova/conf/compute.py and nova/conf/imagecache.py defaults.
 DEFAULT_INSTANCES_PATH = "/var/lib/nova/instances"
@@ -54,19 +52,4 @@ class HostConfig(BaseModel):
 
 def load_host_config(path: str) -> HostConfig:
     """Read a TOML host configuration; HostConfigError says what is wrong and where."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HostConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise HostConfigError(f"{path}: is a directory") from None
-    except UnicodeDecodeError:
-        raise HostConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise HostConfigError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        return HostConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors())
-        raise HostConfigError(f"{path}: {problems}") from None
+    return validate(HostConfig, read_toml(path, HostConfigError), str(path), HostConfigError)

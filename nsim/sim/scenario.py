@@ -6,17 +6,17 @@ field of every problem (`seed.toml: hosts.0.release: ...`).
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.events.release import RELEASES, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
 from nsim.sim.durations import Distribution, DurationModel
+from nsim.tomlfile import read_toml, validate
 
 FaultKind = Literal["image_download", "insufficient_resources", "spawn", "network"]
 
@@ -201,32 +201,14 @@ class Scenario(_Strict):
         return next(f for f in self.flavors if f.name == name)
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: "
-                     f"{err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
-
-
 def parse_scenario(data: dict[str, object], source: str = "scenario") -> Scenario:
     """Validate a scenario table; ScenarioError names `source` and each bad field."""
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_problems(exc)}") from None
+    return validate(Scenario, data, source, ScenarioError, whole="scenario")
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a TOML scenario file."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(data, str(path))
+    return parse_scenario(read_toml(path, ScenarioError), str(path))
 
 
 def _plain(value: object) -> object:
