@@ -5,7 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup system-deps run test lint bench clean
+
+# What `nsim hw` needs on Debian 12 (see nsim/hw/doctor.py; ../shared/docs/hardware.md).
+SYSTEM_PACKAGES := qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev \
+	pkg-config busybox-static cpio
+# The test that runs `nsim tui` in a real terminal (tests/tui/test_tmux.py).
+SYSTEM_PACKAGES += tmux
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,10 +23,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 setup: $(STAMP)
 
+# Idempotent and quiet: apt-get only when a package is missing, pip only when the binding is.
+# The daemons (virtlogd, libvirtd) are started by the hw tests through `nsim hw doctor --fix`.
+system-deps: $(STAMP)
+	@n=$$(dpkg-query -W -f '$${db:Status-Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | grep -cx installed); \
+	if [ "$$n" -ne $(words $(SYSTEM_PACKAGES)) ]; then \
+	  echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(SYSTEM_PACKAGES); } >$(VENV)/system-deps.log 2>&1 \
+	  || { cat $(VENV)/system-deps.log; exit 1; }; \
+	fi
+	@$(BIN)/python -c 'import libvirt' 2>/dev/null || { $(BIN)/pip install -q libvirt-python \
+	  >$(VENV)/system-deps.log 2>&1 || { cat $(VENV)/system-deps.log; exit 1; }; }
+
 run: setup
 	$(BIN)/nsim replay sample_logs/seed-boot.journal --year 2017
 
-test: setup
+test: setup system-deps
 	$(BIN)/ruff check nsim tests benchmarks
 	$(BIN)/python -m pytest -q
 

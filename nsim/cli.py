@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from nsim.compare.cli import register as register_diff
     register_diff(sub)
+
+    from nsim.hw.cli import register as register_hw
+    register_hw(sub)
     return parser
 
 

@@ -67,6 +67,7 @@ from nsim.events.guest import (
     GuestXmlEnd,
     GuestXmlStart,
     LifecycleEvent,
+    PowerStateSync,
     Spawned,
     SyncPowerStateSkip,
     TookSeconds,
@@ -99,6 +100,7 @@ from nsim.events.lock import LockAcquired, LockAcquiring, LockPlain, LockRelease
 from nsim.events.qemu_img import QemuImgCommand
 from nsim.events.release import RELEASES, release_index
 from nsim.events.teardown import (
+    DeallocatingNetwork,
     DeletingFiles,
     DeletionComplete,
     Destroyed,
@@ -215,6 +217,9 @@ EXAMPLES: dict[str, Event] = {
     "terminating": Terminating(),
     "destroyed": Destroyed(),
     "destroy_start": DestroyStart(),
+    "deallocating_network": DeallocatingNetwork(),
+    "power_state_sync": PowerStateSync(transition="Paused", vm_state="building",
+                                       task_state="spawning", db_power_state=0, vm_power_state=3),
     "destroy_vanished": DestroyVanished(),
     "vif_unplugging": VifUnplugging(vif=VIF_REPR),
     "vif_unplugged": VifUnplugged(vif=VIF_REPR),

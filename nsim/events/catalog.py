@@ -11,7 +11,7 @@ from lark.exceptions import LarkError
 
 from nsim.events import audit, build, claim, failure, guest, image, imagecache, lock, teardown
 from nsim.events.base import Event
-from nsim.grammars import load_parser
+from nsim.grammars import first_terminals, ignored_terminals, load_parser
 
 _MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure)
 
@@ -47,13 +47,10 @@ def first_tokens(parser: Lark, start: str = "start") -> re.Pattern[str] | None:
     contextual lexer cannot produce a first token, so Lark would fail too. None when
     the table is not reachable (another Lark version): then nothing is ruled out early.
     """
-    try:
-        table = parser.parser.parser._parse_table
-        accepts = table.states[table.start_states[start]]
-    except (AttributeError, KeyError):
+    first = first_terminals(parser, start)
+    if first is None:
         return None
-    patterns = [f"(?:{t.pattern.to_regexp()})" for t in parser.terminals
-                if t.name in accepts or t.name in parser.ignore_tokens]
+    patterns = [f"(?:{t.pattern.to_regexp()})" for t in first + ignored_terminals(parser)]
     return re.compile("|".join(patterns), parser.parser.lexer_conf.g_regex_flags)
 
 
@@ -62,9 +59,6 @@ def _first_tokens() -> re.Pattern[str] | None:
     return first_tokens(_parser())
 
 
-# Many messages repeat verbatim (fixed wordings, periodic tasks, the same command on
-# the same base file); events are frozen, so records with equal messages share one.
-@lru_cache(maxsize=4096)
 def _classify(message: str) -> Event | None:
     first = _first_tokens()
     if first is not None and first.match(message) is None:
@@ -77,8 +71,17 @@ def _classify(message: str) -> Event | None:
         return None
 
 
+# Many messages repeat verbatim (fixed wordings, periodic tasks, the same command on
+# the same base file); events are frozen, so records with equal messages share one.
+# Long messages (guest XML, network_info JSON) hardly ever repeat and stay out.
+_cached_classify = lru_cache(maxsize=4096)(_classify)
+_CACHED_LENGTH = 1024
+
+
 def classify(message: str) -> Event | None:
     """The event a message text is, or None when it is outside the catalog."""
     if not message:
         return None
-    return _classify(message)
+    if len(message) > _CACHED_LENGTH:
+        return _classify(message)
+    return _cached_classify(message)

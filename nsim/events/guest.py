@@ -145,6 +145,31 @@ class LifecycleEvent(Event):
         return cls(transition=str(tokens[0]))
 
 
+class PowerStateSync(Event):
+    """handle_lifecycle_event before _sync_instance_power_state; power states as numbers
+    (nova/compute/power_state.py: 0 pending, 1 running, 3 paused, 4 shutdown, 6 crashed, 7 suspended)."""
+
+    kind: ClassVar[str] = "power_state_sync"
+    logger: ClassVar[str] = MANAGER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording('Synchronizing instance power state after lifecycle event "{transition}"; '
+                "current vm_state: {vm_state}, current task_state: {task_state}, "
+                "current DB power_state: {db_power_state}, VM power_state: {vm_power_state}"),
+    )
+    transition: str
+    vm_state: str
+    task_state: str | None
+    db_power_state: int
+    vm_power_state: int
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> PowerStateSync:
+        task = str(tokens[2])
+        return cls(transition=str(tokens[0]).strip('"'), vm_state=str(tokens[1]),
+                   task_state=None if task == "None" else task,
+                   db_power_state=int(tokens[3]), vm_power_state=int(tokens[4]))
+
+
 class SyncPowerStateSkip(Event):
     kind: ClassVar[str] = "sync_power_state_skip"
     logger: ClassVar[str] = MANAGER

@@ -19,6 +19,16 @@ class Terminating(Event):
         return cls()
 
 
+class DeallocatingNetwork(Event):
+    kind: ClassVar[str] = "deallocating_network"
+    logger: ClassVar[str] = "nova.compute.manager"
+    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Deallocating network for instance"),)
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> DeallocatingNetwork:
+        return cls()
+
+
 class Destroyed(Event):
     kind: ClassVar[str] = "destroyed"
     logger: ClassVar[str] = DRIVER

@@ -46,6 +46,8 @@ class Instance:
     """The log shows the boot's start ("Starting instance...")."""
     guest_running: bool = False
     was_paused: bool = False
+    waits_for_vif: bool = False
+    """The boot waits for network-vif-plugged: the guest starts paused."""
     failing: bool = False
     phases: dict[str, Phase] = field(default_factory=dict)
 

@@ -79,6 +79,8 @@ class HostObserver:
             image.SubprocessReturned: self._subprocess_returned,
             guest.GuestXmlStart: self._xml_start,
             guest.GuestXmlEnd: self._xml_end,
+            guest.EventPrepare: self._event_prepare,
+            guest.PowerStateSync: self._power_state_sync,
             guest.LifecycleEvent: self._lifecycle,
             guest.SyncPowerStateSkip: self._sync_skip,
             guest.GuestCreated: self._guest_created,
@@ -454,6 +456,12 @@ class HostObserver:
 
     def _subprocess_returned(self, rec: Record, ev: image.SubprocessReturned) -> None:
         cmd = ev.qemu_img
+        if cmd is not None and ev.returncode != 0:
+            # fetch_to_raw gives up: the .part/.converted file is removed, nothing is cached.
+            path = cmd.source if cmd.operation == "info" else cmd.target
+            name = self._base_file(path) if path and path.endswith((".part", ".converted")) else None
+            if name is not None:
+                self.host.cache.abort_fetch(name)
         inst = self._inst(rec) if cmd is not None else None
         if cmd is None or inst is None:
             return
@@ -498,6 +506,22 @@ class HostObserver:
             self.violation("instance-disk-path", f"guest XML disk {disk.group(1)}, "
                                                  f"expected {expected}/disk")
 
+    def _event_prepare(self, rec: Record, ev: guest.EventPrepare) -> None:
+        inst = self._inst(rec)
+        if inst is not None and ev.event.startswith("network-vif-plugged"):
+            # The guest starts paused and is resumed once the VIF is plugged.
+            inst.waits_for_vif = True
+
+    def _power_state_sync(self, rec: Record, ev: guest.PowerStateSync) -> None:
+        inst = self._inst(rec)
+        if inst is None or not inst.boot_seen or inst.vm_state is None:
+            return
+        model = (inst.vm_state.value, inst.task_state.value if inst.task_state else None)
+        if model != (ev.vm_state, ev.task_state):
+            self.violation("sync-power-state",
+                           f"{inst.uuid}: log says vm_state {ev.vm_state}, task_state "
+                           f"{ev.task_state}; model has {model[0]}, {model[1]}")
+
     def _lifecycle(self, rec: Record, ev: guest.LifecycleEvent) -> None:
         inst = self._inst(rec)
         if inst is None:
@@ -509,7 +533,7 @@ class HostObserver:
             inst.was_paused = True
             inst.begin("resume", rec.timestamp)
         elif ev.transition == "Resumed":
-            if inst.boot_seen and not inst.was_paused and inst.vm_state == VmState.BUILDING:
+            if inst.waits_for_vif and not inst.was_paused and inst.vm_state == VmState.BUILDING:
                 self.violation("lifecycle-order", f"{inst.uuid}: Resumed without Paused before it")
             inst.finish("resume", rec.timestamp)
         inst.power_state = state
@@ -537,7 +561,7 @@ class HostObserver:
             self.violation("spawned-after-running",
                            f"{inst.uuid}: spawned successfully before the guest ran "
                            f"(power_state {inst.power_state.value})")
-        inst.vm_state, inst.task_state = VmState.ACTIVE, None
+        # vm_state becomes active after "Took N seconds to spawn" (_update_instance_after_spawn).
         inst.outcome = Outcome.ACTIVE
         inst.finish("spawn", rec.timestamp)
 
@@ -549,6 +573,8 @@ class HostObserver:
         if ev.step == "build":
             inst.build_seconds = ev.seconds
             inst.finish("build", rec.timestamp)
+        elif ev.step == "spawn" and inst.outcome == Outcome.ACTIVE:
+            inst.vm_state, inst.task_state = VmState.ACTIVE, None
         if ev.step in starts:
             self._check_duration("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
                                  inst.phase(starts[ev.step]).start, rec.timestamp)

@@ -1,0 +1,190 @@
+"""`nsim hw ...`: doctor, prepare, boot, delete. Thin: parse arguments, call nsim.hw, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from nsim.hw.errors import HwError, UsageError
+from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _workdir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workdir", metavar="DIR",
+                   help=f"work directory (default: ${WORKDIR_ENV} or {DEFAULT_WORKDIR})")
+
+
+def _err(msg: str) -> None:
+    print(f"nsim: {msg}", file=sys.stderr)
+
+
+def _guarded(func: Any) -> Any:
+    """Run a command; nsim.hw's errors become a message and an exit status, never a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except HwError as exc:
+            _err(str(exc))
+            return exc.exit_code
+    return run
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from nsim.hw import doctor
+
+    workdir = Workdir(args.workdir)
+    if args.stop:
+        stopped = doctor.stop_started_daemons(workdir)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing (nsim started no daemon)"))
+        return EXIT_OK
+    report = doctor.run(workdir, fix=args.fix, log=lambda m: print(m, file=sys.stderr))
+    print(report.text())
+    if not report.ok:
+        print("\nsome prerequisites are missing" + ("" if args.fix else
+              "; `nsim hw doctor --fix` applies the fixes it can"), file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from nsim.hw import guest_image
+    from nsim.hw.image_service import ImageStore
+
+    workdir = Workdir(args.workdir)
+    arts = guest_image.prepare(workdir, force=args.force)
+    meta = ImageStore(workdir).add(
+        arts.image_id, arts.image_name, arts.disk_qcow2, "qcow2", "bare",
+        properties={"os_command_line": guest_image.KERNEL_CMDLINE, "hw_disk_bus": "virtio"},
+        min_disk=1)
+    print(f"guest: kernel {arts.kernel_version} {arts.kernel} ({arts.kernel.stat().st_size} bytes)")
+    print(f"       initramfs {arts.initramfs} ({arts.initramfs.stat().st_size} bytes)")
+    print(f"image: {meta['id']} name {meta['name']} qcow2 {meta['size']} bytes, virtual "
+          f"{meta['virtual_size']} bytes, checksum {meta['checksum']}")
+    print(f"boot it: nsim hw boot --image {meta['id']} --flavor m1.nano --workdir {workdir.root}")
+    return EXIT_OK
+
+
+def _print_boot(result: Any) -> None:
+    for inst in result.instances:
+        state = inst.outcome
+        if inst.outcome == "active":
+            state += (", guest not awaited" if not inst.guest_checked else
+                      ", guest ready" if inst.guest_ready else ", guest NOT ready")
+        print(f"{inst.uuid}  {inst.name}  {state}  cache {inst.cache or '-'}")
+        if inst.reason:
+            print(f"  reason: {inst.reason.splitlines()[0]}")
+        if inst.vif:
+            print(f"  vif: {inst.vif}")
+        phases = "  ".join(f"{k} {v:.3f}" for k, v in inst.phases.items())
+        print(f"  phases (s): {phases}")
+        if inst.lifecycle:
+            print(f"  lifecycle events: {', '.join(inst.lifecycle)}")
+        for line in inst.console:
+            print(f"  console: {line}")
+        if inst.leftovers:
+            print(f"  LEFT BEHIND: {', '.join(inst.leftovers)}")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"image {result.image_id}: {result.downloads} data request(s) to the image service; "
+          "domain type "
+          f"{result.virt_type}")
+    print(f"trace: {result.trace} ({result.fmt}); check it with `nsim replay {result.trace}`")
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    from nsim.hw.boot import BootOptions, boot
+    from nsim.model.config import HostConfigError, load_host_config
+
+    workdir = Workdir(args.workdir)
+    try:
+        config = load_host_config(args.host_config) if args.host_config else None
+    except HostConfigError as exc:
+        raise UsageError(f"--host-config {exc}") from None
+    opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.format,
+                       trace_path=Path(args.output).resolve() if args.output else None,
+                       fault=args.fault, network=args.network, virt_type=args.virt_type,
+                       host_config=config, wait_for_guest=not args.no_wait)
+    result = boot(workdir, opts, on_progress=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        out = asdict(result)
+        out["trace"] = str(result.trace)
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_boot(result)
+    if any(i.leftovers for i in result.instances):
+        return EXIT_FAILED
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from nsim.hw.teardown import delete
+
+    if bool(args.uuids) == bool(args.all):
+        raise UsageError("give instance UUIDs or --all (not both)")
+    workdir = Workdir(args.workdir)
+    results = delete(workdir, None if args.all else args.uuids)
+    if not results:
+        print("no instances")
+    for r in results:
+        print(f"{r.uuid}: {'destroyed' if r.destroyed else 'no domain'}, files removed "
+              f"({r.seconds:.2f}s); trace {r.trace}")
+    return EXIT_OK
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `nsim hw ...` to nsim's sub-commands."""
+    from nsim.hw.faults import FAULTS
+
+    hw = subparsers.add_parser(
+        "hw", help="do nova's boot for real with qemu-img and libvirt, writing nova's trace",
+        description="Hardware-backed mode: perform nova-compute's boot steps on this machine "
+                    "(image service, image cache, qemu-img, libvirt) and write the log lines "
+                    "nova-compute writes for them.")
+    sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
+
+    p = sub.add_parser("doctor", help="check (and with --fix, install/start) the prerequisites")
+    _workdir_arg(p)
+    p.add_argument("--fix", action="store_true", help="apply the fixes that can be applied")
+    p.add_argument("--stop", action="store_true",
+                   help="stop the daemons this doctor started (by their pid files)")
+    p.set_defaults(func=_guarded(cmd_doctor))
+
+    p = sub.add_parser("prepare", help="build the tiny guest offline and put its image into the "
+                                       "local image service")
+    _workdir_arg(p)
+    p.add_argument("--force", action="store_true", help="rebuild even when prepared")
+    p.set_defaults(func=_guarded(cmd_prepare))
+
+    p = sub.add_parser("boot", help="boot instances for real, in nova's order, writing the trace")
+    _workdir_arg(p)
+    p.add_argument("--image", required=True, metavar="ID", help="image id (or name)")
+    p.add_argument("--flavor", required=True, metavar="NAME", help="m1.nano, m1.tiny, ...")
+    p.add_argument("--count", type=int, default=1, metavar="N", help="instances at once (1-8)")
+    p.add_argument("--format", choices=("journal", "oslo"), default="journal",
+                   help="trace format (default journal, as devstack's journald)")
+    p.add_argument("-o", "--output", metavar="TRACE",
+                   help="append the trace here (default: WORKDIR/nova-compute.journal|.log)")
+    p.add_argument("--fault", choices=tuple(FAULTS), metavar="FAULT",
+                   help="inject a fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("--network", choices=("auto", "bridge", "none"), default="auto",
+                   help="a port on a real Linux bridge (auto: when CAP_NET_ADMIN allows)")
+    p.add_argument("--virt-type", choices=("auto", "kvm", "qemu"), default="auto",
+                   help="libvirt domain type (auto: kvm only if a probe boot under KVM works)")
+    p.add_argument("--host-config", metavar="FILE", help="TOML host totals/options for the claim")
+    p.add_argument("--no-wait", action="store_true",
+                   help="do not wait for the guest's marker on its console")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_guarded(cmd_boot))
+
+    p = sub.add_parser("delete", help="terminate instances: destroy domains, remove files")
+    _workdir_arg(p)
+    p.add_argument("uuids", nargs="*", metavar="UUID")
+    p.add_argument("--all", action="store_true", help="every instance of the work directory")
+    p.set_defaults(func=_guarded(cmd_delete))
+    return hw

@@ -1,0 +1,120 @@
+"""The instance's network, done the way nova + neutron's linux bridge agent + os-vif do it.
+
+"Allocation" makes one port (id, fa:16:3e MAC, fixed IP on a private /24) and nova's
+network_info for it. "Plugging" is os-vif's linux_bridge plugin: the bridge `brq<net[:11]>`
+exists and is up (created with `ip` when missing). libvirt creates the tap `tap<port[:11]>`
+and enslaves it to the bridge when the domain starts; neutron's "network-vif-plugged" event is
+sent when that tap is really on the bridge. Without CAP_NET_ADMIN the instance gets no port
+(network_info `[]`, nothing plugged, the guest is not started paused): the trace says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import threading
+import time
+import uuid as uuidlib
+from pathlib import Path
+
+from nsim.hw.domain_xml import VifSpec
+from nsim.hw.errors import HwError
+
+NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/network/private"))
+CIDR = "10.77.0.0/24"
+GATEWAY = "10.77.0.1"
+DHCP_SERVER = "10.77.0.2"
+BRIDGE = f"brq{NETWORK_ID[:11]}"
+SYS_NET = Path("/sys/class/net")
+_bridge_lock = threading.Lock()
+
+
+def allocate_port(instance_uuid: str) -> VifSpec:
+    port_id = str(uuidlib.uuid4())
+    rng = random.Random(port_id)
+    mac = "fa:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
+    host = 3 + int(hashlib.sha1(port_id.encode()).hexdigest(), 16) % 250
+    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=f"tap{port_id[:11]}",
+                   network_id=NETWORK_ID, address=f"10.77.0.{host}", cidr=CIDR)
+
+
+def network_info(vifs: list[VifSpec], project_id: str) -> list[dict[str, object]]:
+    """nova.network.model.NetworkInfo as JSON (what `Instance network_info: |...|` prints)."""
+    out = []
+    for v in vifs:
+        out.append({
+            "id": v.port_id, "address": v.mac,
+            "network": {
+                "id": v.network_id, "bridge": v.bridge, "label": "private",
+                "subnets": [{
+                    "cidr": v.cidr, "dns": [], "gateway": {"address": GATEWAY, "type": "gateway",
+                                                           "version": 4, "meta": {}},
+                    "ips": [{"address": v.address, "type": "fixed", "version": 4, "meta": {},
+                             "floating_ips": []}],
+                    "routes": [], "version": 4, "meta": {"dhcp_server": DHCP_SERVER}}],
+                "meta": {"injected": False, "tenant_id": project_id, "mtu": v.mtu,
+                         "should_create_bridge": True}},
+            "type": "bridge", "details": {"port_filter": True}, "devname": v.devname,
+            "ovs_interfaceid": None, "qbh_params": None, "qbg_params": None, "active": False,
+            "vnic_type": "normal", "profile": {}, "preserve_on_delete": False,
+            "delegate_create": True, "meta": {}})
+    return out
+
+
+def network_info_json(vifs: list[VifSpec], project_id: str) -> str:
+    return json.dumps(network_info(vifs, project_id))
+
+
+def os_vif_repr(v: VifSpec) -> str:
+    """How os-vif's VIFBridge object prints in `Plugging vif ...`."""
+    return (f"VIFBridge(active=False,address={v.mac},bridge_name='{v.bridge}',"
+            f"has_traffic_filtering=True,id={v.port_id},network=Network({v.network_id}),"
+            f"plugin='linux_bridge',port_profile=<?>,preserve_on_delete=False,"
+            f"vif_name='{v.devname}')")
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
+
+
+def ensure_bridge(name: str) -> None:
+    """os_vif linux_bridge ensure_bridge: create and bring up the bridge if it is missing."""
+    with _bridge_lock:
+        if not (SYS_NET / name).exists():
+            res = _ip("link", "add", name, "type", "bridge")
+            if res.returncode != 0 and not (SYS_NET / name).exists():
+                raise HwError(f"cannot create bridge {name}: {res.stderr.strip()}")
+        res = _ip("link", "set", name, "up")
+        if res.returncode != 0:
+            raise HwError(f"cannot bring bridge {name} up: {res.stderr.strip()}")
+
+
+def tap_on_bridge(tap: str, bridge: str) -> bool:
+    master = SYS_NET / tap / "master"
+    try:
+        return master.resolve().name == bridge
+    except OSError:
+        return False
+
+
+def wait_for_tap(tap: str, bridge: str, timeout: float) -> bool:
+    """What makes neutron send network-vif-plugged: the tap exists and is on the bridge."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tap_on_bridge(tap, bridge):
+            return True
+        time.sleep(0.05)
+    return tap_on_bridge(tap, bridge)
+
+
+def remove_bridge(name: str) -> bool:
+    """Delete the bridge when no port is left on it (used by `nsim hw delete --all`)."""
+    with _bridge_lock:
+        brif = SYS_NET / name / "brif"
+        if not (SYS_NET / name).exists():
+            return False
+        if brif.is_dir() and any(brif.iterdir()):
+            return False
+        return _ip("link", "del", name).returncode == 0

@@ -1,0 +1,196 @@
+"""qemu-img as nova runs it, each command logged the way oslo.concurrency's processutils logs it.
+
+- `info`: `python -I .../nsim/hw/prlimit.py --as=2147483648 --cpu=30 -- env LC_ALL=C LANG=C
+  qemu-img info PATH --force-share --output=json` (nova/virt/images.py QEMU_IMG_LIMITS; nsim's
+  prlimit stands in for `python -m oslo_concurrency.prlimit`; the trace shows what really ran).
+- `convert`: `qemu-img convert -t none -O raw -f qcow2 SRC DST`, with `-t writeback` when the
+  instances path does not support O_DIRECT (nova's supports_direct_io check, logged as nova
+  logs it: "Path '...' supports direct I/O").
+- `create`: `env LC_ALL=C LANG=C qemu-img create -f qcow2 -o backing_file=B,backing_fmt=raw
+  DISK SIZE` (nova/virt/libvirt/utils.py create_image; qemu-img 7.2 needs backing_fmt).
+
+Plus the deep format inspection nova does on a downloaded image before trusting qemu-img
+(nova/virt/images.py do_image_deep_inspection, nova/image/format_inspector.py), reduced to
+the formats this mode serves: qcow2 (magic, no backing file, no external data file) and raw.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import mmap
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nsim.events.image import DirectIo, SubprocessReturned, SubprocessRunning
+from nsim.events.qemu_img import parse_qemu_img
+from nsim.events.writer import RequestContext
+from nsim.hw.novaexc import ImageUnacceptable, InvalidDiskInfo, ProcessExecutionError
+from nsim.hw.trace import Trace
+
+QEMU_IMG_AS = 2 * 1024 ** 3
+QEMU_IMG_CPU = 30
+ENV_C = ["env", "LC_ALL=C", "LANG=C"]
+
+
+class Executor:
+    """processutils.execute for one request: logs Running cmd / CMD returned, raises on failure."""
+
+    def __init__(self, trace: Trace, context: RequestContext | None, timeout: float = 300) -> None:
+        self.trace = trace
+        self.context = context
+        self.timeout = timeout
+
+    def execute(self, argv: list[str], preexec_fn: Callable[[], None] | None = None
+                ) -> tuple[str, str]:
+        cmd = " ".join(argv)
+        parsed = parse_qemu_img(argv)
+        self.trace.emit(SubprocessRunning(command=cmd, argv=argv, qemu_img=parsed),
+                        context=self.context)
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout,
+                                  check=False, preexec_fn=preexec_fn)
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            rc, out, err = -signal.SIGKILL, _text(exc.stdout), _text(exc.stderr) + "timed out"
+        except FileNotFoundError as exc:
+            rc, out, err = 127, "", str(exc)
+        self.trace.emit(SubprocessReturned(command=cmd, returncode=rc,
+                                           seconds=time.monotonic() - start, qemu_img=parsed),
+                        context=self.context)
+        if rc != 0:
+            raise ProcessExecutionError(cmd, rc, out, err)
+        return out, err
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+# Run as a script in isolated mode (-I): importing the nsim package would cost a second.
+PRLIMIT = str(Path(__file__).with_name("prlimit.py"))
+
+
+def info_argv(path: Path) -> list[str]:
+    return [sys.executable, "-I", PRLIMIT, f"--as={QEMU_IMG_AS}", f"--cpu={QEMU_IMG_CPU}",
+            "--", *ENV_C, "qemu-img", "info", str(path), "--force-share", "--output=json"]
+
+
+def qemu_img_info(ex: Executor, path: Path) -> dict[str, Any]:
+    """nova.virt.images.qemu_img_info: the JSON qemu-img prints, or InvalidDiskInfo."""
+    if not path.exists():
+        raise InvalidDiskInfo(f"Path does not exist: {path}")
+    try:
+        out, _ = ex.execute(info_argv(path))
+    except ProcessExecutionError as exc:
+        raise InvalidDiskInfo(f"qemu-img failed to execute on {path} : {exc}") from exc
+    try:
+        data = json.loads(out)
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict) or not data.get("format"):
+        raise InvalidDiskInfo("'qemu-img info' parsing failed.")
+    return data
+
+
+def supports_direct_io(trace: Trace, context: RequestContext | None, dirpath: Path) -> bool:
+    """nova's supports_direct_io: write one aligned block with O_DIRECT into dirpath."""
+    testfile = dirpath / ".directio.test"
+    ok, error = False, None
+    fd = -1
+    try:
+        fd = os.open(testfile, os.O_CREAT | os.O_WRONLY | os.O_DIRECT, 0o644)
+        buf = mmap.mmap(-1, 4096)  # page aligned, as O_DIRECT wants
+        buf.write(b"x" * 4096)
+        os.write(fd, buf)
+        ok = True
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        error = f"'{exc}'"
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        testfile.unlink(missing_ok=True)
+    trace.emit(DirectIo(path=str(dirpath), supported=ok, error=error), context=context)
+    return ok
+
+
+def convert_argv(src: Path, dst: Path, in_fmt: str, out_fmt: str, cache_mode: str) -> list[str]:
+    return ["qemu-img", "convert", "-t", cache_mode, "-O", out_fmt, "-f", in_fmt, str(src), str(dst)]
+
+
+def convert_image(ex: Executor, src: Path, dst: Path, in_fmt: str, out_fmt: str, cache_mode: str,
+                  preexec_fn: Callable[[], None] | None = None) -> None:
+    """nova.virt.images._convert_image: ImageUnacceptable when qemu-img fails."""
+    try:
+        ex.execute(convert_argv(src, dst, in_fmt, out_fmt, cache_mode), preexec_fn=preexec_fn)
+    except ProcessExecutionError as exc:
+        raise ImageUnacceptable(str(src), f"Unable to convert image to {out_fmt}: {exc}") from exc
+
+
+def create_argv(disk: Path, backing: Path, backing_fmt: str, size: int | None,
+                cluster_size: int | None = None) -> list[str]:
+    opts = f"backing_file={backing},backing_fmt={backing_fmt}"
+    if cluster_size is not None:
+        opts += f",cluster_size={cluster_size}"
+    argv = [*ENV_C, "qemu-img", "create", "-f", "qcow2", "-o", opts, str(disk)]
+    if size is not None:
+        argv.append(str(size))
+    return argv
+
+
+def create_cow_image(ex: Executor, backing: Path, disk: Path, size: int | None) -> None:
+    """nova.virt.libvirt.utils.create_image(disk, 'qcow2', size, backing_file=backing)."""
+    base = qemu_img_info(ex, backing)
+    ex.execute(create_argv(disk, backing, base["format"], size, base.get("cluster-size")))
+
+
+# -- deep inspection ---------------------------------------------------------------------
+QCOW2_MAGIC = b"QFI\xfb"
+_QCOW2_INCOMPAT_DATA_FILE = 1 << 2
+
+
+def inspect_format(path: Path) -> str:
+    """The format the file's content shows ('qcow2' or 'raw'); ImageUnacceptable when unsafe."""
+    with open(path, "rb") as f:
+        header = f.read(112)
+    if header[:4] != QCOW2_MAGIC:
+        return "raw"
+    if len(header) < 72:
+        raise ValueError("qcow2 header truncated")
+    version, backing_offset = struct.unpack(">IQ", header[4:16])
+    if version not in (2, 3):
+        raise ValueError(f"qcow2 version {version}")
+    if backing_offset:
+        raise PermissionError("qcow2 has a backing file")
+    if version == 3 and len(header) >= 80:
+        (incompatible,) = struct.unpack(">Q", header[72:80])
+        if incompatible & _QCOW2_INCOMPAT_DATA_FILE:
+            raise PermissionError("qcow2 has an external data file")
+    return "qcow2"
+
+
+def deep_inspect(image_id: str, path: Path, disk_format: str) -> str:
+    """nova.virt.images.do_image_deep_inspection: the format to trust, or ImageUnacceptable."""
+    if disk_format not in ("qcow2", "raw"):
+        raise ImageUnacceptable(image_id, "Image not in a supported format")
+    try:
+        detected = inspect_format(path)
+    except PermissionError:
+        raise ImageUnacceptable(image_id, "Image does not pass safety check") from None
+    except ValueError:
+        raise ImageUnacceptable(image_id, "Image content does not match disk_format") from None
+    if detected != disk_format:
+        raise ImageUnacceptable(image_id, "Image content does not match disk_format")
+    return detected
