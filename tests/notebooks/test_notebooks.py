@@ -13,8 +13,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 
 def test_the_four_notebooks_exist() -> None:
-    names = [p.stem for p in NOTEBOOKS]
-    assert names[:3] == ["01-parse-and-explore", "02-replay-and-check", "03-simulate-vs-real"]
+    assert [p.stem for p in NOTEBOOKS] == ["01-parse-and-explore", "02-replay-and-check",
+                                           "03-simulate-vs-real", "04-hardware-boot"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
