@@ -24,8 +24,18 @@ class YearClock:
         self._reference = reference
         self._year = year
         self._month: int | None = None
+        # Consecutive lines mostly share a stamp; the same text again changes no state.
+        self._last: tuple[str, datetime] | None = None
 
     def stamp(self, text: str) -> datetime:
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        value = self._stamp(text)
+        self._last = (text, value)
+        return value
+
+    def _stamp(self, text: str) -> datetime:
         month = MONTHS[text[:3]]
         if self._year is None:
             self._year = self._reference.year - (1 if month > self._reference.month else 0)

@@ -6,6 +6,7 @@ Forms: "-", "req-R u p - - -" (files before oslo.log 4.8.0), "None req-R <6 fiel
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -23,6 +24,8 @@ def _value(text: str) -> str | None:
     return None if text in ("-", "None", "") else text
 
 
+# A request's context repeats on all its lines; Context is immutable, so it is shared.
+@lru_cache(maxsize=1024)
 def parse_context(inner: str, project_first: bool) -> Context:
     """Split the bracket text; devstack's journal format puts the project before the user."""
     parts = inner.split()

@@ -14,12 +14,25 @@ from nsim.logs.envelope import Entry, EntryTransformer, Line
 
 class _JournalTransformer(EntryTransformer):
     def start(self, children: list[Any]) -> Line:
-        stamp, host, ident, pid, entry = children
-        return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=int(pid.value), entry=entry,
-                    host=str(host), ident=str(ident), body_start=pid.end_pos + 2)
+        stamp, origin, entry = children
+        host, ident, pid, pid_end = split_origin(origin.value)
+        return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=pid, entry=entry,
+                    host=host, ident=ident, body_start=origin.start_pos + pid_end + 2)
 
     def stamp(self, children: list[Any]) -> Any:
         return children[0]
+
+
+def split_origin(origin: str) -> tuple[str, str, int, int]:
+    """HOST, IDENT, PID and the end of PID in an ORIGIN token ("compute nova-compute[5666]:").
+
+    The grammar has matched it already: HOST and IDENT hold no whitespace and no "[",
+    only blanks separate them, and blanks may surround PID inside the brackets.
+    """
+    who, _, rest = origin.partition("[")
+    host, ident = who.split()
+    pid = rest[:rest.index("]")].strip(" \t")
+    return host, ident, int(pid), len(who) + 1 + rest.index(pid) + len(pid)
 
 
 @lru_cache(maxsize=1)
