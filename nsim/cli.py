@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TOML file with host totals and nova.conf options (see README)")
     p.set_defaults(func=cmd_replay)
 
+    from nsim.fleet.cli import register as register_fleet
+    register_fleet(sub)
+
     from nsim.sim.cli import register as register_simulate
     register_simulate(sub)
 

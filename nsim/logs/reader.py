@@ -45,6 +45,11 @@ class Counts:
     physical_lines: int = 0
     unreadable_files: int = 0
 
+    def add(self, more: Counts) -> None:
+        """Add `more`'s tallies into these."""
+        for name in vars(more):
+            setattr(self, name, getattr(self, name) + getattr(more, name))
+
     def summary(self) -> str:
         return (f"{self.records} records, {self.events} events, {self.unknown} unknown, "
                 f"{self.bad_lines} bad lines")

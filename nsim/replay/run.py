@@ -111,9 +111,7 @@ def replay(paths: Iterable[str], config: HostConfig | None = None, fmt: str = "a
     runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic) for p in paths]
     result = replay_records(merged(runs), config)
     for run in runs:
-        for name in ("records", "events", "unknown", "bad_lines", "physical_lines",
-                     "unreadable_files"):
-            setattr(result.counts, name, getattr(result.counts, name) + getattr(run.counts, name))
+        result.counts.add(run.counts)
         result.diagnostics.extend(run.diagnostics)
         result.errors.extend(run.errors)
     result.violations.sort(key=lambda v: (v.source, v.line))

@@ -1,0 +1,144 @@
+"""`nsim fleet parse` and `nsim fleet replay`: `nsim parse` / `nsim replay` with one Dask task per host.
+
+Dask is imported only when a fleet command runs, so the rest of `nsim` starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nsim.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, DiagnosticPrinter, _year
+from nsim.logs.reader import FORMATS
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from nsim.logs.record import Diagnostic
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _add_fleet_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("patterns", nargs="+", metavar="GLOB",
+                   help="log files or quoted GLOBs, expanded by nsim (`**` recurses); "
+                        "workers must see them at the same paths")
+    p.add_argument("--format", choices=FORMATS, default="auto",
+                   help="input format (default: detected per file)")
+    p.add_argument("--year", type=_year,
+                   help="year of journald stamps that carry none (default: from file mtime)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, metavar="N",
+                       help="worker processes of the local cluster (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local "
+                            "cluster")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `nsim fleet parse` and `nsim fleet replay` to nsim's sub-commands."""
+    fleet = subparsers.add_parser(
+        "fleet", help="parse or replay many hosts' logs on a Dask cluster",
+        description="Run `nsim parse` or `nsim replay` over a fleet's logs on Dask: one task "
+                    "per host, on a local cluster (--workers) or an existing one (--scheduler).")
+    sub = fleet.add_subparsers(dest="fleet_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("parse", help="parse logs into Parquet partitioned by host and day",
+                       description="Parse logs into DIR/host=H/day=YYYY-MM-DD/part-N.parquet, "
+                                   "readable by pandas, DuckDB and Dask.")
+    _add_fleet_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="directory for the dataset (created; must be empty)")
+    p.set_defaults(func=cmd_fleet_parse)
+    p = sub.add_parser("replay", help="replay each host's logs through the host model",
+                       description="`nsim replay` with one task per host; the report has the same "
+                                   "shape, plus a `fleet` section naming inputs that were retried "
+                                   "or could not be read. Exit 0 when consistent, 1 on "
+                                   "violations, 2 when input is unusable.")
+    _add_fleet_args(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--host-config", metavar="FILE",
+                   help="TOML file with host totals and nova.conf options (see README)")
+    p.set_defaults(func=cmd_fleet_replay)
+
+
+def _connect(args: argparse.Namespace, stack: ExitStack) -> Client | None:
+    """A client of the requested cluster, or None (after saying why) if it cannot be had."""
+    from nsim.fleet.runner import connect
+
+    try:
+        return stack.enter_context(connect(args.workers, args.scheduler))
+    except OSError as exc:
+        what = f"connect to scheduler {args.scheduler}" if args.scheduler else "start a local cluster"
+        print(f"nsim: cannot {what}: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    printer = DiagnosticPrinter()
+    for diag in diagnostics:
+        printer(diag)
+    printer.close()
+
+
+def cmd_fleet_parse(args: argparse.Namespace) -> int:
+    from nsim.fleet.run import fleet_parse
+
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print(f"nsim: {out}: exists and is not an empty directory", file=sys.stderr)
+        return EXIT_USAGE
+    out.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        client = _connect(args, stack)
+        if client is None:
+            return EXIT_USAGE
+        run = fleet_parse(client, args.patterns, str(out), fmt=args.format, year=args.year)
+    written = run.written
+    _print_diagnostics(written.diagnostics)
+    sys.stderr.write(run.fleet.to_text())
+    print(f"wrote {len(written.files)} part file(s) under {out}", file=sys.stderr)
+    print(written.counts.summary(), file=sys.stderr)
+    return EXIT_USAGE if written.errors else EXIT_OK
+
+
+def cmd_fleet_replay(args: argparse.Namespace) -> int:
+    from nsim.fleet.run import fleet_replay
+    from nsim.model.config import HostConfigError, load_host_config
+    from nsim.report import replay as replay_out
+
+    try:
+        config = load_host_config(args.host_config) if args.host_config else None
+    except HostConfigError as exc:
+        print(f"nsim: --host-config {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with ExitStack() as stack:
+        client = _connect(args, stack)
+        if client is None:
+            return EXIT_USAGE
+        run = fleet_replay(client, args.patterns, config, fmt=args.format, year=args.year)
+    result = run.result
+    _print_diagnostics(result.diagnostics)
+    if result.errors and not result.counts.records:
+        sys.stderr.write(run.fleet.to_text())
+        print(result.counts.summary(), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        report = replay_out.to_json(result)
+        report["fleet"] = run.fleet.to_json()
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(replay_out.to_text(result) + run.fleet.to_text())
+    print(result.counts.summary(), file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_VIOLATIONS if result.violations else EXIT_OK

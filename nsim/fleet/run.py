@@ -1,0 +1,198 @@
+"""`nsim fleet parse` and `nsim fleet replay` as functions: sniff, group by host, one task per host.
+
+Both take a connected Dask client (see `nsim.fleet.runner.connect`). Inputs are read by the
+workers, so they must be at the same paths there (a shared file system).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from distributed import Client
+
+from nsim.fleet.inputs import Group, Inputs, Sniff, expand, group, sniff
+from nsim.fleet.partitions import Written, write_partitions
+from nsim.fleet.runner import Outcome, Task, run_tasks
+from nsim.logs.reader import Counts
+from nsim.logs.record import Diagnostic
+from nsim.model.config import HostConfig
+from nsim.replay.run import ReplayResult, replay
+
+# Files sniffed per task.
+SNIFF_BATCH = 32
+
+
+@dataclass
+class FleetReport:
+    """How the fleet run went: inputs, tasks, inputs read more than once, inputs not read."""
+
+    inputs: list[str]
+    tasks: int = 0
+    """Host tasks run (the first pass that reads each file's head is not counted)."""
+    retried: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """(input, why): unreadable files, patterns that matched none, tasks that never finished."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"inputs": len(self.inputs), "tasks": self.tasks, "retried": self.retried,
+                "unreadable": [{"input": p, "error": why} for p, why in self.unreadable]}
+
+    def to_text(self) -> str:
+        out = [f"Fleet: {len(self.inputs)} input(s), {self.tasks} task(s)"]
+        out.extend(f"  retried: {p}" for p in self.retried)
+        out.extend(f"  unreadable: {p}: {why}" for p, why in self.unreadable)
+        return "\n".join(out) + "\n"
+
+
+@dataclass
+class FleetReplay:
+    """The merged replay (as `nsim replay` would return it) and the fleet report."""
+
+    result: ReplayResult
+    fleet: FleetReport
+
+
+@dataclass
+class FleetParse:
+    """Counts and problems of all inputs, the part files written, and the fleet report."""
+
+    written: Written
+    fleet: FleetReport
+
+
+def _sniff_all(client: Client, files: list[str], fmt: str, year: int | None,
+               report: FleetReport, errors: list[str]) -> list[Sniff]:
+    """The head of every file; files whose sniff task never finished are errors, not read."""
+    batches = [files[i:i + SNIFF_BATCH] for i in range(0, len(files), SNIFF_BATCH)]
+    outcome = run_tasks(client, [Task(f"nsim-sniff-{i}", sniff, (batch, fmt, year))
+                                 for i, batch in enumerate(batches)])
+    found: list[Sniff] = []
+    for i, batch in enumerate(batches):
+        name = f"nsim-sniff-{i}"
+        if name in outcome.retried:
+            report.retried.extend(batch)
+        if name in outcome.results:
+            found.extend(outcome.results[name])
+        else:
+            errors.extend(_not_processed(batch, outcome.failed[name]))
+    return found
+
+
+def _start(patterns: Iterable[str]) -> tuple[Inputs, FleetReport, list[str]]:
+    """The inputs, a report listing patterns that matched nothing, and those as errors."""
+    inputs = expand(patterns)
+    report = FleetReport(inputs.files)
+    why = "no file matches this pattern"
+    report.unreadable.extend((p, why) for p in inputs.unmatched)
+    return inputs, report, [f"{p}: {why}" for p in inputs.unmatched]
+
+
+def _note_retried(groups: Sequence[Group], outcome: Outcome, report: FleetReport) -> None:
+    for g in groups:
+        if _task_name(g) in outcome.retried:
+            report.retried.extend(g.paths)
+
+
+def _not_processed(paths: Iterable[str], why: str) -> list[str]:
+    return [f"{p}: not processed: {why}" for p in paths]
+
+
+def _task_name(g: Group) -> str:
+    return f"nsim-{g.name}"
+
+
+def _finish(report: FleetReport, files: Sequence[str], errors: Sequence[str],
+            diagnostics: list[Diagnostic]) -> None:
+    """List the inputs that could not be read (errors read `<path>: <why>`); put retried
+    inputs and diagnostics in input order, as the single-machine commands print them."""
+    for path in files:
+        report.unreadable.extend((path, e[len(path) + 2:]) for e in errors
+                                 if e.startswith(f"{path}: "))
+    retried = set(report.retried)
+    report.retried = [p for p in files if p in retried]
+    order = {p: i for i, p in enumerate(files)}
+    diagnostics.sort(key=lambda d: order.get(d.source, len(order)))
+
+
+def fleet_replay(client: Client, patterns: Iterable[str], config: HostConfig | None = None,
+                 fmt: str = "auto", year: int | None = None) -> FleetReplay:
+    """Replay every host's files in its own task and merge the results in `nsim replay`'s order.
+
+    If a file turns out to hold a host that another group holds too (the sniff saw only the
+    file's head), the groups are joined and replayed again together.
+    """
+    inputs, report, errors = _start(patterns)
+    sniffs = _sniff_all(client, inputs.files, fmt, year, report, errors)
+    done: dict[tuple[str, ...], ReplayResult] = {}
+    failed: dict[tuple[str, ...], str] = {}
+    while True:
+        groups = group(sniffs)
+        todo = [g for g in groups if g.paths not in done and g.paths not in failed]
+        outcome = run_tasks(client, [Task(_task_name(g), replay, (list(g.paths), config, fmt, year))
+                                     for g in todo])
+        report.tasks += len(todo)
+        _note_retried(todo, outcome, report)
+        for g in todo:
+            name = _task_name(g)
+            if name in outcome.results:
+                done[g.paths] = outcome.results[name]
+            else:
+                failed[g.paths] = outcome.failed[name]
+        found = {p: frozenset(done[g.paths].hosts) for g in groups if g.paths in done
+                 for p in g.paths}
+        widened = [replace(s, hosts=s.hosts | found[s.path])
+                   if s.first is not None and s.path in found else s for s in sniffs]
+        if [g.paths for g in group(widened)] == [g.paths for g in groups]:
+            break
+        sniffs = widened
+    result = merge([done[g.paths] for g in groups if g.paths in done])
+    for g in groups:
+        if g.paths in failed:
+            errors.extend(_not_processed(g.paths, failed[g.paths]))
+    result.errors.extend(errors)
+    _finish(report, inputs.files, result.errors, result.diagnostics)
+    return FleetReplay(result, report)
+
+
+def merge(parts: Sequence[ReplayResult]) -> ReplayResult:
+    """One result from per-host results given in order of first record, as `replay` builds it."""
+    merged = ReplayResult(hosts={}, violations=[], assumptions=[], counts=Counts())
+    for part in parts:
+        merged.hosts.update(part.hosts)
+        merged.violations.extend(part.violations)
+        merged.assumptions.extend(part.assumptions)
+        merged.counts.add(part.counts)
+        merged.diagnostics.extend(part.diagnostics)
+        merged.errors.extend(part.errors)
+    merged.violations.sort(key=lambda v: (v.source, v.line))
+    return merged
+
+
+def fleet_parse(client: Client, patterns: Iterable[str], out_dir: str, fmt: str = "auto",
+                year: int | None = None) -> FleetParse:
+    """Parse every host's files in its own task into `out_dir`/host=H/day=D/part-N.parquet."""
+    inputs, report, errors = _start(patterns)
+    total = Written(errors=errors)
+    groups = group(_sniff_all(client, inputs.files, fmt, year, report, total.errors))
+    root = str(Path(out_dir).resolve())
+    outcome = run_tasks(client, [Task(_task_name(g), write_partitions,
+                                      (list(g.paths), root, f"{i:05d}", fmt, year))
+                                 for i, g in enumerate(groups)])
+    report.tasks = len(groups)
+    _note_retried(groups, outcome, report)
+    for g in groups:
+        name = _task_name(g)
+        part: Written | None = outcome.results.get(name)
+        if part is None:
+            total.errors.extend(_not_processed(g.paths, outcome.failed[name]))
+            continue
+        total.counts.add(part.counts)
+        total.diagnostics.extend(part.diagnostics)
+        total.errors.extend(part.errors)
+        total.files.extend(part.files)
+    total.files.sort()
+    _finish(report, inputs.files, total.errors, total.diagnostics)
+    return FleetParse(total, report)
