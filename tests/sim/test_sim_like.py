@@ -85,3 +85,24 @@ def test_like_without_boots_is_an_error(tmp_path: Path, capsys: pytest.CaptureFi
     empty.write_text(Path(SEED_LOG).read_text().splitlines()[3] + "\n")
     assert main(["simulate", "--like", str(empty), "-o", str(tmp_path / "x")]) == 2
     assert "no boot" in capsys.readouterr().err
+
+
+def test_hardware_trace_diffs_against_its_simulated_twin(tmp_path: Path) -> None:
+    """The recorded `nsim hw` trace (a miss, then a hit) and its twin pair boot for boot."""
+    hw_log = str(ROOT / "sample_logs" / "hw-boot.journal")
+    twin = tmp_path / "twin.journal"
+    simulate(derive_scenario(hw_log, year=2026), twin)
+    assert replay([str(twin)]).violations == []
+    result = compare(hw_log, str(twin), year=2026)
+    assert result.unpaired == [] and len(result.pairs) == 2
+    miss, hit = result.pairs
+    fetch = {row.name: row for row in miss.phases}["image_fetch"]
+    assert fetch.a_seconds is not None and fetch.b_seconds is not None  # both download
+    fetch = {row.name: row for row in hit.phases}["image_fetch"]
+    assert (fetch.a_seconds, fetch.b_seconds) == (None, None)  # both cache hits
+    for pair in result.pairs:
+        assert pair.by == "uuid"
+        for row in pair.phases:
+            if row.a_seconds is not None:
+                assert row.b_seconds is not None, row.name
+                assert abs(row.delta) <= 0.25, row
