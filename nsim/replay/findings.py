@@ -19,6 +19,7 @@ RULES: dict[str, str] = {
     "cache-double-fetch": "an image is downloaded/converted only when its base file is not cached",
     "cache-filename": "the base file is <instances_path>/_base/sha1(image_id)",
     "cache-backing-ready": "an overlay's backing file is a base file that is present",
+    "cache-active": "the cache manager lists every base file a live instance uses as active",
     "cache-remove-in-use": "the cache manager never removes a base file an instance uses",
     "cache-remove-age": "a base file is removed only after remove_unused_original_minimum_age_seconds",
     "instance-disk-path": "the instance disk is <instances_path>/<uuid>/disk",

@@ -98,6 +98,7 @@ class HostObserver:
             failure.UnexpectedBuildFailure: self._errored,
             failure.NetworkAllocNotRescheduling: self._errored,
             imagecache.RemovingBaseFile: self._removing_base,
+            imagecache.ActiveBaseFiles: self._active_bases,
             FinalResourceView: self._final_view,
         }
 
@@ -647,6 +648,14 @@ class HostObserver:
                 self.violation("cache-remove-age", f"_base/{name} removed {age:.0f}s after its last "
                                                    f"use (minimum {min_age}s)")
         self.host.cache.remove(name)
+
+    def _active_bases(self, rec: Record, ev: imagecache.ActiveBaseFiles) -> None:
+        listed = {name for name in (self._base_file(p) for p in ev.paths) if name}
+        for base in self.host.cache.files.values():
+            if base.users and base.state == BaseState.PRESENT and base.filename not in listed:
+                self.violation("cache-active",
+                               f"_base/{base.filename} is used by {', '.join(sorted(base.users))} "
+                               f"but not listed among the active base files")
 
     def _final_view(self, rec: Record, ev: FinalResourceView) -> None:
         host, tracker = self.host, self.host.tracker

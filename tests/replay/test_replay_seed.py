@@ -284,3 +284,29 @@ def test_task_state_stays_spawning_until_took_spawn(tmp_path: Path) -> None:
     inst = result.hosts["compute"].instances[UUID]
     assert (inst.outcome.value, inst.vm_state.value, inst.task_state.value) == (
         "active", "building", "spawning")
+
+
+def _cache_manager_lines(when: str, active: str, removing: str | None = None) -> list[str]:
+    head = f"Jun 16 {when} compute nova-compute[5666]: INFO nova.virt.libvirt.imagecache " \
+           "[None req-0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 None None] "
+    lines = [head + f"Active base files: {active}"]
+    if removing:
+        lines.append(head + f"Removing base or swap file: {removing}")
+    return lines
+
+
+def test_cache_manager_must_list_a_used_base_as_active(tmp_path: Path) -> None:
+    base = "/opt/stack/data/nova/instances/_base/6eb03a619bcf59de5a27bf520cf83606bf8327a7"
+    other = "/opt/stack/data/nova/instances/_base/0000000000000000000000000000000000000000"
+    good = seed_lines() + _cache_manager_lines("13:50:00", base)
+    assert replay([write(tmp_path, "good.journal", good)], year=2017).violations == []
+    bad = seed_lines() + _cache_manager_lines("13:50:00", other)
+    result = replay([write(tmp_path, "bad.journal", bad)], year=2017)
+    assert [(v.rule, v.line) for v in result.violations] == [("cache-active", len(bad))]
+
+
+def test_removing_a_base_file_in_use_is_flagged(tmp_path: Path) -> None:
+    base = "/opt/stack/data/nova/instances/_base/6eb03a619bcf59de5a27bf520cf83606bf8327a7"
+    lines = seed_lines() + _cache_manager_lines("13:50:00", base, removing=base)
+    result = replay([write(tmp_path, "remove.journal", lines)], year=2017)
+    assert {v.rule for v in result.violations} == {"cache-remove-in-use", "cache-remove-age"}
