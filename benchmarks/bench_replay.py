@@ -1,8 +1,9 @@
 """Is the host model ever the bottleneck? Prints `replay_vs_parse R` as its last line.
 
-R = events per second through the model alone (HostObserver over already-parsed
-records) / records per second of the parser, both measured in this run on the same
-journal: the seed boot repeated with fresh instance and request ids. Target R >= 3.
+R = events per second through the model alone (replay over already-parsed records) /
+records per second of the parser, both measured in this run on the same trace: a busy
+Stein-era host (claim lines with totals to check) simulated by `nsim simulate`, with
+boots, deletes, cache hits and misses and periodic audits. Target R >= 3.
 """
 
 from __future__ import annotations
@@ -10,44 +11,41 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import nsim
 from nsim.replay.run import replay_records
-
-SEED = Path(__file__).resolve().parents[1] / "sample_logs" / "seed-boot.journal"
-SEED_UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
-SEED_REQ = "req-d9a23179-e16d-4016-9586-e68c3dfdf6a9"
+from nsim.sim.engine import simulate
+from nsim.sim.scenario import parse_scenario
 
 
-def build_journal(path: Path, boots: int) -> int:
-    """Write `boots` copies of the seed boot, one per minute; returns the line count."""
-    lines = SEED.read_text().splitlines()
-    start = datetime(2017, 6, 16, 13, 0, 0)
-    written = 0
-    with path.open("w") as out:
-        for i in range(boots):
-            inst, req = str(uuid.uuid4()), f"req-{uuid.uuid4()}"
-            for line in lines:
-                stamp = datetime.strptime("2017 " + line[:15], "%Y %b %d %H:%M:%S")
-                shifted = start + (stamp - datetime(2017, 6, 16, 13, 12, 52)) + timedelta(minutes=i)
-                body = line[15:].replace(SEED_UUID, inst).replace(SEED_REQ, req)
-                out.write(shifted.strftime("%b %d %H:%M:%S") + body + "\n")
-                written += 1
-    return written
+def scenario(boots: int) -> object:
+    return parse_scenario({
+        "seed": 3, "start": "2019-04-10T08:00:00",
+        "hosts": [{"name": "compute", "count": 4, "release": "stein", "memory_mb": 65536,
+                   "disk_gb": 2000, "vcpus": 32, "audit_interval": 60}],
+        "images": [{"id": "3b2f0c7e-9d4a-4e61-8c1b-5a7f2e9d0c14", "name": "cirros",
+                    "size_bytes": 21430272},
+                   {"id": "8e6a1d25-4b7c-4f0e-9a3d-2c5b7e1f9a60", "name": "ubuntu",
+                    "size_bytes": 593494016}],
+        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1},
+                    {"name": "m1.small", "memory_mb": 2048, "disk_gb": 20, "vcpus": 1}],
+        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": boots // 2, "interval": 0.5,
+                   "lifetime": {"dist": "uniform", "low": 20, "high": 60}},
+                  {"flavor": "m1.small", "image": "ubuntu", "count": boots - boots // 2,
+                   "interval": 0.5, "lifetime": {"dist": "uniform", "low": 20, "high": 60}}],
+    })
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--boots", type=int, default=1000)
+    ap.add_argument("--boots", type=int, default=2000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "boots.journal"
-        lines = build_journal(path, args.boots)
+        path = Path(tmp) / "busy.journal"
+        sim = simulate(scenario(args.boots), path)
         t0 = time.perf_counter()
-        records = list(nsim.parse(str(path), year=2017))
+        records = list(nsim.parse(str(path)))
         parse_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = replay_records(records)
@@ -55,8 +53,10 @@ def main() -> None:
     events = sum(1 for r in records if r.event is not None)
     parse_rate = len(records) / parse_s
     model_rate = events / model_s
-    print(f"journal: {lines} lines, {len(records)} records, {events} events, "
-          f"{len(result.hosts['compute'].instances)} instances")
+    instances = sum(len(h.instances) for h in result.hosts.values())
+    print(f"trace: {sim.summary()}")
+    print(f"records: {len(records)}, events: {events}, instances: {instances}, "
+          f"violations: {len(result.violations)}")
     print(f"parser: {parse_rate:10.0f} records/s ({parse_s:.2f} s)")
     print(f"model:  {model_rate:10.0f} events/s  ({model_s:.2f} s)")
     print(f"replay_vs_parse {model_rate / parse_rate:.2f}")

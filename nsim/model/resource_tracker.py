@@ -42,16 +42,15 @@ class ResourceTracker:
             "memory": config.ram_allocation_ratio, "disk": config.disk_allocation_ratio,
             "vcpu": config.cpu_allocation_ratio}
         self.claims: dict[str, Claim] = {}
+        # Running sums of the live claims, and how many of them state no size.
+        self._claimed: dict[str, float] = dict.fromkeys(RESOURCES, 0.0)
+        self._unsized = 0
 
     def used(self, resource: str) -> float | None:
         """Baseline plus live claims; None when a live claim's size was never stated."""
-        total = self.baseline[resource]
-        for claim in self.claims.values():
-            amount = claim.amount(resource)
-            if amount is None:
-                return None
-            total += amount
-        return total
+        if self._unsized:
+            return None
+        return self.baseline[resource] + self._claimed[resource]
 
     def claimed(self, resource: str) -> float | None:
         """The live claims alone (without the baseline)."""
@@ -75,12 +74,25 @@ class ResourceTracker:
                 reasons.append(reason)
         return reasons
 
+    def _count(self, claim: Claim, sign: int) -> None:
+        if not claim.sized:
+            self._unsized += sign
+            return
+        for resource in RESOURCES:
+            self._claimed[resource] += sign * (claim.amount(resource) or 0)
+
     def instance_claim(self, uuid: str, claim: Claim) -> None:
+        """Hold `claim` for the instance (replacing an earlier one)."""
+        self.drop_claim(uuid)
         self.claims[uuid] = claim
+        self._count(claim, +1)
 
     def drop_claim(self, uuid: str) -> Claim | None:
         """Abort or release the instance's claim; the claim, or None if there was none."""
-        return self.claims.pop(uuid, None)
+        claim = self.claims.pop(uuid, None)
+        if claim is not None:
+            self._count(claim, -1)
+        return claim
 
     def view(self) -> ResourceView:
         return ResourceView(

@@ -7,6 +7,7 @@ by their `[instance: U]` or, failing that, by their request id.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 from collections.abc import Callable
@@ -287,7 +288,9 @@ class HostObserver:
             return
         model = tracker.used(res)
         if model is not None and abs(model - logged) > 0.01:
-            lives = ", ".join(f"{u[:8]}={c.amount(res)}" for u, c in tracker.claims.items()) or "none"
+            shown = [f"{u[:8]}={c.amount(res)}" for u, c in itertools.islice(tracker.claims.items(), 4)]
+            more = len(tracker.claims) - len(shown)
+            lives = ", ".join(shown + ([f"{more} more"] if more > 0 else [])) or "none"
             self.violation(f"{where}-used" if where == "claim" else "final-view",
                            f"log says {res} used {logged:.2f} {unit}, model has {model:.2f} {unit} "
                            f"(baseline {tracker.baseline[res]:g} + live claims: {lives})")
