@@ -36,7 +36,7 @@ class DiagnosticPrinter:
                       file=sys.stderr)
 
 
-def _year(text: str) -> int:
+def year_arg(text: str) -> int:
     value = int(text)
     if not 1970 <= value <= 9999:
         raise argparse.ArgumentTypeError(f"year out of range: {text}")
@@ -47,7 +47,7 @@ def add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
     p.add_argument("--format", choices=FORMATS, default="auto",
                    help="input format (default: detected per file)")
-    p.add_argument("--year", type=_year,
+    p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
 
 
@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from nsim.compare.cli import register as register_diff
     register_diff(sub)
+
+    from nsim.tui.cli import register as register_tui
+    register_tui(sub)
 
     from nsim.hw.cli import register as register_hw
     register_hw(sub)

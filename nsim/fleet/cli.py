@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, DiagnosticPrinter, _year
+from nsim.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, DiagnosticPrinter, year_arg
 from nsim.logs.reader import FORMATS
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def _add_fleet_args(p: argparse.ArgumentParser) -> None:
                         "workers must see them at the same paths")
     p.add_argument("--format", choices=FORMATS, default="auto",
                    help="input format (default: detected per file)")
-    p.add_argument("--year", type=_year,
+    p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, metavar="N",

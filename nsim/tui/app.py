@@ -1,0 +1,359 @@
+"""The Textual app of `nsim tui` and `nsim teach`: the log beside the host model at each record."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from nsim.tui.cache_pane import CachePane
+from nsim.tui.event_pane import EventPane
+from nsim.tui.footer import HelpScreen, StatusBar
+from nsim.tui.host_pane import HostPane
+from nsim.tui.instance_pane import InstancePane
+from nsim.tui.lesson_pane import LessonPane
+from nsim.tui.lessons import Tour
+from nsim.tui.log_pane import LogPane
+from nsim.tui.pane import Pane
+from nsim.tui.prompt import Prompt
+from nsim.tui.session import Moment, Session
+from nsim.tui.view import Filter, FilterKind, View, parse_when
+from nsim.tui.violations_pane import ViolationsPane
+
+SPEEDS: tuple[float | None, ...] = (None, 1, 2, 5, 10, 20, 50, 100)
+"""Play speeds: None is one record per tick, a number scales the log's own time."""
+TICK = 0.3
+_MIN_DELAY = 0.02
+MAX_GAP = 5.0
+"""Longest wait between two records while playing in real time (longer gaps are cut short)."""
+
+
+class Indexed(Message):
+    """The background indexing made progress (posted from its thread)."""
+
+
+class NsimApp(App[None]):
+    """Walk a replay record by record; with a `Tour`, a guided lesson over it."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "nsim"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("j,down", "step(1)", "step", key_display="j/↓"),
+        Binding("k,up", "step(-1)", "back", key_display="k/↑"),
+        Binding("pagedown", "page(1)", "page", show=False),
+        Binding("pageup", "page(-1)", "page back", show=False),
+        Binding("home", "home", "first", show=False),
+        Binding("end", "end", "last", show=False),
+        Binding("space", "play", "play/pause"),
+        Binding("plus,equals_sign", "speed(1)", "faster", show=False),
+        Binding("minus", "speed(-1)", "slower", show=False),
+        Binding("e", "problem(True)", "next problem"),
+        Binding("E", "problem(False)", "previous problem", show=False),
+        Binding("slash", "search", "search"),
+        Binding("n", "search_again(True)", "next match", show=False),
+        Binding("N", "search_again(False)", "previous match", show=False),
+        Binding("f", "filter", "filter"),
+        Binding("i", "filter_here('instance')", "this instance", show=False),
+        Binding("r", "filter_here('request')", "this request", show=False),
+        Binding("escape", "clear_filter", "all records", show=False),
+        Binding("t", "go_to_time", "time"),
+        Binding("right,l", "lesson(1)", "next step", key_display="→"),
+        Binding("left,h", "lesson(-1)", "previous step", key_display="←"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, session: Session, tour: Tour | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.tour = tour
+        self.view = View(session.store)
+        self.playing = False
+        self.speed = 0
+        self.search_term = ""
+        self.step = 0
+        self.first_screen = asyncio.Event()
+        self.first_screen_at: float | None = None
+        self._instance: str | None = None
+        self._timer: Timer | None = None
+        self._shown_notices = 0
+        self._first_pending = False
+        self._moment: Moment | None = None
+
+    # -- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        """The panes; kept as attributes, since a prompt or the help may be the screen on top."""
+        self.log_pane = LogPane(self.view, id="log")
+        self.log_pane.border_subtitle = ", ".join(Path(p).name for p in self.session.paths)
+        event = EventPane(id="event")
+        self.panes: list[Pane] = [event, InstancePane(id="instance"), HostPane(id="host"),
+                                  CachePane(id="cache")]
+        self.lesson_pane = LessonPane(self.tour, id="lesson") if self.tour is not None else None
+        self.violations_pane = ViolationsPane(self.session, id="violations") if self.tour is None else None
+        self.status_bar = StatusBar()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield self.log_pane
+                if self.lesson_pane is not None:
+                    yield self.lesson_pane
+                else:
+                    assert self.violations_pane is not None
+                    self.panes.append(self.violations_pane)
+                    yield event
+                    yield self.violations_pane
+            with Vertical(id="right"):
+                yield from self.panes[1:4]
+                if self.lesson_pane is not None:
+                    yield event
+        yield self.status_bar
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for pane in self.panes:
+            pane.can_focus = False
+        if self.lesson_pane is not None:
+            self.lesson_pane.can_focus = False
+        self.log_pane.focus()
+        self.session.start(on_progress=lambda: self.post_message(Indexed()))
+
+    def on_unmount(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.session.stop()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lesson":
+            return self.tour is not None
+        return True
+
+    # -- indexing -----------------------------------------------------------------------
+    def on_indexed(self, _: Indexed) -> None:
+        session = self.session
+        self.view.catch_up()
+        for notice in session.notices[self._shown_notices:]:
+            if notice.line is None:
+                self.notify(str(notice), title="cannot read", severity="error", timeout=10)
+        self._shown_notices = len(session.notices)
+        if session.done.is_set() and self.tour is not None:
+            self.log_pane.anchors = {
+                a for a in (self.tour.anchor(n) for n in range(len(self.tour))) if a is not None}
+        if not self._first_pending:
+            if not session.first_batch.is_set():
+                return
+            self._first_pending = True
+            if self.tour is not None:
+                self._go_to_step(0)
+            self.call_after_refresh(self._first_painted)
+            self._show()
+            return
+        # The record under the cursor and the model after it are as they were: only the
+        # number of records, the counts and the progress move on.
+        self.log_pane.refresh()
+        if self._moment is not None and self.violations_pane is not None:
+            self.violations_pane.show(self._moment)
+        self._status()
+
+    def _first_painted(self) -> None:
+        self.first_screen_at = time.perf_counter()
+        self.first_screen.set()
+        self.session.resume()
+
+    # -- rendering ----------------------------------------------------------------------
+    def _show(self) -> None:
+        """Render every pane for the record under the cursor."""
+        hint = self.tour.instance if self.tour is not None and self.tour.instance else self._instance
+        moment = self._moment = self.session.moment(self.view.current, hint)
+        if moment.instance is not None:
+            self._instance = moment.instance.uuid
+        for pane in self.panes:
+            pane.show(moment)
+        self.log_pane.refresh()
+        self._status()
+
+    def _status(self) -> None:
+        view, session = self.view, self.session
+        text = Text()
+        count = len(view)
+        text.append(f" record {view.pos + 1 if count else 0}/{count}", "bold")
+        if view.filter is not None:
+            text.append(f" of {len(session.store)} · {view.filter}", "yellow")
+        index = view.current
+        if index is not None and not math.isnan(session.store.times[index]):
+            rec = session.store.get(index)
+            if rec.timestamp is not None:
+                text.append(f" · {rec.timestamp:%Y-%m-%d %H:%M:%S}")
+        speed = SPEEDS[self.speed]
+        label = "1 record/tick" if speed is None else f"{speed:g}x"
+        text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
+                    "green" if self.playing else "")
+        if self.search_term:
+            text.append(f" · /{self.search_term}", "cyan")
+        if not session.done.is_set():
+            text.append(f" · reading… {len(session.store)} records", "grey62")
+        self.status_bar.show(text, session.progress, session.done.is_set())
+
+    def on_log_pane_moved(self, _: LogPane.Moved) -> None:
+        self._show()
+
+    # -- moving -------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        self.view.move(delta)
+        self._show()
+
+    def action_page(self, direction: int) -> None:
+        self.view.move(direction * max(1, self.log_pane.rows - 1))
+        self._show()
+
+    def action_home(self) -> None:
+        self.view.home()
+        self._show()
+
+    def action_end(self) -> None:
+        self.view.end()
+        self._show()
+
+    def action_problem(self, forward: bool) -> None:
+        if self.view.next_flagged(forward) is None:
+            self.notify("No further violation or error in this direction.", timeout=3)
+        self._show()
+
+    # -- playing ------------------------------------------------------------------------
+    def action_play(self) -> None:
+        self.playing = not self.playing
+        if self.playing:
+            self._schedule()
+        elif self._timer is not None:
+            self._timer.stop()
+        self._status()
+
+    def action_speed(self, delta: int) -> None:
+        self.speed = max(0, min(self.speed + delta, len(SPEEDS) - 1))
+        self._status()
+
+    def _delay(self) -> float:
+        speed = SPEEDS[self.speed]
+        now, then = self.view.current, self.view.index_at(self.view.pos + 1)
+        if speed is None or now is None or then is None:
+            return TICK
+        gap = self.session.store.times[then] - self.session.store.times[now]
+        if math.isnan(gap):
+            return _MIN_DELAY
+        return min(MAX_GAP, max(_MIN_DELAY, gap / speed))
+
+    def _schedule(self) -> None:
+        self._timer = self.set_timer(self._delay(), self._tick)
+
+    def _tick(self) -> None:
+        if not self.playing:
+            return
+        if self.view.pos + 1 < len(self.view):
+            self.view.move(1)
+            self._show()
+        if self.view.pos + 1 >= len(self.view) and self.session.done.is_set():
+            self.playing = False
+            self._status()
+            return
+        self._schedule()
+
+    # -- asking -------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.push_screen(Prompt("search /", self.search_term), self._searched)
+
+    def _searched(self, term: str | None) -> None:
+        if term:
+            self.search_term = term
+            self.action_search_again(True)
+
+    def action_search_again(self, forward: bool) -> None:
+        if not self.search_term:
+            self.action_search()
+            return
+        if self.view.search(self.search_term, forward) is None:
+            self.notify(f"{self.search_term!r} not found {'below' if forward else 'above'}.",
+                        severity="warning", timeout=3)
+        self._show()
+
+    def action_filter(self) -> None:
+        current = self.view.filter.value if self.view.filter else ""
+        self.push_screen(Prompt("filter: instance uuid or req-… (empty: all)", current),
+                         self._filtered)
+
+    def _filtered(self, text: str | None) -> None:
+        if text is None:
+            return
+        text = text.strip()
+        if not text:
+            self.view.set_filter(None)
+        else:
+            kind: FilterKind = "request" if text.startswith("req-") else "instance"
+            value = self.view.resolve(kind, text)
+            if value is None:
+                self.notify(f"No {kind} starts with {text!r}.", severity="warning", timeout=4)
+                return
+            self.view.set_filter(Filter(kind, value))
+        self._show()
+
+    def action_filter_here(self, kind: FilterKind) -> None:
+        index = self.view.current
+        if index is None:
+            return
+        store = self.session.store
+        value = store.owners[index] if kind == "instance" else store.requests[index]
+        if value is None or self.view.filter == Filter(kind, value):
+            self.view.set_filter(None)
+        else:
+            self.view.set_filter(Filter(kind, value))
+        self._show()
+
+    def action_clear_filter(self) -> None:
+        if self.view.filter is not None:
+            self.view.set_filter(None)
+            self._show()
+
+    def action_go_to_time(self) -> None:
+        self.push_screen(Prompt("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"), self._timed)
+
+    def _timed(self, text: str | None) -> None:
+        if not text:
+            return
+        index = self.view.current
+        reference = self.session.store.get(index).timestamp if index is not None else None
+        when = parse_when(text, reference)
+        if when is None:
+            self.notify(f"Not a time: {text!r}.", severity="warning", timeout=4)
+        elif self.view.go_to_time(when) is None:
+            self.notify(f"No record at or after {text}.", severity="warning", timeout=4)
+        self._show()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # -- the lesson ---------------------------------------------------------------------
+    def action_lesson(self, delta: int) -> None:
+        assert self.tour is not None
+        self._go_to_step(max(0, min(self.step + delta, len(self.tour) - 1)))
+        self._show()
+
+    def _go_to_step(self, step: int) -> None:
+        assert self.tour is not None
+        self.step = step
+        anchor = self.tour.anchor(step)
+        if anchor is not None:
+            if not self.view.contains(anchor):
+                self.view.set_filter(None)
+            self.view.go_to(anchor)
+        focus = self.tour.lesson.steps[step].pane
+        for widget in (self.log_pane, *self.panes):
+            widget.set_class(widget.id == focus, "lesson-focus")
+        assert self.lesson_pane is not None
+        self.lesson_pane.show(step)

@@ -1,0 +1,82 @@
+"""`nsim tui FILE...` and `nsim teach [FILE]`: the sub-commands that open the terminal UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nsim.cli import EXIT_OK, EXIT_USAGE, add_input_args, year_arg
+
+SEED_YEAR = 2017
+"""The seed boot (devstack, June 2017) has year-less journald stamps."""
+
+
+def seed_path() -> Path:
+    """The bundled seed boot: packaged beside the lessons, or in a source checkout's sample_logs/."""
+    packaged = Path(__file__).resolve().parent / "lessons" / "seed-boot.journal"
+    if packaged.exists():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from nsim.model.config import HostConfigError, load_host_config
+    from nsim.tui.app import NsimApp
+    from nsim.tui.session import Session
+
+    if "-" in args.files:
+        print("nsim: tui reads its keys from the terminal, so it cannot read a log from stdin; "
+              "give a file", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = load_host_config(args.host_config) if args.host_config else None
+    except HostConfigError as exc:
+        print(f"nsim: --host-config {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=config)).run()
+    return EXIT_OK
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from nsim.tui.app import NsimApp
+    from nsim.tui.lessons import LessonError, Tour, load
+    from nsim.tui.session import Session
+
+    try:
+        lesson = load(args.lang)
+    except LessonError as exc:
+        print(f"nsim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    path = args.file or str(seed_path())
+    year = args.year if args.year is not None or args.file else SEED_YEAR
+    session = Session([path], year=year)
+    NsimApp(session, Tour(lesson, session)).run()
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `tui` and `teach` to the `nsim` command."""
+    from nsim.tui.lessons import languages
+
+    p = sub.add_parser("tui", help="step through logs beside the host model (terminal UI)",
+                       description="Open nova-compute logs in a terminal UI: the log record by "
+                                   "record, and beside it the instance, host, image cache and "
+                                   "violations exactly as the model has them at that record. "
+                                   "Several files (hosts) are merged by time. Press ? for keys.")
+    add_input_args(p)
+    p.add_argument("--host-config", metavar="FILE",
+                   help="TOML file with host totals and nova.conf options (see README)")
+    p.set_defaults(func=cmd_tui)
+
+    p = sub.add_parser("teach", help="a guided lesson over one boot (terminal UI)",
+                       description="A guided lesson, step by step, over the bundled seed boot or "
+                                   "your own boot log: each step shows the log line, what nova "
+                                   "does then and why, and highlights the pane that changes. "
+                                   "Keys: → next step, ← previous, ? all keys.")
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="a boot log (default: the bundled seed boot, a 2017 devstack)")
+    p.add_argument("--lang", choices=languages(), default="en", help="language of the lesson")
+    p.add_argument("--year", type=year_arg,
+                   help="year of journald stamps that carry none (default: from file mtime)")
+    p.set_defaults(func=cmd_teach)

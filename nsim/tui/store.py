@@ -1,0 +1,174 @@
+"""Records of a large input kept compact: sealed chunks are pickled and compressed.
+
+Per record the store keeps small columns (time, host, owning instance, request id, flags)
+for filtering and jumping; the full `Record` is rebuilt from its chunk on demand, with a
+few recently used chunks kept decoded. Search runs over a compressed lower-case text of
+each chunk, so it does not rebuild records.
+"""
+
+from __future__ import annotations
+
+import bisect
+import pickle
+import sys
+import threading
+import zlib
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from nsim.logs.record import Record
+
+# Records per sealed chunk, and decoded chunks kept in memory.
+CHUNK = 1024
+_DECODED = 8
+# Flag bits per record.
+ERROR = 1
+VIOLATION = 2
+_NO_TIME = float("nan")
+
+
+def epoch(stamp: datetime) -> float:
+    """Seconds since the epoch of a record's naive (UTC) stamp."""
+    return stamp.replace(tzinfo=UTC).timestamp()
+
+
+def search_text(rec: Record) -> str:
+    """What `/` searches in one record: the columns the log pane shows, lower-cased."""
+    parts = (rec.host or "", rec.level or "", rec.logger or "", rec.request_id or "",
+             rec.instance or "", rec.message.replace("\n", " "))
+    return " ".join(parts).lower()
+
+
+class _Chunk:
+    """One sealed chunk: the pickled records and their search text, both compressed."""
+
+    __slots__ = ("offsets", "records", "text")
+
+    def __init__(self, records: list[Record]) -> None:
+        texts = [search_text(r) for r in records]
+        self.offsets = array("l", [0])
+        for t in texts[:-1]:
+            self.offsets.append(self.offsets[-1] + len(t) + 1)
+        self.text = zlib.compress("\n".join(texts).encode("utf-8"), 1)
+        self.records = zlib.compress(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+class RecordStore:
+    """An append-only sequence of records (one writer thread, any number of readers)."""
+
+    def __init__(self, chunk: int = CHUNK) -> None:
+        self.chunk = chunk
+        self.times = array("d")
+        """Seconds since the epoch of each record (naive stamps read as UTC), NaN when unknown."""
+        self.hosts: list[str] = []
+        self.host_names: set[str] = set()
+        self.owners: list[str | None] = []
+        """The instance each record belongs to: its `[instance: U]`, else its request's."""
+        self.requests: list[str | None] = []
+        self.flags = bytearray()
+        self._sealed: list[_Chunk] = []
+        self._open: list[Record] = []
+        self._decoded: OrderedDict[int, list[Record]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._request_owner: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    def append(self, rec: Record, host: str) -> int:
+        """Add a record; returns its index."""
+        owner = rec.instance
+        req = rec.request_id
+        if req is not None:
+            req = sys.intern(req)
+            known = self._request_owner.get(req)
+            if owner is not None and known is None:
+                self._request_owner[req] = owner
+            elif owner is not None and known != owner:
+                self._request_owner[req] = ""  # one request, several instances: ambiguous
+            elif owner is None:
+                owner = known or None
+        with self._lock:
+            self.times.append(epoch(rec.timestamp) if rec.timestamp is not None else _NO_TIME)
+            self.hosts.append(sys.intern(host))
+            self.host_names.add(host)
+            self.owners.append(sys.intern(owner) if owner else None)
+            self.requests.append(req)
+            self._open.append(rec)
+            self.flags.append(ERROR if rec.level in ("ERROR", "CRITICAL") or rec.traceback else 0)
+            if len(self._open) >= self.chunk:
+                self._seal()
+        return len(self.flags) - 1
+
+    def _seal(self) -> None:
+        self._sealed.append(_Chunk(self._open))
+        self._open = []
+
+    def mark(self, index: int, flag: int) -> None:
+        self.flags[index] |= flag
+
+    def _chunk_records(self, n: int) -> list[Record]:
+        cached = self._decoded.get(n)
+        if cached is not None:
+            self._decoded.move_to_end(n)
+            return cached
+        records: list[Record] = pickle.loads(zlib.decompress(self._sealed[n].records))
+        self._decoded[n] = records
+        if len(self._decoded) > _DECODED:
+            self._decoded.popitem(last=False)
+        return records
+
+    def get(self, index: int) -> Record:
+        n, k = divmod(index, self.chunk)
+        with self._lock:
+            if n < len(self._sealed):
+                return self._chunk_records(n)[k]
+            return self._open[k]
+
+    def range(self, start: int, stop: int) -> Iterator[Record]:
+        """Records start..stop-1, in order."""
+        for i in range(start, stop):
+            yield self.get(i)
+
+    def search(self, term: str, start: int, forward: bool = True) -> int | None:
+        """The first record from `start` (inclusive, in the given direction) whose text has `term`."""
+        needle = term.lower()
+        size = len(self)
+        if not needle or not 0 <= start < size:
+            return None
+        n = start // self.chunk
+        step = 1 if forward else -1
+        while 0 <= n * self.chunk < size:
+            hit = self._search_chunk(n, needle, start, forward)
+            if hit is not None:
+                return hit
+            n += step
+        return None
+
+    def _search_chunk(self, n: int, needle: str, start: int, forward: bool) -> int | None:
+        base = n * self.chunk
+        with self._lock:
+            sealed = self._sealed[n] if n < len(self._sealed) else None
+            open_texts = None if sealed else [search_text(r) for r in self._open]
+        if sealed is None:
+            assert open_texts is not None
+            order = range(len(open_texts)) if forward else range(len(open_texts) - 1, -1, -1)
+            for k in order:
+                if (base + k >= start if forward else base + k <= start) and needle in open_texts[k]:
+                    return base + k
+            return None
+        text = zlib.decompress(sealed.text).decode("utf-8")
+        local = start - base
+        if forward:
+            begin = sealed.offsets[local] if 0 <= local < len(sealed.offsets) else 0
+            pos = text.find(needle, begin)
+        else:
+            end = len(text)
+            if 0 <= local < len(sealed.offsets) - 1:
+                end = sealed.offsets[local + 1] - 1
+            pos = text.rfind(needle, 0, end)
+        if pos < 0:
+            return None
+        return base + bisect.bisect_right(sealed.offsets, pos) - 1

@@ -1,0 +1,59 @@
+"""`nsim tui` and `nsim teach` on the command line (the app's run is replaced by a recorder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nsim.cli import main
+from nsim.tui.app import NsimApp
+from nsim.tui.cli import SEED_YEAR, seed_path
+from tests.tui.helpers import SEED
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[NsimApp]:
+    """The apps the commands would have run."""
+    apps: list[NsimApp] = []
+    monkeypatch.setattr(NsimApp, "run", lambda self, *a, **k: apps.append(self))
+    return apps
+
+
+def test_tui_opens_every_file_with_the_year(opened: list[NsimApp]) -> None:
+    assert main(["tui", SEED, "other.journal", "--year", "2017"]) == 0
+    (app,) = opened
+    assert app.session.paths == [SEED, "other.journal"] and app.session.year == 2017
+    assert app.tour is None
+
+
+def test_tui_refuses_stdin_and_a_bad_host_config(opened: list[NsimApp], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui", "-"]) == 2
+    assert "cannot read a log from stdin" in capsys.readouterr().err
+    bad = tmp_path / "host.toml"
+    bad.write_text("memory_mb = -1\n")
+    assert main(["tui", SEED, "--host-config", str(bad)]) == 2
+    assert "--host-config" in capsys.readouterr().err
+    assert opened == []
+
+
+def test_teach_defaults_to_the_seed_boot_of_2017_in_english(opened: list[NsimApp]) -> None:
+    assert seed_path().is_file()
+    assert main(["teach"]) == 0
+    (app,) = opened
+    assert app.session.paths == [str(seed_path())] and app.session.year == SEED_YEAR
+    assert app.tour is not None and app.tour.lesson.lang == "en"
+
+
+def test_teach_a_file_of_ones_own_in_chinese(opened: list[NsimApp]) -> None:
+    assert main(["teach", SEED, "--lang", "zh"]) == 0
+    (app,) = opened
+    assert app.session.paths == [SEED] and app.session.year is None
+    assert app.tour is not None and app.tour.lesson.lang == "zh"
+
+
+def test_teach_knows_only_the_lessons_it_has(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["teach", "--lang", "fr"])
+    assert "invalid choice: 'fr'" in capsys.readouterr().err

@@ -1,0 +1,110 @@
+"""The record store (chunks, columns, search) and the view (filters, jumps, times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import nsim
+from nsim.tui.store import ERROR, VIOLATION, RecordStore, epoch
+from nsim.tui.view import Filter, View, parse_when
+from tests.tui.helpers import EVENT_REQ, REQ, SEED, SHA1, UUID, YEAR, index_of, seed_session
+
+
+def test_records_come_back_whole_from_compressed_chunks() -> None:
+    session = seed_session(chunk=8).run()
+    records = list(nsim.parse(SEED, year=YEAR))
+    store = session.store
+    assert len(store) == len(records) == 58
+    # Read out of order, so chunks are decoded, evicted and decoded again.
+    for i in [57, 0, 31, 8, 7, 56, *range(58)]:
+        got, want = store.get(i), records[i]
+        assert (got.line, got.lines, got.message) == (want.line, want.lines, want.message)
+        assert got.event == want.event
+
+
+def test_owner_is_the_instance_or_the_instance_of_the_request() -> None:
+    session = seed_session().run()
+    store = session.store
+    first_lock = 0  # "Lock <uuid> acquired": the request has named no instance yet
+    fetch_lock = index_of(session, f'Lock "{SHA1}" acquired')
+    assert store.get(fetch_lock).instance is None
+    assert (store.owners[first_lock], store.owners[fetch_lock]) == (None, UUID)
+    assert store.requests[fetch_lock] == REQ
+
+
+def test_search_crosses_chunks_in_both_directions() -> None:
+    session = seed_session(chunk=8).run()
+    store = session.store
+    resumed = index_of(session, "VM Resumed")
+    assert store.search("vm resumed", 0) == resumed
+    assert store.search("VM RESUMED", resumed) == resumed
+    assert store.search("vm resumed", resumed + 1) is None
+    assert store.search("claim successful", 57, forward=False) == index_of(session, "Claim successful")
+    # The open (unsealed) chunk is searched too: 58 records = 7 chunks of 8 + 2 open.
+    last = index_of(session, "released by", 50)
+    assert last >= 56 and store.search("_locked_do_build", 50) == last
+    assert store.search("no such text", 0) is None
+
+
+def test_flags_mark_errors_and_can_mark_violations() -> None:
+    store = RecordStore(chunk=4)
+    for rec in nsim.parse(SEED, year=YEAR):
+        store.append(rec, "compute")
+    assert not any(store.flags)
+    store.mark(3, VIOLATION)
+    assert store.flags[3] == VIOLATION and not store.flags[3] & ERROR
+
+
+def test_view_filters_by_instance_and_by_request() -> None:
+    session = seed_session().run()
+    view = View(session.store)
+    view.go_to(20)
+    view.set_filter(Filter("request", EVENT_REQ))
+    assert [session.store.get(i).message for i in range(len(session.store)) if
+            session.store.requests[i] == EVENT_REQ] == [session.store.get(view.index_at(p)).message
+                                                        for p in range(len(view))]
+    assert len(view) == 3
+    resumed = index_of(session, "VM Paused")
+    assert view.current == resumed  # the first record of the filter at or after record 20
+    view.set_filter(Filter("instance", UUID))
+    # Every record but the very first lock line belongs to the instance (by itself or its request).
+    assert len(view) == 57 and view.index_at(0) == 1
+    assert view.current == resumed  # the cursor stays on its record
+    view.set_filter(None)
+    assert len(view) == 58 and view.current == resumed
+
+
+def test_view_resolves_prefixes_and_jumps() -> None:
+    session = seed_session().run()
+    view = View(session.store)
+    assert view.resolve("instance", "86f7") == UUID
+    assert view.resolve("request", "req-9b9e") == EVENT_REQ
+    assert view.resolve("request", "req-0000") is None
+    session.store.mark(40, VIOLATION)
+    assert view.next_flagged(True) == 40 and view.pos == 40
+    assert view.next_flagged(True) is None and view.pos == 40
+    view.end()
+    assert view.next_flagged(False) == 40
+
+
+def test_go_to_time_finds_the_first_record_at_or_after_it() -> None:
+    session = seed_session().run()
+    view = View(session.store)
+    reference = session.store.get(0).timestamp
+    when = parse_when("13:12:57", reference)
+    assert when == epoch(datetime(YEAR, 6, 16, 13, 12, 57))
+    index = view.go_to_time(when)
+    assert index == index_of(session, "qemu-img convert") + 1
+    assert f"{session.store.get(index).timestamp:%H:%M:%S}" == "13:12:57"
+    assert f"{session.store.get(index - 1).timestamp:%H:%M:%S}" == "13:12:55"
+    assert view.go_to_time(epoch(datetime(YEAR, 6, 17))) is None
+
+
+def test_parse_when_reads_dates_clocks_and_rejects_the_rest() -> None:
+    day = datetime(2017, 6, 16, 9, 0)
+    assert parse_when("2017-06-16 13:13", None) == epoch(datetime(2017, 6, 16, 13, 13))
+    assert parse_when("2017-06-16T13:13:01.5", None) == epoch(datetime(2017, 6, 16, 13, 13, 1, 500000))
+    assert parse_when("13:13:01", day) == epoch(datetime(2017, 6, 16, 13, 13, 1))
+    assert parse_when("13:13", day) == epoch(datetime(2017, 6, 16, 13, 13))
+    assert parse_when("soon", day) is None
+    assert parse_when("25:00", day) is None

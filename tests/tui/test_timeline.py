@@ -1,0 +1,89 @@
+"""Checkpoints: the model at any record, reached backwards or forwards, is exactly a fresh replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nsim
+from nsim.model.config import HostConfig
+from nsim.tui.session import Session
+from nsim.tui.timeline import Models, Timeline, apply
+from tests.tui.helpers import SEED, YEAR, repeat_seed, seed_session
+
+
+def snapshot(models: Models) -> dict[str, Any]:
+    """What the panes show of each host's model, as plain data."""
+    out: dict[str, Any] = {}
+    for key, obs in models.items():
+        host = obs.host
+        out[key] = {
+            "view": host.tracker.view(),
+            "claims": dict(host.tracker.claims),
+            "cache": {n: (b.state, frozenset(b.users)) for n, b in host.cache.files.items()},
+            "hits": (host.cache.hits, host.cache.misses),
+            "locks": {n: lk.holder for n, lk in host.locks.locks.items()},
+            "instances": {u: (i.vm_state, i.task_state, i.power_state,
+                              {p: (ph.start, ph.end) for p, ph in i.phases.items()})
+                          for u, i in host.instances.items()},
+        }
+    return out
+
+
+def fresh(paths: list[str], upto: int) -> dict[str, Any]:
+    """The models after records 0..upto, replayed from nothing."""
+    models: Models = {}
+    config = HostConfig()
+    for i, rec in enumerate(nsim.parse(paths, year=YEAR)):
+        if i > upto:
+            break
+        apply(models, rec, config)
+    return snapshot(models)
+
+
+def test_every_record_backwards_equals_a_fresh_replay() -> None:
+    session = seed_session(interval=4, chunk=8, cost_factor=0).run()
+    timeline = session.timeline
+    assert timeline.checkpoints == list(range(0, 58, 4))
+    for index in range(57, -1, -1):
+        assert snapshot(timeline.at(index)) == fresh([SEED], index), index
+
+
+def test_jumps_in_any_order_equal_a_fresh_replay(tmp_path: Path) -> None:
+    path = repeat_seed(tmp_path, "boots.journal", 6)
+    session = Session([path], year=YEAR, interval=16, chunk=32, cost_factor=0).run()
+    timeline = session.timeline
+    assert len(session.store) == 6 * 58
+    for index in (347, 3, 200, 199, 58, 57, 300, 0, 346):
+        assert snapshot(timeline.at(index)) == fresh([path], index), index
+
+
+def test_a_step_back_restores_a_checkpoint_instead_of_replaying_from_the_start() -> None:
+    session = seed_session(interval=4, chunk=8, cost_factor=0).run()
+    timeline = session.timeline
+    timeline.at(57)
+    replayed: list[int] = []
+    original = timeline._replay
+    timeline._replay = lambda rec: (replayed.append(rec.line), original(rec))[1]  # type: ignore[method-assign]
+    timeline.at(54)  # the state after 55 records: checkpoint 52, then records 52, 53 and 54
+    assert 52 in timeline.checkpoints
+    assert replayed == [session.store.get(i).line for i in (52, 53, 54)]
+    replayed.clear()
+    timeline.at(55)  # one step forward applies one record to the state at hand
+    assert replayed == [session.store.get(55).line]
+
+
+def test_thinning_keeps_memory_under_budget_and_states_exact() -> None:
+    session = seed_session(interval=2, chunk=8, cost_factor=0).run()
+    blobs = session.timeline.checkpoints
+    budget = session.timeline.bytes // 3
+    timeline = Timeline(session.store, HostConfig(), interval=2, budget=budget, cost_factor=0)
+    models: Models = {}
+    for index in range(len(session.store)):
+        apply(models, session.store.get(index), HostConfig())
+        timeline.offer(index + 1, models)
+    assert timeline.bytes <= budget
+    assert timeline.interval > 2
+    assert len(timeline.checkpoints) < len(blobs)
+    for index in (57, 10, 30):
+        assert snapshot(timeline.at(index)) == fresh([SEED], index)
