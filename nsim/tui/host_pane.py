@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 
 from nsim.model.claims import RESOURCES, UNITS
 from nsim.model.host import Host
@@ -45,8 +46,15 @@ def gauge(host: Host, resource: str, width: int = GAUGE_WIDTH) -> Text:
 
 class HostPane(Pane):
     TITLE = "Host"
+    _moment: Moment | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The gauges' width follows the pane's: draw them again at the new size."""
+        if self._moment is not None:
+            self.show(self._moment)
 
     def show(self, moment: Moment) -> None:
+        self._moment = moment
         host = moment.host
         if host is None:
             self.border_subtitle = ""
