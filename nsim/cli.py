@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from nsim.logs.reader import FORMATS, ParseRun
 from nsim.logs.record import Diagnostic
+from nsim.model.config import HostConfig
 from nsim.report import records as record_out
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -25,6 +26,9 @@ class DiagnosticPrinter:
         self.per_file: Counter[str] = Counter()
 
     def __call__(self, diag: Diagnostic) -> None:
+        if diag.line is None:  # about the whole file: always shown
+            print(f"nsim: {diag}", file=sys.stderr)
+            return
         self.per_file[diag.source] += 1
         if self.per_file[diag.source] <= _SHOWN_PER_FILE:
             print(f"nsim: {diag}", file=sys.stderr)
@@ -43,6 +47,16 @@ def year_arg(text: str) -> int:
     return value
 
 
+def host_config_arg(path: str) -> HostConfig:
+    """argparse type of --host-config: the validated file, or a usage error naming it."""
+    from nsim.model.config import HostConfigError, load_host_config
+
+    try:
+        return load_host_config(path)
+    except HostConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
     p.add_argument("--format", choices=FORMATS, default="auto",
@@ -58,7 +72,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
         if not args.output or args.output == "-":
             print("nsim: --to parquet needs -o FILE", file=sys.stderr)
             return EXIT_USAGE
-        record_out.write_parquet(run, args.output)
+        try:
+            record_out.write_parquet(run, args.output)
+        except OSError as exc:
+            print(f"nsim: {args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
     else:
         writer = {"table": record_out.write_table, "jsonl": record_out.write_jsonl,
                   "csv": record_out.write_csv}[args.to]
@@ -74,17 +92,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from nsim.model.config import HostConfigError, load_host_config
     from nsim.replay.run import replay
     from nsim.report import replay as replay_out
 
-    try:
-        config = load_host_config(args.host_config) if args.host_config else None
-    except HostConfigError as exc:
-        print(f"nsim: --host-config {exc}", file=sys.stderr)
-        return EXIT_USAGE
     printer = DiagnosticPrinter()
-    result = replay(args.files, config=config, fmt=args.format, year=args.year,
+    result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
                     on_diagnostic=printer)
     printer.close()
     if result.errors and not result.counts.records:
@@ -120,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "1 on violations, 2 when input is unusable.")
     add_input_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--host-config", metavar="FILE",
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
                    help="TOML file with host totals and nova.conf options (see README)")
     p.set_defaults(func=cmd_replay)
 
@@ -143,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already explained
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

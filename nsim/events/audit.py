@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from nsim.events.base import Event, Wording, by_type, number
+from nsim.events.base import Event, PlainNumbers, Wording, by_type, number
 
 RESOURCE_TRACKER = "nova.compute.resource_tracker"
 _HOST_NODE = re.compile(r"(\S+) \(node: (\S+)\)$")
@@ -37,13 +37,12 @@ class ResourceAudit(Event):
         return cls(node=target.removeprefix("node "))
 
 
-class HypervisorView(Event):
+class HypervisorView(PlainNumbers):
     kind: ClassVar[str] = "hypervisor_view"
     logger: ClassVar[str] = RESOURCE_TRACKER
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Hypervisor/Node resource view: name={node} free_ram={free_ram_mb:g}MB "
-                "free_disk={free_disk_gb:g}GB free_vcpus={free_vcpus:g} "
-                "pci_devices={pci_devices}"),
+        Wording("Hypervisor/Node resource view: name={node} free_ram={free_ram_mb}MB "
+                "free_disk={free_disk_gb}GB free_vcpus={free_vcpus} pci_devices={pci_devices}"),
     )
     node: str
     free_ram_mb: float
@@ -59,11 +58,11 @@ class HypervisorView(Event):
                    pci_devices=t["REST"][0])
 
 
-class TotalUsableVcpus(Event):
+class TotalUsableVcpus(PlainNumbers):
     kind: ClassVar[str] = "total_usable_vcpus"
     logger: ClassVar[str] = RESOURCE_TRACKER
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Total usable vcpus: {usable}, total allocated vcpus: {allocated:g}"),
+        Wording("Total usable vcpus: {usable}, total allocated vcpus: {allocated}"),
     )
     usable: int
     allocated: float
@@ -73,22 +72,18 @@ class TotalUsableVcpus(Event):
         return cls(usable=int(tokens[0]), allocated=number(tokens[1]))
 
 
-class FinalResourceView(Event):
+_FINAL_VIEW = ("Final resource view: name={node} phys_ram={phys_ram_mb}MB used_ram={used_ram_mb}MB "
+               "phys_disk={phys_disk_gb}GB used_disk={used_disk_gb}GB total_vcpus={total_vcpus} "
+               "used_vcpus={used_vcpus} pci_stats={pci_stats}")
+
+
+class FinalResourceView(PlainNumbers):
     kind: ClassVar[str] = "final_resource_view"
     logger: ClassVar[str] = RESOURCE_TRACKER
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Final resource view: name={node} phys_ram={phys_ram_mb:g}MB "
-                "used_ram={used_ram_mb:g}MB phys_disk={phys_disk_gb:g}GB "
-                "used_disk={used_disk_gb:g}GB total_vcpus={total_vcpus} "
-                "used_vcpus={used_vcpus:g} pci_stats={pci_stats}", level="INFO", until="rocky"),
-        Wording("Final resource view: name={node} phys_ram={phys_ram_mb:g}MB "
-                "used_ram={used_ram_mb:g}MB phys_disk={phys_disk_gb:g}GB "
-                "used_disk={used_disk_gb:g}GB total_vcpus={total_vcpus} "
-                "used_vcpus={used_vcpus:g} pci_stats={pci_stats}", since="stein", until="2025.1"),
-        Wording("Final resource view: name={node} phys_ram={phys_ram_mb:g}MB "
-                "used_ram={used_ram_mb:g}MB phys_disk={phys_disk_gb:g}GB "
-                "used_disk={used_disk_gb:g}GB total_vcpus={total_vcpus} "
-                "used_vcpus={used_vcpus:g} pci_stats={pci_stats} stats={stats}", since="2025.2"),
+        Wording(_FINAL_VIEW, level="INFO", until="rocky"),
+        Wording(_FINAL_VIEW, since="stein", until="2025.1"),
+        Wording(_FINAL_VIEW + " stats={stats}", since="2025.2"),
     )
     node: str
     phys_ram_mb: float

@@ -31,8 +31,9 @@ class Event(BaseModel):
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> Event:
-        """Build the event from the grammar rule's tokens (rule name == kind)."""
-        raise NotImplementedError(cls.kind)
+        """Build the event from the grammar rule's tokens (rule name == kind); kinds with
+        fields override this."""
+        return cls()
 
     @classmethod
     def wording_for(cls, release: str) -> Wording | None:
@@ -80,6 +81,20 @@ def seconds(token: Any) -> float:
 
 def number(token: Any) -> float:
     return float(str(token))
+
+
+def plain(value: float) -> str:
+    """A number as Python's %s prints nova's values: 1048576, 46.5 (never an exponent)."""
+    if value == int(value):
+        return str(int(value))
+    return repr(value)
+
+
+class PlainNumbers(Event):
+    """Kinds whose numbers nova formats with %s: rendered without exponent or trailing .0."""
+
+    def template_values(self) -> dict[str, Any]:
+        return {k: plain(v) if isinstance(v, float) else v for k, v in dict(self).items()}
 
 
 def by_type(tokens: list[Any]) -> dict[str, list[str]]:

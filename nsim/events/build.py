@@ -18,10 +18,6 @@ class InstanceStarting(Event):
     logger: ClassVar[str] = MANAGER
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Starting instance..."),)
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> InstanceStarting:
-        return cls()
-
 
 class NetworkAsyncStart(Event):
     kind: ClassVar[str] = "network_async_start"
@@ -30,10 +26,6 @@ class NetworkAsyncStart(Event):
         Wording("Start building networks asynchronously for instance."),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> NetworkAsyncStart:
-        return cls()
-
 
 class NetworkAllocating(Event):
     kind: ClassVar[str] = "network_allocating"
@@ -41,10 +33,6 @@ class NetworkAllocating(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Allocating IP information in the background."),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> NetworkAllocating:
-        return cls()
 
 
 class Vif(BaseModel):
@@ -124,10 +112,6 @@ class BdmStart(Event):
         Wording("Start building block device mappings for instance."),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> BdmStart:
-        return cls()
-
 
 class SpawnStart(Event):
     kind: ClassVar[str] = "spawn_start"
@@ -135,7 +119,3 @@ class SpawnStart(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Start spawning the instance on the hypervisor."),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> SpawnStart:
-        return cls()

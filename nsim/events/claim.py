@@ -16,7 +16,8 @@ CLAIMS = "nova.compute.claims"
 RESOURCE_TRACKER = "nova.compute.resource_tracker"
 
 ResourceType = Literal["memory", "disk", "vcpu"]
-UNIT: dict[str, str] = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
+# The unit nova prints after each resource in the claim lines.
+UNITS: dict[str, str] = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
 
 
 class Overhead(Event):
@@ -80,7 +81,7 @@ class ClaimTotal(Event):
         return cls(resource=str(tokens[0]), total=number(tokens[1]), used=number(tokens[3]))
 
     def template_values(self) -> dict[str, Any]:
-        return dict(self) | {"unit": UNIT[self.resource]}
+        return dict(self) | {"unit": UNITS[self.resource]}
 
 
 class ClaimLimitUnspecified(Event):
@@ -113,7 +114,7 @@ class ClaimLimit(Event):
         return cls(resource=str(tokens[0]), limit=number(tokens[1]), free=number(tokens[3]))
 
     def template_values(self) -> dict[str, Any]:
-        return dict(self) | {"unit": UNIT[self.resource]}
+        return dict(self) | {"unit": UNITS[self.resource]}
 
 
 class ClaimSuccessful(Event):
@@ -207,7 +208,3 @@ class NumaNote(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Require both a host and instance NUMA topology to fit instance on host."),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> NumaNote:
-        return cls()

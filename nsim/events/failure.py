@@ -98,10 +98,6 @@ class RetryInfoAbsent(Event):
         Wording("Retry info not present, will not reschedule"),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> RetryInfoAbsent:
-        return cls()
-
 
 _ATTEMPTS = re.compile(r"\(attempt (\d+) of (\d+)\)|after (\d+) attempt")
 
@@ -157,10 +153,6 @@ class VifCreationFailed(Event):
         Wording("Virtual Interface creation failed", level="ERROR"),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> VifCreationFailed:
-        return cls()
-
 
 class NetworkAllocNotRescheduling(Event):
     kind: ClassVar[str] = "network_alloc_not_rescheduling"
@@ -169,10 +161,6 @@ class NetworkAllocNotRescheduling(Event):
         Wording("Failed to allocate the network(s), not rescheduling.", level="ERROR"),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> NetworkAllocNotRescheduling:
-        return cls()
-
 
 class BuildTimedOut(Event):
     kind: ClassVar[str] = "build_timed_out"
@@ -180,7 +168,3 @@ class BuildTimedOut(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Instance build timed out. Set to error state.", level="WARNING"),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> BuildTimedOut:
-        return cls()

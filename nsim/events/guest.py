@@ -192,10 +192,6 @@ class GuestCreated(Event):
         Wording("Guest created on hypervisor", since="rocky"),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> GuestCreated:
-        return cls()
-
 
 class Spawned(Event):
     kind: ClassVar[str] = "spawned"
@@ -203,10 +199,6 @@ class Spawned(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Instance spawned successfully.", level="INFO"),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> Spawned:
-        return cls()
 
 
 # Text after "Took N seconds to " (nova/compute/manager.py).

@@ -17,10 +17,6 @@ class InstanceDirCreating(Event):
     logger: ClassVar[str] = DRIVER
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Creating instance directory"),)
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> InstanceDirCreating:
-        return cls()
-
 
 class CreatingImage(Event):
     kind: ClassVar[str] = "creating_image"
@@ -29,10 +25,6 @@ class CreatingImage(Event):
         Wording("Creating image", level="INFO", until="yoga"),
         Wording("Creating image(s)", level="INFO", since="zed"),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> CreatingImage:
-        return cls()
 
 
 class ImageConverting(Event):

@@ -124,16 +124,8 @@ class VerifyBaseImages(Event):
     logger: ClassVar[str] = IMAGECACHE
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Verify base images"),)
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> VerifyBaseImages:
-        return cls()
-
 
 class VerificationComplete(Event):
     kind: ClassVar[str] = "verification_complete"
     logger: ClassVar[str] = IMAGECACHE
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Verification complete"),)
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> VerificationComplete:
-        return cls()

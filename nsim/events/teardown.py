@@ -14,19 +14,11 @@ class Terminating(Event):
     logger: ClassVar[str] = "nova.compute.manager"
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Terminating instance", level="INFO"),)
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> Terminating:
-        return cls()
-
 
 class DeallocatingNetwork(Event):
     kind: ClassVar[str] = "deallocating_network"
     logger: ClassVar[str] = "nova.compute.manager"
     wordings: ClassVar[tuple[Wording, ...]] = (Wording("Deallocating network for instance"),)
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> DeallocatingNetwork:
-        return cls()
 
 
 class Destroyed(Event):
@@ -36,10 +28,6 @@ class Destroyed(Event):
         Wording("Instance destroyed successfully.", level="INFO"),
     )
 
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> Destroyed:
-        return cls()
-
 
 class DestroyStart(Event):
     kind: ClassVar[str] = "destroy_start"
@@ -47,10 +35,6 @@ class DestroyStart(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("Start destroying the instance on the hypervisor."),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> DestroyStart:
-        return cls()
 
 
 class DestroyVanished(Event):
@@ -61,10 +45,6 @@ class DestroyVanished(Event):
     wordings: ClassVar[tuple[Wording, ...]] = (
         Wording("During wait destroy, instance disappeared.", level="INFO"),
     )
-
-    @classmethod
-    def from_tokens(cls, tokens: list[Any]) -> DestroyVanished:
-        return cls()
 
 
 class DeletingFiles(Event):

@@ -12,7 +12,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, DiagnosticPrinter, year_arg
+from nsim.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATIONS,
+    DiagnosticPrinter,
+    host_config_arg,
+    year_arg,
+)
 from nsim.logs.reader import FORMATS
 
 if TYPE_CHECKING:
@@ -65,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                    "violations, 2 when input is unusable.")
     _add_fleet_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--host-config", metavar="FILE",
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
                    help="TOML file with host totals and nova.conf options (see README)")
     p.set_defaults(func=cmd_fleet_replay)
 
@@ -112,14 +119,9 @@ def cmd_fleet_parse(args: argparse.Namespace) -> int:
 
 def cmd_fleet_replay(args: argparse.Namespace) -> int:
     from nsim.fleet.run import fleet_replay
-    from nsim.model.config import HostConfigError, load_host_config
     from nsim.report import replay as replay_out
 
-    try:
-        config = load_host_config(args.host_config) if args.host_config else None
-    except HostConfigError as exc:
-        print(f"nsim: --host-config {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    config = args.host_config
     with ExitStack() as stack:
         client = _connect(args, stack)
         if client is None:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from nsim.cli import host_config_arg
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
 
@@ -98,13 +99,8 @@ def _print_boot(result: Any) -> None:
 
 def cmd_boot(args: argparse.Namespace) -> int:
     from nsim.hw.boot import BootOptions, boot
-    from nsim.model.config import HostConfigError, load_host_config
-
     workdir = Workdir(args.workdir)
-    try:
-        config = load_host_config(args.host_config) if args.host_config else None
-    except HostConfigError as exc:
-        raise UsageError(f"--host-config {exc}") from None
+    config = args.host_config
     opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.format,
                        trace_path=Path(args.output).resolve() if args.output else None,
                        fault=args.fault, network=args.network, virt_type=args.virt_type,
@@ -176,7 +172,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="a port on a real Linux bridge (auto: when CAP_NET_ADMIN allows)")
     p.add_argument("--virt-type", choices=("auto", "kvm", "qemu"), default="auto",
                    help="libvirt domain type (auto: kvm only if a probe boot under KVM works)")
-    p.add_argument("--host-config", metavar="FILE", help="TOML host totals/options for the claim")
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
+                   help="TOML host totals/options for the claim")
     p.add_argument("--no-wait", action="store_true",
                    help="do not wait for the guest's marker on its console")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -43,7 +43,6 @@ class Counts:
     unknown: int = 0
     bad_lines: int = 0
     physical_lines: int = 0
-    unreadable_files: int = 0
 
     def add(self, more: Counts) -> None:
         """Add `more`'s tallies into these."""
@@ -237,14 +236,13 @@ class _FileParser:
                 self._bad(lineno, "stamped line that is not oslo.log's format", text)
                 return None
             p = self.pending
-            if p is not None:
-                p.message.append(text)
-                p.lines += 1
+            if p is None:
+                self._bad(lineno, "unstamped line with no record before it to continue (the "
+                                  "file starts mid-message, or it is not an oslo.log file)", text)
                 return None
-            done = self._flush()
-            self.pending = _Pending(self.name, lineno, None, None, None, None,
-                                    Entry(text=text), [text])
-            return done
+            p.message.append(text)
+            p.lines += 1
+            return None
         entry = line.entry
         if entry.suffix is not None and entry.level != "DEBUG":
             entry.text = f"{entry.text} {entry.suffix[0]} {entry.suffix[1]}:{entry.suffix[2]}"
@@ -321,7 +319,6 @@ class ParseRun:
             source = open_source(path)
         except SourceError as exc:
             self.errors.append(str(exc))
-            self.counts.unreadable_files += 1
             self._report(Diagnostic(source=path, line=None, message=str(exc).split(": ", 1)[-1]))
             return
         try:
@@ -349,7 +346,7 @@ class ParseRun:
             return
         msg = "not a nova-compute log (no line looks like journald, oslo.log or journalctl JSON)"
         self.errors.append(f"{path}: {msg}")
-        self._report(Diagnostic(source=path, line=1, message=msg, bad_lines=unreported))
+        self._report(Diagnostic(source=path, line=None, message=msg, bad_lines=unreported))
 
     def __iter__(self) -> Iterator[Record]:
         for path in self.paths:

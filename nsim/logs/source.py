@@ -58,6 +58,11 @@ def open_source(path: str) -> Source:
     stream: BinaryIO = raw
     if raw.peek(2)[:2] == b"\x1f\x8b":
         stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        try:
+            stream.peek(1)  # type: ignore[attr-defined]
+        except (OSError, EOFError, zlib.error) as exc:
+            raw.close()
+            raise SourceError(f"{path}: not a readable gzip file ({exc})") from None
     return Source(path, stream, mtime)
 
 

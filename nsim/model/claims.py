@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nsim.events.claim import UNITS
+
 RESOURCES = ("memory", "disk", "vcpu")
-UNITS = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
 
 
 @dataclass(frozen=True)

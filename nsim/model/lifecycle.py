@@ -53,11 +53,6 @@ EVENT_POWER_STATE: dict[str, PowerState] = {
     "Suspended": PowerState.SUSPENDED,
 }
 
-# The boot's task_state sequence (networking comes before block_device_mapping).
-BOOT_TASKS: tuple[TaskState | None, ...] = (
-    TaskState.SCHEDULING, None, TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING,
-    TaskState.SPAWNING)
-
 
 class Outcome(StrEnum):
     ACTIVE = "active"

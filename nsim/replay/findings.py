@@ -17,6 +17,7 @@ RULES: dict[str, str] = {
     "lock-waited": "a lock's logged wait equals acquired - acquiring stamps",
     "lock-held": "a lock's logged hold time equals released - acquired stamps",
     "cache-double-fetch": "an image is downloaded/converted only when its base file is not cached",
+    "force-raw": "a non-raw image is converted to raw only when force_raw_images is on",
     "cache-filename": "the base file is <instances_path>/_base/sha1(image_id)",
     "cache-backing-ready": "an overlay's backing file is a base file that is present",
     "cache-active": "the cache manager lists every base file a live instance uses as active",

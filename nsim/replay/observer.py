@@ -386,6 +386,9 @@ class HostObserver:
         base = self.host.cache.entry(name, ev.image_id)
         if inst is not None:
             inst.image_id = ev.image_id
+        if not self.host.config.force_raw_images:
+            self.violation("force-raw", f"image {ev.image_id} converted to raw although "
+                                        "force_raw_images is off")
         if base.state == BaseState.PRESENT and base.fetched_by != (inst.uuid if inst else None):
             self.violation("cache-double-fetch",
                            f"image {ev.image_id} converted again although _base/{name} is cached")
@@ -573,15 +576,14 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None:
             return
-        starts = {"spawn": "spawn", "build": "build"}
         if ev.step == "build":
             inst.build_seconds = ev.seconds
             inst.finish("build", rec.timestamp)
         elif ev.step == "spawn" and inst.outcome == Outcome.ACTIVE:
             inst.vm_state, inst.task_state = VmState.ACTIVE, None
-        if ev.step in starts:
+        if ev.step in ("spawn", "build"):
             self._check_duration("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
-                                 inst.phase(starts[ev.step]).start, rec.timestamp)
+                                 inst.phase(ev.step).start, rec.timestamp)
         elif ev.step == "destroy":
             self._check_duration("took-seconds", f"{inst.uuid}: took destroy", ev.seconds,
                                  inst.phase("delete").start, rec.timestamp)

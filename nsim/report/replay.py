@@ -64,8 +64,8 @@ def to_json(result: ReplayResult) -> dict[str, Any]:
     }
 
 
-def _amount(value: float | None, unit: str) -> str:
-    return "?" if value is None else f"{value:g} {unit}"
+def _amount(value: float | None, unit: str = "") -> str:
+    return "?" if value is None else f"{value:g} {unit}".rstrip()
 
 
 def to_text(result: ReplayResult) -> str:
@@ -75,8 +75,8 @@ def to_text(result: ReplayResult) -> str:
         out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
         out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
                    f"{_amount(view.phys_ram_mb, 'MB')}; disk {_amount(view.used_disk_gb, 'GB')} of "
-                   f"{_amount(view.phys_disk_gb, 'GB')}; vcpus {_amount(view.used_vcpus, '')}of "
-                   f"{_amount(view.total_vcpus, '')}".replace(" ;", ";").rstrip())
+                   f"{_amount(view.phys_disk_gb, 'GB')}; vcpus {_amount(view.used_vcpus)} of "
+                   f"{_amount(view.total_vcpus)}")
         if host.instances_path:
             out.append(f"  instances_path {host.instances_path}")
         if host.cache.files:

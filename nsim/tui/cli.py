@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, add_input_args, year_arg
+from nsim.cli import EXIT_OK, EXIT_USAGE, add_input_args, host_config_arg, year_arg
 
 SEED_YEAR = 2017
 """The seed boot (devstack, June 2017) has year-less journald stamps."""
@@ -21,7 +21,6 @@ def seed_path() -> Path:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from nsim.model.config import HostConfigError, load_host_config
     from nsim.tui.app import NsimApp
     from nsim.tui.session import Session
 
@@ -29,12 +28,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
         print("nsim: tui reads its keys from the terminal, so it cannot read a log from stdin; "
               "give a file", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        config = load_host_config(args.host_config) if args.host_config else None
-    except HostConfigError as exc:
-        print(f"nsim: --host-config {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=config)).run()
+    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config)).run()
     return EXIT_OK
 
 
@@ -65,7 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "violations exactly as the model has them at that record. "
                                    "Several files (hosts) are merged by time. Press ? for keys.")
     add_input_args(p)
-    p.add_argument("--host-config", metavar="FILE",
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
                    help="TOML file with host totals and nova.conf options (see README)")
     p.set_defaults(func=cmd_tui)
 

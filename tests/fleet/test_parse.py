@@ -118,7 +118,8 @@ def test_cli_summary_and_unreadable_inputs(cluster: LocalCluster, fleet_dir: Pat
 
 
 def test_unstamped_records_take_their_files_first_day(tmp_path: Path) -> None:
-    """An oslo.log that starts inside a traceback: the head lines have no stamp."""
+    """An oslo.log that starts inside a traceback: the head lines have no stamp and no record
+    to continue, so they are reported as bad lines; the stamped record lands in its day."""
     log = tmp_path / "host-x.log"
     log.write_text("    raise exc\nValueError: boom\n"
                    "2017-06-18 09:00:00.000 42 INFO nova.compute.manager [-] Took 1.00 seconds "
@@ -126,10 +127,12 @@ def test_unstamped_records_take_their_files_first_day(tmp_path: Path) -> None:
     (tmp_path / "empty.log").write_text("")
     done = write_partitions([str(log), str(tmp_path / "empty.log")], str(tmp_path / "out"), "7")
     assert done.files == ["host=host-x/day=2017-06-18/part-7.parquet"]
-    assert done.counts.records == 2
-    assert [d.message for d in done.diagnostics] == ["empty file"]
+    assert (done.counts.records, done.counts.bad_lines) == (1, 2)
+    assert [(d.line, d.message.split(" (")[0]) for d in done.diagnostics] == [
+        (1, "unstamped line with no record before it to continue"),
+        (2, "unstamped line with no record before it to continue"), (None, "empty file")]
     rows = pd.read_parquet(partition_dir(tmp_path / "out", "host-x", "2017-06-18"))
-    assert list(rows["line"]) == [1, 3]
+    assert list(rows["line"]) == [3]
 
 
 def test_partition_names_are_escaped(tmp_path: Path) -> None:

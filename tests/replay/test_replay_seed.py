@@ -310,3 +310,9 @@ def test_removing_a_base_file_in_use_is_flagged(tmp_path: Path) -> None:
     lines = seed_lines() + _cache_manager_lines("13:50:00", base, removing=base)
     result = replay([write(tmp_path, "remove.journal", lines)], year=2017)
     assert {v.rule for v in result.violations} == {"cache-remove-in-use", "cache-remove-age"}
+
+
+def test_conversion_with_force_raw_images_off_is_flagged() -> None:
+    result = replay([str(SEED)], config=HostConfig(force_raw_images=False), year=2017)
+    assert [v.rule for v in result.violations] == ["force-raw"]
+    assert "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7" in result.violations[0].message
