@@ -35,19 +35,6 @@ _MAX_NOTICES = 10_000
 
 
 @dataclass(frozen=True)
-class Notice:
-    """An input problem (unreadable file, unparseable line) or an internal error, as the UI shows it."""
-
-    source: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line is not None else self.source
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True)
 class Finding:
     """A violation, at the record that shows it."""
 
@@ -100,7 +87,7 @@ class Session:
         self.timeline = Timeline(self.store, self.config, interval, cost_factor=cost_factor)
         self.findings: list[Finding] = []
         self.assumptions: list[tuple[int, Assumption]] = []
-        self.notices: list[Notice] = []
+        self.notices: list[Diagnostic] = []
         self.notice_count = 0
         self.lines_read = 0
         self.total_lines: int | None = None
@@ -167,12 +154,13 @@ class Session:
 
     # -- the thread -------------------------------------------------------------------
     def _notice(self, source: str, line: int | None, message: str) -> None:
-        self.notice_count += 1
-        if len(self.notices) < _MAX_NOTICES:
-            self.notices.append(Notice(source, line, message))
+        self._diagnostic(Diagnostic(source=source, line=line, message=message))
 
     def _diagnostic(self, diag: Diagnostic) -> None:
-        self._notice(diag.source, diag.line, diag.message)
+        """An input problem (unreadable file, unparseable line) or an internal error, shown."""
+        self.notice_count += 1
+        if len(self.notices) < _MAX_NOTICES:
+            self.notices.append(diag)
 
     def _progress(self) -> None:
         if self._on_progress is not None:
