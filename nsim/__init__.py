@@ -60,7 +60,9 @@ def simulate(scenario: str | Path | Scenario, out: str | Path,
 
 def diff(a: str, b: str, year: int | None = None) -> pd.DataFrame:
     """Phase durations of the paired boots of logs `a` and `b`: one row per pair and phase
-    (pair, a_host, a_uuid, b_host, b_uuid, phase, a_seconds, b_seconds, delta)."""
+    (pair, a_host, a_uuid, b_host, b_uuid, phase, a_seconds, b_seconds, delta).
+
+    Raises nsim.compare.boots.UnreadableLog, naming the file, when a log cannot be read."""
     from nsim.compare.pairs import compare
 
     return compare(a, b, year=year).to_dataframe()

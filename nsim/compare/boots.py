@@ -10,18 +10,17 @@ replaying the records through the host model (nsim.replay).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from nsim.events import build, guest, image, lock
 from nsim.logs.reader import ParseRun
-from nsim.logs.record import Record
+from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Phase
+from nsim.nova_names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
 from nsim.replay.run import ReplayResult, host_key, replay_records
 
-BUILD_OWNER = "_locked_do_build_and_run_instance"
-_UUID = re.compile(r"^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$")
 _FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
 _NAME = re.compile(r"<nova:name>([^<]+)</nova:name>")
 
@@ -69,9 +68,9 @@ def event_key(rec: Record) -> str:
     ev = rec.event
     assert ev is not None
     if isinstance(ev, lock.LockAcquiring | lock.LockAcquired | lock.LockReleased):
-        role = ("instance" if _UUID.match(ev.name) else
-                ev.name if ev.name == "compute_resources" else "image")
-        return f"{ev.kind}:{role}:{ev.owner.rsplit('.', 1)[-1]}"
+        role = ("instance" if is_uuid(ev.name) else
+                ev.name if ev.name == COMPUTE_RESOURCES else "image")
+        return f"{ev.kind}:{role}:{owner_function(ev.owner)}"
     if isinstance(ev, image.SubprocessRunning | image.SubprocessReturned):
         cmd = ev.qemu_img
         if cmd is None:
@@ -111,7 +110,7 @@ def collect(records: Iterable[Record]) -> tuple[list[BootTrace], ReplayResult]:
         if ev is None:
             continue
         host = host_key(rec)
-        starts = isinstance(ev, lock.LockAcquired) and ev.owner.endswith(BUILD_OWNER)
+        starts = isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION
         uuid = ev.name if starts else rec.instance
         boot = None
         if uuid is not None:
@@ -126,7 +125,7 @@ def collect(records: Iterable[Record]) -> tuple[list[BootTrace], ReplayResult]:
         if rec.request_id is not None and (starts or isinstance(ev, build.InstanceStarting)):
             by_request[(host, rec.request_id)] = boot
         boot.records.append(rec)
-        if isinstance(ev, lock.LockReleased) and ev.owner.endswith(BUILD_OWNER):
+        if isinstance(ev, lock.LockReleased) and owner_function(ev.owner) == BUILD_FUNCTION:
             boot.closed = True
             del open_boots[(host, boot.uuid)]
     result = replay_records(records)
@@ -142,6 +141,29 @@ def collect(records: Iterable[Record]) -> tuple[list[BootTrace], ReplayResult]:
     return boots, result
 
 
-def load(path: str, year: int | None = None) -> list[BootTrace]:
-    """The boots of one log file."""
-    return collect(ParseRun([path], year=year))[0]
+class UnreadableLog(ValueError):
+    """A log that cannot be read (missing, a directory, not a nova-compute log): the parser's
+    errors, one per file, as `file: what`."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = list(errors)
+
+
+def read(path: str, year: int | None = None,
+         on_diagnostic: Callable[[Diagnostic], None] | None = None
+         ) -> tuple[list[BootTrace], ReplayResult, ParseRun]:
+    """The boots of one log file, its replay, and the parse run (its errors and diagnostics;
+    `on_diagnostic` sees each diagnostic as it comes)."""
+    run = ParseRun([path], year=year, on_diagnostic=on_diagnostic)
+    boots, replayed = collect(run)
+    return boots, replayed, run
+
+
+def load(path: str, year: int | None = None,
+         on_diagnostic: Callable[[Diagnostic], None] | None = None) -> list[BootTrace]:
+    """The boots of one log file; UnreadableLog when the file cannot be read."""
+    boots, _, run = read(path, year, on_diagnostic)
+    if run.errors:
+        raise UnreadableLog(run.errors)
+    return boots

@@ -7,14 +7,21 @@ import json
 import sys
 from typing import Any
 
-EXIT_OK = 0
+from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, year_arg
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from nsim.compare.boots import UnreadableLog
     from nsim.compare.pairs import compare, to_text
     from nsim.compare.plot import plot
 
-    result = compare(args.a, args.b, year=args.year)
+    printer = DiagnosticPrinter()
+    try:
+        result = compare(args.a, args.b, year=args.year, on_diagnostic=printer)
+    except UnreadableLog:
+        return EXIT_USAGE  # the printer said why, as file: message
+    finally:
+        printer.close()
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -31,10 +38,12 @@ def register(subparsers: Any) -> None:
         "diff", help="compare the boots of two traces phase by phase",
         description="Pair the boots of two nova-compute logs (by instance uuid, else by order, "
                     "flavor and image) and show each pair's phase durations side by side with "
-                    "their deltas, plus missing, extra and reordered events.")
+                    "their deltas, plus missing, extra and reordered events. Problems in the "
+                    "logs are reported on stderr as file:line: what; exit 2 when a log cannot "
+                    "be read.")
     p.add_argument("a", metavar="A", help="first log (e.g. the real one)")
     p.add_argument("b", metavar="B", help="second log (e.g. the simulated twin)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="draw the timeline into this PNG")
-    p.add_argument("--year", type=int, help="year of journald stamps that carry none")
+    p.add_argument("--year", type=year_arg, help="year of journald stamps that carry none")
     p.set_defaults(func=cmd_diff)

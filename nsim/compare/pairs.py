@@ -9,13 +9,15 @@ lacks (`missing`), B has that A lacks (`extra`), and events both have in another
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
 import pandas as pd
 
-from nsim.compare.boots import BootTrace, event_key, load
+from nsim.compare.boots import BootTrace, UnreadableLog, event_key, read
+from nsim.logs.record import Diagnostic
 
 # Rows of the phase table: the boot's steps in the order they start, then the totals.
 PHASES: tuple[str, ...] = ("claim", "network", "image_fetch", "convert", "overlay", "xml",
@@ -142,9 +144,14 @@ def pair(a: list[BootTrace], b: list[BootTrace]) -> tuple[list[tuple[BootTrace, 
     return pairs, unpaired
 
 
-def compare(a: str, b: str, year: int | None = None) -> DiffResult:
-    """Compare the boots of log `a` with those of log `b`."""
-    boots_a, boots_b = load(a, year), load(b, year)
+def compare(a: str, b: str, year: int | None = None,
+            on_diagnostic: Callable[[Diagnostic], None] | None = None) -> DiffResult:
+    """Compare the boots of log `a` with those of log `b`. Both are read (`on_diagnostic` sees
+    each problem of either); UnreadableLog when either cannot be read."""
+    boots_a, _, run_a = read(a, year, on_diagnostic)
+    boots_b, _, run_b = read(b, year, on_diagnostic)
+    if run_a.errors or run_b.errors:
+        raise UnreadableLog(run_a.errors + run_b.errors)
     pairs, unpaired = pair(boots_a, boots_b)
     return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
 

@@ -63,26 +63,24 @@ from nsim.hw.novaexc import (
     traceback_lines,
 )
 from nsim.hw.state import InstanceStore, host_config
-from nsim.hw.teardown import COMPUTE_RESOURCES, delete_instance_files, user_context
+from nsim.hw.teardown import delete_instance_files, user_context
 from nsim.hw.trace import RELEASE, Trace, node_name
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name
 from nsim.model.claims import Claim
 from nsim.model.config import HostConfig
 from nsim.model.image_cache import cache_filename
 from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
+from nsim.nova_names import COMPUTE_RESOURCES, PY3_OWNERS
 
-# Callables' qualified names as oslo.concurrency logs them (py3 __qualname__).
-OWNER_BUILD = ("nova.compute.manager.ComputeManager.build_and_run_instance.<locals>."
-               "_locked_do_build_and_run_instance")
-OWNER_CLAIM = "nova.compute.resource_tracker.ResourceTracker.instance_claim"
-OWNER_ABORT_CLAIM = "nova.compute.resource_tracker.ResourceTracker.abort_instance_claim"
-OWNER_DISK_INFO = ("nova.virt.libvirt.imagebackend.Image.resolve_driver_format.<locals>."
-                   "write_to_disk_info_file")
-OWNER_FETCH = "nova.virt.libvirt.imagebackend.Image.cache.<locals>.fetch_func_sync"
-OWNER_OVERLAY = "nova.virt.libvirt.imagebackend.Qcow2.create_image.<locals>.create_qcow2_image"
-OWNER_EVENT_PREPARE = ("nova.compute.manager.InstanceEvents.prepare_for_instance_event.<locals>."
-                       "_create_or_get_event")
-OWNER_EVENT_POP = "nova.compute.manager.InstanceEvents.pop_instance_event.<locals>._pop_event"
+# Callables' qualified names as oslo.concurrency logs them (py3 __qualname__): nsim.nova_names.
+OWNER_BUILD = PY3_OWNERS.build
+OWNER_CLAIM = PY3_OWNERS.claim
+OWNER_ABORT_CLAIM = PY3_OWNERS.abort_claim
+OWNER_DISK_INFO = PY3_OWNERS.disk_info
+OWNER_FETCH = PY3_OWNERS.fetch
+OWNER_OVERLAY = PY3_OWNERS.create_image
+OWNER_EVENT_PREPARE = PY3_OWNERS.event_prepare
+OWNER_EVENT_POP = PY3_OWNERS.event_pop
 VIF_PLUGGING_TIMEOUT = 60.0
 MARKER_TIMEOUT = 180.0
 PHASES = ("claim", "image_fetch", "convert", "overlay", "xml", "domain_start", "resume",

@@ -11,7 +11,6 @@ sent when that tap is really on the bridge. Without CAP_NET_ADMIN the instance g
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import subprocess
 import threading
@@ -21,6 +20,9 @@ from pathlib import Path
 
 from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
+from nsim.network_info import PortInfo, vif_model
+from nsim.network_info import network_info_json as shared_network_info_json
+from nsim.network_info import os_vif_repr as shared_os_vif_repr
 
 NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/network/private"))
 CIDR = "10.77.0.0/24"
@@ -40,39 +42,25 @@ def allocate_port(instance_uuid: str) -> VifSpec:
                    network_id=NETWORK_ID, address=f"10.77.0.{host}", cidr=CIDR)
 
 
+def port_info(v: VifSpec, project_id: str) -> PortInfo:
+    """The port as nsim.network_info describes it (linux bridge, this module's subnet)."""
+    return PortInfo(id=v.port_id, mac=v.mac, address=v.address, cidr=v.cidr, gateway=GATEWAY,
+                    dhcp_server=DHCP_SERVER, network_id=v.network_id, tenant_id=project_id,
+                    bridge=v.bridge, devname=v.devname, vif_type="bridge", mtu=v.mtu)
+
+
 def network_info(vifs: list[VifSpec], project_id: str) -> list[dict[str, object]]:
     """nova.network.model.NetworkInfo as JSON (what `Instance network_info: |...|` prints)."""
-    out = []
-    for v in vifs:
-        out.append({
-            "id": v.port_id, "address": v.mac,
-            "network": {
-                "id": v.network_id, "bridge": v.bridge, "label": "private",
-                "subnets": [{
-                    "cidr": v.cidr, "dns": [], "gateway": {"address": GATEWAY, "type": "gateway",
-                                                           "version": 4, "meta": {}},
-                    "ips": [{"address": v.address, "type": "fixed", "version": 4, "meta": {},
-                             "floating_ips": []}],
-                    "routes": [], "version": 4, "meta": {"dhcp_server": DHCP_SERVER}}],
-                "meta": {"injected": False, "tenant_id": project_id, "mtu": v.mtu,
-                         "should_create_bridge": True}},
-            "type": "bridge", "details": {"port_filter": True}, "devname": v.devname,
-            "ovs_interfaceid": None, "qbh_params": None, "qbg_params": None, "active": False,
-            "vnic_type": "normal", "profile": {}, "preserve_on_delete": False,
-            "delegate_create": True, "meta": {}})
-    return out
+    return [vif_model(port_info(v, project_id), python3=True) for v in vifs]
 
 
 def network_info_json(vifs: list[VifSpec], project_id: str) -> str:
-    return json.dumps(network_info(vifs, project_id))
+    return shared_network_info_json([port_info(v, project_id) for v in vifs], python3=True)
 
 
 def os_vif_repr(v: VifSpec) -> str:
     """How os-vif's VIFBridge object prints in `Plugging vif ...`."""
-    return (f"VIFBridge(active=False,address={v.mac},bridge_name='{v.bridge}',"
-            f"has_traffic_filtering=True,id={v.port_id},network=Network({v.network_id}),"
-            f"plugin='linux_bridge',port_profile=<?>,preserve_on_delete=False,"
-            f"vif_name='{v.devname}')")
+    return shared_os_vif_repr(port_info(v, ""))
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:

@@ -28,11 +28,10 @@ from nsim.hw.locks import synchronized
 from nsim.hw.state import InstanceStore
 from nsim.hw.trace import RELEASE, Trace, node_name
 from nsim.hw.workdir import Workdir, validate_uuid
+from nsim.nova_names import COMPUTE_RESOURCES, PY3_OWNERS
 
-OWNER_TERMINATE = ("nova.compute.manager.ComputeManager.terminate_instance.<locals>."
-                   "do_terminate_instance")
-OWNER_UPDATE_USAGE = "nova.compute.resource_tracker.ResourceTracker.update_usage"
-COMPUTE_RESOURCES = "compute_resources"
+OWNER_TERMINATE = PY3_OWNERS.terminate
+OWNER_UPDATE_USAGE = PY3_OWNERS.update_usage
 
 
 def user_context() -> RequestContext:

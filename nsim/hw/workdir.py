@@ -25,18 +25,18 @@ import uuid as uuidlib
 from pathlib import Path
 
 from nsim.hw.errors import UsageError
+from nsim.nova_names import is_uuid
 
 DEFAULT_WORKDIR = "/var/lib/nsim/hw"
 WORKDIR_ENV = "NSIM_HW_WORKDIR"
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Image names and flavor names: a conservative file-name-safe alphabet.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 def validate_uuid(value: str, what: str = "id") -> str:
     """A lower-case canonical UUID, or UsageError."""
-    if not isinstance(value, str) or not _UUID.match(value):
+    if not is_uuid(value):
         raise UsageError(f"invalid {what} {value!r}: expected a UUID like "
                          f"{uuidlib.UUID(int=0)}")
     return value
@@ -52,7 +52,7 @@ def validate_name(value: str, what: str = "name") -> str:
 
 def validate_image_ref(value: str) -> str:
     """An image id (UUID) or image name."""
-    if isinstance(value, str) and _UUID.match(value):
+    if is_uuid(value):
         return value
     return validate_name(value, "image id or name")
 

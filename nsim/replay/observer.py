@@ -23,11 +23,18 @@ from nsim.model.image_cache import BaseState, cache_filename
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import EVENT_POWER_STATE, Outcome, PowerState, TaskState, VmState
 from nsim.model.locks import Holder
+from nsim.nova_names import (
+    ABORT_CLAIM_FUNCTION,
+    BUILD_FUNCTION,
+    CLAIM_FUNCTION,
+    FETCH_FUNCTION,
+    is_uuid,
+    owner_function,
+)
 from nsim.replay.findings import Assumption, Violation
 
 # Slack on top of stamp resolution when comparing logged durations with stamps.
 TOLERANCE_SECONDS = 0.5
-_UUID = re.compile(r"^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$")
 _FLAVOR = re.compile(r"<nova:(memory|disk|vcpus)>(\d+)</nova:\1>")
 _ROOT_IMAGE = re.compile(r'<nova:root type="image" uuid="([0-9a-f-]{36})"')
 _DISK_SOURCE = re.compile(r'<source file="([^"]+/disk)"')
@@ -154,7 +161,7 @@ class HostObserver:
     def _starts_boot(rec: Record) -> bool:
         ev = rec.event
         return isinstance(ev, build.InstanceStarting) or (
-            isinstance(ev, lock.LockAcquired) and ev.owner.endswith("_locked_do_build_and_run_instance"))
+            isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION)
 
     def _check_duration(self, rule: str, what: str, logged: float, start: datetime | None,
                         end: datetime | None) -> None:
@@ -200,18 +207,18 @@ class HostObserver:
                            f'lock "{ev.name}" acquired by {ev.owner} ({rec.request_id}) while '
                            f"{lk.holder.owner} ({lk.holder.request_id}) holds it")
         lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
-        if ev.owner.endswith("_locked_do_build_and_run_instance") and _UUID.match(ev.name):
+        if owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
             self._bind(rec.request_id, ev.name)
             self.host.instance(ev.name)
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if ev.owner.endswith("abort_instance_claim"):
+        if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
             self.host.tracker.drop_claim(inst.uuid)
-        elif ev.owner.endswith(".instance_claim"):
+        elif owner_function(ev.owner) == CLAIM_FUNCTION:
             inst.begin("claim", rec.timestamp)
-        elif ev.owner.endswith("fetch_func_sync"):
+        elif owner_function(ev.owner) == FETCH_FUNCTION:
             inst.begin("image_fetch", rec.timestamp)
 
     def _lock_released(self, rec: Record, ev: lock.LockReleased) -> None:
@@ -227,18 +234,18 @@ class HostObserver:
             self._check_duration("lock-held", f'lock "{ev.name}" hold', ev.held, holder.since,
                                  rec.timestamp)
         lk.holder = None
-        if ev.owner.endswith("fetch_func_sync"):
+        if owner_function(ev.owner) == FETCH_FUNCTION:
             base = self.host.cache.files.get(ev.name)
             if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
                 self.host.cache.complete(ev.name)
-        if ev.owner.endswith("_locked_do_build_and_run_instance"):
+        if owner_function(ev.owner) == BUILD_FUNCTION:
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if ev.owner.endswith(".instance_claim"):
+        if owner_function(ev.owner) == CLAIM_FUNCTION:
             inst.finish("claim", rec.timestamp)
-        elif ev.owner.endswith("fetch_func_sync"):
+        elif owner_function(ev.owner) == FETCH_FUNCTION:
             fetch = inst.phases.get("image_fetch")
             if fetch is not None and fetch.end is None:
                 inst.finish("image_fetch", rec.timestamp)
@@ -429,7 +436,7 @@ class HostObserver:
                 inst.begin("convert", rec.timestamp)
         elif cmd.operation == "create" and cmd.backing_file and cmd.target:
             owner = posixpath.basename(posixpath.dirname(cmd.target))
-            if inst is None and _UUID.match(owner):
+            if inst is None and is_uuid(owner):
                 inst = self.host.instance(owner)
             self._overlay(rec, inst, cmd.backing_file, cmd.target)
 

@@ -1,4 +1,5 @@
-"""One boot attempt and one delete on a simulated host, logged in nova's order.
+"""One boot attempt and one delete on a simulated host, logged in nova's order (the
+periodic resource audit is in nsim.sim.audit).
 
 The order follows nova's code path (shared/docs/nova-facts.md §1) and the seed boot: instance lock,
 "Starting instance...", the claim under `compute_resources` (with the Stein-and-earlier
@@ -15,13 +16,14 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nsim.events import audit, build, claim, failure, guest, image, teardown
+from nsim.events import build, claim, failure, guest, image, teardown
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
+from nsim.nova_names import COMPUTE_RESOURCES
 from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
-from nsim.sim.host import COMPUTE_RESOURCES, SimHost
+from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
 from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
 
@@ -164,7 +166,7 @@ class Attempt:
                                   instance=self.uuid, context=self.ctx,
                                   traceback=list(fault.traceback))
             return fault
-        raw = port.network_info()
+        raw = port.network_info(self.python3)
         self.say(build.NetworkCacheUpdate(raw=raw))
         self.say(build.NetworkInfo(raw=f"|{raw}|"))
         return None
@@ -204,10 +206,11 @@ class Attempt:
             h.unlock(name, lock, self.ctx)
         lock = yield from h.lock(name, h.owners.create_image, self.ctx)
         yield from self._run(h.qemu_img.info(base), s.qemu_img_info)
-        size = self.order.flavor.disk_gb * 2**30 or img.size_bytes
+        # nova: size = root_gb GiB, None when the flavor has no root disk size.
+        size = self.order.flavor.disk_gb * 2**30 or None
         h.cache.use(name, self.uuid, h.when())
         yield from self._run(h.qemu_img.create(base, f"{self.instance_dir}/disk", size), s.overlay)
-        if h.qemu_img.resize_after_create and self.order.flavor.disk_gb:
+        if h.qemu_img.resize_after_create and size is not None:
             yield from self._run(h.qemu_img.resize(f"{self.instance_dir}/disk", size),
                                  s.qemu_img_info)
         h.unlock(name, lock, self.ctx)
@@ -282,6 +285,9 @@ def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[An
     begun = attempt.env.now
     yield attempt.wait(s.destroy * 0.5)
     attempt.say(teardown.Destroyed())
+    if deleting:
+        # libvirt's STOPPED lifecycle event of the destroyed domain, delayed 15 s by nova.
+        attempt.engine.start(_stopped_later(attempt))
     deleted = f"{attempt.instance_dir}_del"
     attempt.say(teardown.DeletingFiles(path=deleted))
     yield attempt.wait(s.destroy * 0.5)
@@ -299,7 +305,8 @@ def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[An
 
 
 def delete(attempt: Attempt, context: RequestContext) -> Generator[Any, Any, None]:
-    """terminate_instance of an active instance: shutdown, usage update, STOPPED 15 s later."""
+    """terminate_instance of an active instance: shutdown (its destroy schedules STOPPED
+    15 s later), usage update."""
     h = attempt.host
     attempt.ctx = context
     lock = yield from h.lock(attempt.uuid, h.owners.terminate, context)
@@ -307,30 +314,10 @@ def delete(attempt: Attempt, context: RequestContext) -> Generator[Any, Any, Non
     usage = yield from h.lock(COMPUTE_RESOURCES, h.owners.update_usage, context)
     h.unlock(COMPUTE_RESOURCES, usage, context)
     h.unlock(attempt.uuid, lock, context)
+
+
+def _stopped_later(attempt: Attempt) -> Generator[Any, Any, None]:
+    """nova/virt/libvirt/host.py `_event_emit_delayed`: STOPPED is emitted 15 s after the
+    domain stopped (the destroy), whatever the rest of the delete is doing by then."""
     yield attempt.wait(STOPPED_DELAY)
     attempt.say(guest.LifecycleEvent(transition="Stopped"), None)
-
-
-def resource_audit(host: SimHost, context: RequestContext,
-                   seconds: float) -> Generator[Any, Any, None]:
-    """update_available_resource: hypervisor view, then the final view under the lock."""
-    t = host.tracker
-    host.say(audit.ResourceAudit(host=host.name, node=host.name), context)
-    used = {r: t.used(r) or 0.0 for r in RESOURCES}
-    totals = {r: t.totals[r] or 0.0 for r in RESOURCES}
-    host.say(audit.HypervisorView(node=host.name, free_ram_mb=totals["memory"] - used["memory"],
-                                  free_disk_gb=totals["disk"] - used["disk"],
-                                  free_vcpus=totals["vcpu"], pci_devices="[]"), context)
-    lock = yield from host.lock(COMPUTE_RESOURCES, host.owners.audit, context)
-    # Under the lock the tracker counts the claims made while the audit waited.
-    used = {r: t.used(r) or 0.0 for r in RESOURCES}
-    host.say(audit.TotalUsableVcpus(usable=int(totals["vcpu"]), allocated=used["vcpu"]), context)
-    stats = (f"{{'failed_builds': '{host.failed_builds}', "
-             f"'num_instances': '{len(t.claims)}', 'io_workload': '0'}}")
-    host.say(audit.FinalResourceView(
-        node=host.name, phys_ram_mb=totals["memory"], used_ram_mb=used["memory"],
-        phys_disk_gb=totals["disk"], used_disk_gb=used["disk"], total_vcpus=int(totals["vcpu"]),
-        used_vcpus=used["vcpu"], pci_stats="[]", stats=stats), context)
-    yield host.env.timeout(seconds)
-    host.unlock(COMPUTE_RESOURCES, lock, context)
-

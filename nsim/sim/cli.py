@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, year_arg
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from nsim.sim.engine import simulate
+    from nsim.compare.boots import UnreadableLog
+    from nsim.sim.engine import simulate, splits_output
     from nsim.sim.like import derive_scenario
     from nsim.sim.scenario import ScenarioError, dump_scenario, load_scenario
 
@@ -21,17 +22,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.save_scenario and args.like is None:
         print("nsim: --save-scenario goes with --like", file=sys.stderr)
         return EXIT_USAGE
+    printer = DiagnosticPrinter()
     try:
         if args.like is not None:
-            scenario = derive_scenario(args.like, year=args.year)
+            try:
+                scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer)
+            finally:
+                printer.close()
             if args.save_scenario:
                 Path(args.save_scenario).write_text(dump_scenario(scenario), encoding="utf-8")
         else:
             scenario = load_scenario(args.scenario)
+    except UnreadableLog:
+        return EXIT_USAGE  # the printer said why, as file: message
     except (ScenarioError, ValueError) as exc:
         print(f"nsim: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = simulate(scenario, args.output, seed=args.seed, stdout=sys.stdout)
+    if args.output == "-" and splits_output(scenario):
+        print("nsim: -o -: several hosts with an oslo.log host write one file per host; "
+              "give -o DIRECTORY", file=sys.stderr)
+        return EXIT_USAGE
+    source = args.scenario if args.scenario is not None else f"--like {args.like}"
+    try:
+        result = simulate(scenario, args.output, seed=args.seed, stdout=sys.stdout)
+    except OverflowError:
+        print(f"nsim: {source}: the simulated clock ran past the year 9999 (start earlier, "
+              "or give shorter durations or fewer attempts); the trace is cut there",
+              file=sys.stderr)
+        return EXIT_USAGE
     print(f"{result.summary()} -> {', '.join(result.outputs)}", file=sys.stderr)
     return EXIT_OK
 
@@ -49,5 +67,5 @@ def register(subparsers: Any) -> None:
                    help="trace file (- = stdout), or directory for several oslo hosts")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--save-scenario", metavar="FILE", help="with --like: write the scenario here")
-    p.add_argument("--year", type=int, help="with --like: year of journald stamps without one")
+    p.add_argument("--year", type=year_arg, help="with --like: year of journald stamps without one")
     p.set_defaults(func=cmd_simulate)

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DistName = Literal["fixed", "normal", "lognormal", "uniform", "exponential"]
+MAX_SECONDS = 10 * 365.25 * 86400
+"""The largest duration (or time offset) a scenario may give: 10 years, in seconds."""
 
 
 class Distribution(BaseModel):
@@ -24,10 +26,10 @@ class Distribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dist: DistName = "fixed"
-    mean: float = Field(default=0.0, ge=0)
-    sd: float = Field(default=0.0, ge=0)
-    low: float = Field(default=0.0, ge=0)
-    high: float = Field(default=0.0, ge=0)
+    mean: float = Field(default=0.0, ge=0, le=MAX_SECONDS)
+    sd: float = Field(default=0.0, ge=0, le=MAX_SECONDS)
+    low: float = Field(default=0.0, ge=0, le=MAX_SECONDS)
+    high: float = Field(default=0.0, ge=0, le=MAX_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

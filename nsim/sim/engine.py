@@ -24,7 +24,8 @@ import simpy
 
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.claims import RESOURCES
-from nsim.sim.boot import Attempt, BootOrder, delete, resource_audit
+from nsim.sim.audit import resource_audit
+from nsim.sim.boot import Attempt, BootOrder, delete
 from nsim.sim.faults import FaultPlan
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import BootRequest, DeleteRequest, Scenario, load_scenario
@@ -82,7 +83,8 @@ class Engine:
         self._done = self.env.event()
 
     # -- bookkeeping of running processes ------------------------------------------------
-    def _start(self, process: Generator[Any, Any, Any]) -> None:
+    def start(self, process: Generator[Any, Any, Any]) -> None:
+        """Run `process`; the simulation ends once every started process has."""
         self._pending += 1
         self.env.process(process).callbacks.append(self._finished)
 
@@ -168,7 +170,7 @@ class Engine:
         faults = self.faults.draw(order.number, attempt_no, host.name, rng)
         order.port = dataclasses.replace(order.port, vif=host.spec.vif)
         steps = self.scenario.durations.sample(rng)
-        self._start(Attempt(self, host, order, steps, faults).run())
+        self.start(Attempt(self, host, order, steps, faults).run())
         return True
 
     def on_active(self, attempt: Attempt) -> None:
@@ -176,7 +178,7 @@ class Engine:
         self.active[attempt.uuid] = attempt
         if attempt.order.lifetime is not None:
             rng = random.Random(f"{self.seed}:{attempt.order.number}:lifetime")
-            self._start(self._expire(attempt, attempt.order.lifetime.sample(rng)))
+            self.start(self._expire(attempt, attempt.order.lifetime.sample(rng)))
 
     def on_failed(self, attempt: Attempt, retry: bool) -> None:
         """A boot attempt failed: free its allocation and try another host if allowed."""
@@ -203,7 +205,7 @@ class Engine:
         del self.active[attempt.uuid]
         self._unplace(attempt)
         self.result.deleted += 1
-        self._start(delete(attempt, RequestContext(f"req-{_uuid(self._rng)}",
+        self.start(delete(attempt, RequestContext(f"req-{_uuid(self._rng)}",
                                                    user=self.scenario.user,
                                                    project=self.scenario.project)))
 
@@ -219,7 +221,7 @@ class Engine:
 
     def run(self) -> SimulationResult:
         """Run until every request is done; returns the tallies."""
-        self._start(self._workload())
+        self.start(self._workload())
         for host in self.hosts.values():
             if host.spec.audit_interval > 0:
                 self.env.process(self._audits(host))
@@ -235,6 +237,12 @@ def _pid(name: str, seed: int) -> int:
     return random.Random(f"{seed}:{name}:pid").randrange(1000, 32768)
 
 
+def splits_output(scenario: Scenario) -> bool:
+    """Whether the trace goes to a directory of per-host files (several hosts, any oslo)."""
+    hosts = [name for spec in scenario.hosts for name in spec.names()]
+    return len(hosts) > 1 and any(spec.format == "oslo" for spec in scenario.hosts)
+
+
 def simulate(scenario: Scenario | str | Path, out: str | Path, seed: int | None = None,
              stdout: IO[str] | None = None) -> SimulationResult:
     """Simulate `scenario` (or a scenario file) and write its trace to `out`.
@@ -247,7 +255,10 @@ def simulate(scenario: Scenario | str | Path, out: str | Path, seed: int | None 
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
     hosts = [(spec, name) for spec in scenario.hosts for name in spec.names()]
-    split = len(hosts) > 1 and any(spec.format == "oslo" for spec, _ in hosts)
+    split = splits_output(scenario)
+    if split and str(out) == "-":
+        raise ValueError("several hosts with an oslo.log host write a directory of files, "
+                         "not stdout: give -o DIRECTORY")
     outputs: list[str] = []
     with ExitStack() as stack:
         def open_out(path: str) -> IO[str]:

@@ -22,10 +22,9 @@ from nsim.model.config import default_allocation_ratios
 from nsim.model.image_cache import ImageCache
 from nsim.model.locks import Holder, LockTable
 from nsim.model.resource_tracker import ResourceTracker
+from nsim.nova_names import COMPUTE_RESOURCES, Owners, owners
 from nsim.sim.scenario import HostSpec
-from nsim.sim.texts import Owners, QemuImg, owners
-
-COMPUTE_RESOURCES = "compute_resources"
+from nsim.sim.texts import QemuImg
 
 
 class SimHost:

@@ -16,12 +16,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from nsim.compare.boots import BootTrace, collect
+from nsim.compare.boots import BootTrace, UnreadableLog, collect
 from nsim.events import audit, build, claim, guest, image, lock
 from nsim.events.release import NOVA_MAJOR, RELEASES, release_index
 from nsim.logs.reader import ParseRun
-from nsim.logs.record import Record
+from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import DEFAULT_RESERVED_HOST_MEMORY_MB
+from nsim.nova_names import (
+    CLAIM_FUNCTION,
+    COMPUTE_RESOURCES,
+    FETCH_FUNCTION,
+    OVERLAY_FUNCTIONS,
+    owner_function,
+)
 from nsim.replay.run import ReplayResult, host_key
 from nsim.sim.durations import Distribution, DurationModel
 from nsim.sim.scenario import Scenario, parse_scenario
@@ -97,6 +104,11 @@ class _Fit:
         return DurationModel(**fitted)
 
 
+def _image_lock(event: Any) -> bool:
+    """A lock the image backend takes on a base file: the fetch, or the overlay."""
+    return owner_function(event.owner) in (FETCH_FUNCTION, *OVERLAY_FUNCTIONS)
+
+
 def _returned(records: list[Record], test: Callable[[image.SubprocessReturned], bool]) -> list[float]:
     return [r.event.seconds for r in records
             if isinstance(r.event, image.SubprocessReturned) and r.event.qemu_img is not None
@@ -107,8 +119,8 @@ def _fit_boot(fit: _Fit, boot: BootTrace, size_mb: float | None) -> None:
     """Add one boot's step durations (see DurationModel for what each step spans)."""
     recs = boot.records
     claim_release = next((r for r in recs if isinstance(r.event, lock.LockReleased)
-                          and r.event.name == "compute_resources"
-                          and r.event.owner.endswith("instance_claim")), None)
+                          and r.event.name == COMPUTE_RESOURCES
+                          and owner_function(r.event.owner) == CLAIM_FUNCTION), None)
     if claim_release is not None:
         fit.add("claim", claim_release.event.held)
     spawn = _at(recs, lambda e: isinstance(e, build.SpawnStart))
@@ -120,9 +132,7 @@ def _fit_boot(fit: _Fit, boot: BootTrace, size_mb: float | None) -> None:
     network = _gap(spawn, network_info)
     if network is not None and build_prep is not None:
         fit.add("network", network + 0.1 * build_prep)
-    image_lock = _at(recs, lambda e: isinstance(e, lock.LockAcquired) and not
-                     e.owner.endswith("_locked_do_build_and_run_instance") and
-                     e.name != "compute_resources")
+    image_lock = _at(recs, lambda e: isinstance(e, lock.LockAcquired) and _image_lock(e))
     fit.add("image_prep", _gap(spawn, image_lock))
     fetch = boot.phases.get("image_fetch")
     info_part = _returned(recs, lambda e: e.qemu_img.operation == "info"
@@ -138,9 +148,8 @@ def _fit_boot(fit: _Fit, boot: BootTrace, size_mb: float | None) -> None:
     create = _returned(recs, lambda e: e.qemu_img.operation == "create")
     if create:
         fit.add("overlay", create[0])
-    image_done = next((r.timestamp for r in reversed(recs) if isinstance(r.event, lock.LockReleased)
-                       and r.event.name != "compute_resources"
-                       and not r.event.owner.endswith("_locked_do_build_and_run_instance")), None)
+    image_done = next((r.timestamp for r in reversed(recs)
+                       if isinstance(r.event, lock.LockReleased) and _image_lock(r.event)), None)
     fit.add("guest_prep", _gap(image_done, _at(recs, lambda e: isinstance(e, image.ConsoleLog))))
     xml = boot.phases.get("xml")
     fit.add("xml", xml.seconds if xml is not None else None)
@@ -157,9 +166,18 @@ def _fit_boot(fit: _Fit, boot: BootTrace, size_mb: float | None) -> None:
     fit.add("spawn_tail", _gap(resumed, spawned))
 
 
-def derive_scenario(path: str, year: int | None = None) -> Scenario:
-    """A scenario whose simulation resembles the log at `path`."""
-    records = list(ParseRun([path], year=year))
+def derive_scenario(path: str, year: int | None = None,
+                    on_diagnostic: Callable[[Diagnostic], None] | None = None) -> Scenario:
+    """A scenario whose simulation resembles the log at `path`.
+
+    `on_diagnostic` sees each problem the parser finds; UnreadableLog when the log cannot be
+    read. A re-scheduled boot is requested once, as its first attempt (the uuid, host and
+    time of its first build); every attempt adds to the durations.
+    """
+    run = ParseRun([path], year=year, on_diagnostic=on_diagnostic)
+    records = list(run)
+    if run.errors:
+        raise UnreadableLog(run.errors)
     all_boots, replayed = collect(records)
     boots = [b for b in all_boots if b.start is not None]
     if not boots:
@@ -176,19 +194,28 @@ def derive_scenario(path: str, year: int | None = None) -> Scenario:
                 images[m.group(2)] = {"id": m.group(2), "disk_format": m.group(1),
                                       "name": m.group(3) or m.group(2), "size_bytes": int(m.group(4))}
     hosts: dict[str, dict[str, Any]] = {}
+    # What each instance boots, from its first attempt that shows it (a refused claim does not).
+    known: dict[str, BootTrace] = {}
+    for boot in boots:
+        if boot.image is not None and None not in boot.sizes:
+            known.setdefault(boot.uuid, boot)
     requests = []
+    requested: set[str] = set()
     fit = _Fit()
     for boot in boots:
-        mem, disk, vcpus = boot.sizes
-        if boot.image is None or mem is None or disk is None or vcpus is None:
+        what = known.get(boot.uuid)
+        if what is None or what.image is None:
             continue
-        img = images.setdefault(boot.image, {"id": boot.image})
-        name = boot.flavor or f"{mem}-{disk}-{vcpus}"
+        mem, disk, vcpus = what.sizes
+        img = images.setdefault(what.image, {"id": what.image})
+        name = what.flavor or f"{mem}-{disk}-{vcpus}"
         flavors[name] = {"name": name, "memory_mb": mem, "disk_gb": disk, "vcpus": vcpus}
         hosts.setdefault(boot.host, {})
-        requests.append({"at": round(_gap(t0, boot.start) or 0.0, 6), "flavor": name,
-                         "image": boot.image, "host": boot.host, "uuids": [boot.uuid],
-                         "name": boot.name or "vm"})
+        if boot.uuid not in requested:  # a later attempt of a re-scheduled boot: no new request
+            requested.add(boot.uuid)
+            requests.append({"at": round(_gap(t0, boot.start) or 0.0, 6), "flavor": name,
+                             "image": what.image, "host": boot.host, "uuids": [boot.uuid],
+                             "name": what.name or boot.name or "vm"})
         size = img.get("size_bytes")
         _fit_boot(fit, boot, size / 2**20 if size else None)
     if not requests:

@@ -8,17 +8,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.events.release import RELEASES, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
-from nsim.sim.durations import Distribution, DurationModel
+from nsim.nova_names import UUID_PATTERN, is_uuid
+from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
 from nsim.tomlfile import read_toml, validate
 
 FaultKind = Literal["image_download", "insufficient_resources", "spawn", "network"]
+MAX_START_YEAR = 9000
+"""Latest year a scenario may start in: its stamps stay far from datetime's year 9999."""
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
+"""A time offset or interval of the scenario: at most MAX_SECONDS (about 10 years)."""
+
+
+def _instance_uuid(value: str) -> str:
+    if not is_uuid(value):
+        raise ValueError(f"{value!r} is not an instance uuid: nova's are lower-case canonical "
+                         "UUIDs like 86f71e87-4ae2-48fb-9bcd-c72e3c28e093")
+    return value
+
+
+InstanceUuid = Annotated[str, AfterValidator(_instance_uuid)]
 
 
 class ScenarioError(ValueError):
@@ -48,7 +63,7 @@ class HostSpec(_Strict):
     instances_path: str = DEFAULT_INSTANCES_PATH
     scheduler_limits: bool = False
     """Stein and earlier: the scheduler passes memory/disk/vcpu limits to the claim."""
-    audit_interval: float = Field(default=60.0, ge=0)
+    audit_interval: Seconds = 60.0
     """Seconds between resource audits (update_available_resource); 0 = none."""
     vif: Literal["bridge", "ovs"] = "ovs"
     pid: int | None = Field(default=None, gt=0)
@@ -89,7 +104,7 @@ class HostSpec(_Strict):
 
 
 class ImageSpec(_Strict):
-    id: str = Field(pattern=r"^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    id: str = Field(pattern=UUID_PATTERN)
     name: str = "cirros-0.6.2-x86_64-disk"
     disk_format: Literal["qcow2", "raw", "vmdk", "vdi", "vhd", "vhdx"] = "qcow2"
     size_bytes: int = Field(default=21430272, gt=0)
@@ -109,15 +124,16 @@ class FlavorSpec(_Strict):
 class BootRequest(_Strict):
     """`count` boots of one flavor and image, the first at `at` seconds, then every `interval`."""
 
-    at: float = Field(default=0.0, ge=0)
+    at: Seconds = 0.0
     flavor: str
     image: str
     count: int = Field(default=1, ge=1)
-    interval: float = Field(default=0.0, ge=0)
+    interval: Seconds = 0.0
     host: str | None = None
     name: str = "vm"
     """Display name; several boots are named NAME-1, NAME-2, ... (nova's multi-create)."""
-    uuids: list[str] = []
+    uuids: list[InstanceUuid] = []
+    """Instance uuids of the first boots (lower-case canonical form); the rest are drawn."""
     lifetime: Distribution | None = None
     """Delete each instance this long after it became active."""
 
@@ -125,13 +141,17 @@ class BootRequest(_Strict):
     def _uuids(self) -> BootRequest:
         if len(self.uuids) > self.count:
             raise ValueError(f"{len(self.uuids)} uuids for {self.count} boots")
+        last = self.at + (self.count - 1) * self.interval
+        if last > MAX_SECONDS:
+            raise ValueError(f"the last boot would come {last:g} s in; at most {MAX_SECONDS:g} s "
+                             "(about 10 years) after the start")
         return self
 
 
 class DeleteRequest(_Strict):
     """Delete the `count` oldest active instances (on `host`, when given) at `at` seconds."""
 
-    at: float = Field(ge=0)
+    at: Seconds
     count: int = Field(default=1, ge=1)
     host: str | None = None
 
@@ -167,6 +187,8 @@ class Scenario(_Strict):
     @field_validator("start")
     @classmethod
     def _naive(cls, value: datetime) -> datetime:
+        if value.year > MAX_START_YEAR:
+            raise ValueError(f"year {value.year} is too late; start in {MAX_START_YEAR} or before")
         return value.replace(tzinfo=None)
 
     @model_validator(mode="after")
@@ -174,6 +196,13 @@ class Scenario(_Strict):
         hosts = [n for h in self.hosts for n in h.names()]
         if len(set(hosts)) != len(hosts):
             raise ValueError("host names must be unique")
+        if any(h.format == "oslo" for h in self.hosts):
+            for i, host in enumerate(self.hosts):
+                if "." in host.name:
+                    raise ValueError(
+                        f"hosts.{i}.name: {host.name!r} has a '.', which oslo.log output cannot "
+                        "keep (a host's file is <host>.log and replay names an oslo.log host by "
+                        "its file name up to the first '.'); use '-' or '_'")
         flavors = {f.name for f in self.flavors}
         images = {i.id for i in self.images} | {i.name for i in self.images}
         for i, boot in enumerate(self.boots):

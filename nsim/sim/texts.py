@@ -1,10 +1,13 @@
-"""The values nova prints inside its messages, as a given release prints them: lock owner
-names, qemu-img command lines, network_info JSON, the guest XML and its preamble, VIF reprs.
+"""The values nova prints inside its messages, as a given release prints them: qemu-img
+command lines, network_info JSON, the guest XML and its preamble, VIF reprs.
 
-Python 2 (nova through Train) names a decorated function by module and name; Python 3
-(Ussuri on) by `__qualname__` (oslo_utils/reflection.py). qemu-img details follow
-nova-facts §4 and the seed boot (Pike): `--force-share` from Queens, `--output=json` from
-Ussuri; through Stein the overlay is created without a size and then resized.
+Lock owner names are nsim.nova_names' (`owners(python3)`); network_info and the os-vif repr
+are built by nsim.network_info. qemu-img details follow nova-facts §4 and the seed boot
+(Pike): `--force-share` from Queens, `--output=json` from Ussuri. The overlay: through Pike
+created without a size, then resized (`copy_qcow2_image`, the seed); Queens to Stein
+`qemu-img create -f qcow2 -o backing_file=<base>,size=<bytes> <disk>` (`create_cow_image`);
+from Train `env LC_ALL=C LANG=C qemu-img create -f qcow2 -o backing_file=<base>,backing_fmt=raw
+<disk> <bytes>`.
 """
 
 from __future__ import annotations
@@ -13,49 +16,11 @@ import json
 from dataclasses import dataclass
 
 from nsim.events.release import NOVA_MAJOR, release_index
+from nsim.network_info import PortInfo, network_info_json, os_vif_repr
 
 
 def _since(release: str, first: str) -> bool:
     return release_index(release) >= release_index(first)
-
-
-@dataclass(frozen=True)
-class Owners:
-    """Names lockutils logs for the functions nova synchronizes."""
-
-    build: str
-    claim: str
-    abort_claim: str
-    update_usage: str
-    audit: str
-    terminate: str
-    fetch: str
-    create_image: str
-
-
-def owners(python3: bool) -> Owners:
-    if python3:
-        return Owners(
-            build="nova.compute.manager.ComputeManager.build_and_run_instance.<locals>."
-                  "_locked_do_build_and_run_instance",
-            claim="nova.compute.resource_tracker.ResourceTracker.instance_claim",
-            abort_claim="nova.compute.resource_tracker.ResourceTracker.abort_instance_claim",
-            update_usage="nova.compute.resource_tracker.ResourceTracker.update_usage",
-            audit="nova.compute.resource_tracker.ResourceTracker._update_available_resource",
-            terminate="nova.compute.manager.ComputeManager.terminate_instance.<locals>."
-                      "do_terminate_instance",
-            fetch="nova.virt.libvirt.imagebackend.Image.cache.<locals>.fetch_func_sync",
-            create_image="nova.virt.libvirt.imagebackend.Qcow2.create_image.<locals>."
-                         "create_qcow2_image")
-    return Owners(
-        build="nova.compute.manager._locked_do_build_and_run_instance",
-        claim="nova.compute.resource_tracker.instance_claim",
-        abort_claim="nova.compute.resource_tracker.abort_instance_claim",
-        update_usage="nova.compute.resource_tracker.update_usage",
-        audit="nova.compute.resource_tracker._update_available_resource",
-        terminate="nova.compute.manager.do_terminate_instance",
-        fetch="nova.virt.libvirt.imagebackend.fetch_func_sync",
-        create_image="nova.virt.libvirt.imagebackend.copy_qcow2_image")
 
 
 class QemuImg:
@@ -68,7 +33,8 @@ class QemuImg:
                              "env LC_ALL=C LANG=C qemu-img info ")
         self._info_suffix = ((" --force-share" if _since(release, "queens") else "")
                              + (" --output=json" if _since(release, "ussuri") else ""))
-        self.resize_after_create = not _since(release, "train")
+        self.resize_after_create = not _since(release, "queens")
+        self.size_option = _since(release, "queens") and not _since(release, "train")
 
     def info(self, path: str) -> str:
         return f"{self._info_prefix}{path}{self._info_suffix}"
@@ -77,11 +43,17 @@ class QemuImg:
     def convert(source: str, target: str, disk_format: str) -> str:
         return f"qemu-img convert -t none -O raw -f {disk_format} {source} {target}"
 
-    def create(self, base: str, disk: str, size_bytes: int) -> str:
+    def create(self, base: str, disk: str, size_bytes: int | None) -> str:
+        """The overlay on `base`; `size_bytes` None (a flavor without a root disk size) leaves
+        the size to the backing file, as nova does."""
         if self.resize_after_create:
             return f"qemu-img create -f qcow2 -o backing_file={base} {disk}"
+        if self.size_option:
+            size = f",size={size_bytes}" if size_bytes is not None else ""
+            return f"qemu-img create -f qcow2 -o backing_file={base}{size} {disk}"
+        size = f" {size_bytes}" if size_bytes is not None else ""
         return (f"env LC_ALL=C LANG=C qemu-img create -f qcow2 -o backing_file={base},"
-                f"backing_fmt=raw {disk} {size_bytes}")
+                f"backing_fmt=raw {disk}{size}")
 
     @staticmethod
     def resize(disk: str, size_bytes: int) -> str:
@@ -111,41 +83,22 @@ class Port:
     def event(self) -> str:
         return f"network-vif-plugged-{self.id}"
 
-    def network_info(self) -> str:
-        """nova's network_info model as JSON (nova/network/model.py)."""
+    def info(self) -> PortInfo:
+        """The port as nsim.network_info describes it (a /24 around the fixed IP, MTU 1450)."""
         prefix = self.ip.rsplit(".", 1)[0]
-        vif = {
-            "profile": {}, "ovs_interfaceid": self.id if self.vif == "ovs" else None,
-            "preserve_on_delete": False,
-            "network": {
-                "bridge": self.bridge,
-                "subnets": [{
-                    "ips": [{"meta": {}, "version": 4, "type": "fixed", "floating_ips": [],
-                             "address": self.ip}],
-                    "version": 4, "meta": {"dhcp_server": f"{prefix}.2"}, "dns": [], "routes": [],
-                    "cidr": f"{prefix}.0/24",
-                    "gateway": {"meta": {}, "version": 4, "type": "gateway",
-                                "address": f"{prefix}.1"}}],
-                "meta": {"injected": False, "tenant_id": self.tenant_id,
-                         "should_create_bridge": self.vif == "bridge", "mtu": 1450},
-                "id": self.network_id, "label": "private"},
-            "devname": self.devname, "vnic_type": "normal", "qbh_params": None, "meta": {},
-            "details": {"port_filter": True}, "address": self.mac, "active": False,
-            "type": self.vif, "id": self.id, "qbg_params": None,
-        }
-        return json.dumps([vif])
+        return PortInfo(id=self.id, mac=self.mac, address=self.ip, cidr=f"{prefix}.0/24",
+                        gateway=f"{prefix}.1", dhcp_server=f"{prefix}.2",
+                        network_id=self.network_id, tenant_id=self.tenant_id,
+                        bridge=self.bridge, devname=self.devname,
+                        vif_type="bridge" if self.vif == "bridge" else "ovs", mtu=1450)
+
+    def network_info(self, python3: bool = False) -> str:
+        """nova's network_info model as JSON (nova/network/model.py)."""
+        return network_info_json([self.info()], python3)
 
     def os_vif(self) -> str:
         """os-vif's repr of the VIF object nova plugs."""
-        if self.vif == "bridge":
-            return (f"VIFBridge(active=False,address={self.mac},bridge_name='{self.bridge}',"
-                    f"has_traffic_filtering=True,id={self.id},network=Network({self.network_id}),"
-                    f"plugin='linux_bridge',port_profile=<?>,preserve_on_delete=False,"
-                    f"vif_name='{self.devname}')")
-        return (f"VIFOpenVSwitch(active=False,address={self.mac},bridge_name='br-int',"
-                f"has_traffic_filtering=True,id={self.id},network=Network({self.network_id}),"
-                f"plugin='ovs',port_profile=VIFPortProfileOpenVSwitch,preserve_on_delete=False,"
-                f"vif_name='{self.devname}')")
+        return os_vif_repr(self.info())
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,55 @@ def test_plot_renders_a_readable_timeline(tmp_path: Path, capsys: pytest.Capture
     assert float(np.std(pixels[..., :3])) > 0.1  # not blank: bars, labels, legend
     single = plot(compare(SEED_LOG, SEED_LOG, year=2017), tmp_path / "seed.png")
     assert float(np.std(mpimg.imread(single)[..., :3])) > 0.1
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_unreadable_inputs_are_reported_and_exit_2(tmp_path: Path, json_out: bool,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    missing, directory, text = tmp_path / "nonexist", tmp_path / "adir", tmp_path / "notes.txt"
+    directory.mkdir()
+    text.write_text("just some notes\n")
+    for a, b, says in ((missing, directory, [f"nsim: {missing}: no such file",
+                                             f"nsim: {directory}: is a directory"]),
+                       (SEED_LOG, text, [f"nsim: {text}: not a nova-compute log"])):
+        argv = ["diff", str(a), str(b), "--year", "2017"] + (["--json"] if json_out else [])
+        code, out, err = run_cli(argv, capsys)
+        assert code == 2, err
+        assert out == ""  # no "No boots paired." as if the inputs were fine
+        for line in says:
+            assert line in err
+
+
+def test_bad_lines_are_shown_and_the_diff_still_runs(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    dirty = tmp_path / "dirty.journal"
+    dirty.write_text("garbage at the top\n" + Path(SEED_LOG).read_text())
+    code, out, err = run_cli(["diff", SEED_LOG, str(dirty), "--year", "2017"], capsys)
+    assert code == 0
+    assert f"nsim: {dirty}:1: " in err
+    assert "Pair 1 (by uuid)" in out
+
+
+def test_api_raises_on_unreadable_inputs(tmp_path: Path) -> None:
+    from nsim.compare.boots import UnreadableLog
+
+    with pytest.raises(UnreadableLog, match="no such file"):
+        load(str(tmp_path / "nonexist"))
+    with pytest.raises(UnreadableLog, match="no such file") as err:
+        compare(SEED_LOG, str(tmp_path / "nonexist"), year=2017)
+    assert err.value.errors == [f"{tmp_path / 'nonexist'}: no such file"]
+    seen: list[str] = []
+    with pytest.raises(UnreadableLog):
+        compare(str(tmp_path / "a"), str(tmp_path / "b"), on_diagnostic=lambda d: seen.append(str(d)))
+    assert seen == [f"{tmp_path / 'a'}: no such file", f"{tmp_path / 'b'}: no such file"]
+
+
+def test_year_is_checked_like_the_other_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli(["diff", SEED_LOG, SEED_LOG, "--year", "99999"], capsys)
+    assert code == 2 and out == "" and "year out of range" in err

@@ -30,10 +30,13 @@ def test_image_refs_and_names_are_validated(bad: str) -> None:
         validate_name(bad)
 
 
-@pytest.mark.parametrize("bad", ["../" + UUID, UUID.upper(), UUID + "/..", "not-a-uuid", ""])
+@pytest.mark.parametrize("bad", ["../" + UUID, UUID.upper(), UUID + "/..", "not-a-uuid", "",
+                                 UUID + "\n", UUID + "\x00", " " + UUID])
 def test_uuids_are_validated(bad: str) -> None:
     with pytest.raises(UsageError):
         validate_uuid(bad)
+    with pytest.raises(UsageError):
+        Workdir("/tmp/nsim-unused").instance_dir(bad)
 
 
 def test_good_refs_pass() -> None:
@@ -155,16 +158,20 @@ def test_initramfs_is_a_valid_newc_archive(tmp_path: Path) -> None:
     assert all(not n.startswith("/") and ".." not in n for n in names)
 
 
-@pytest.mark.parametrize("argv", [
-    ["hw", "boot", "--image", "../../etc/passwd", "--flavor", "m1.nano"],
-    ["hw", "boot", "--image", "nsim-tiny", "--flavor", "../m1"],
-    ["hw", "boot", "--image", "nsim-tiny", "--flavor", "m1.huge"],
-    ["hw", "delete", "../../etc"],
-    ["hw", "delete"],
+@pytest.mark.parametrize(("argv", "named"), [
+    (["hw", "boot", "--image", "../../etc/passwd", "--flavor", "m1.nano"], "../../etc/passwd"),
+    (["hw", "boot", "--image", "nsim-tiny", "--flavor", "../m1"], "../m1"),
+    (["hw", "boot", "--image", "nsim-tiny", "--flavor", "m1.huge"], "m1.huge"),
+    (["hw", "delete", "../../etc"], "../../etc"),
+    (["hw", "delete", UUID + "\n"], UUID),
+    (["hw", "delete"], "--all"),
 ])
-def test_cli_refuses_bad_input_without_traceback(argv: list[str], tmp_path: Path) -> None:
+def test_cli_refuses_bad_input_without_traceback(argv: list[str], named: str,
+                                                 tmp_path: Path) -> None:
     res = nsim_cli(*argv[:2], "--workdir", str(tmp_path / "wd"), *argv[2:])
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert res.stderr.startswith("nsim: ")
+    assert named in res.stderr  # the message names what was wrong
     assert "Traceback" not in res.stderr
-    assert not (tmp_path / "wd" / "instances").exists() or argv[1] != "delete"
+    # Refused before anything is done: not even the work directory is created.
+    assert not (tmp_path / "wd").exists(), sorted(p.name for p in (tmp_path / "wd").iterdir())

@@ -106,3 +106,81 @@ def test_hardware_trace_diffs_against_its_simulated_twin(tmp_path: Path) -> None
             if row.a_seconds is not None:
                 assert row.b_seconds is not None, row.name
                 assert abs(row.delta) <= 0.25, row
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "not a log"])
+def test_like_reports_an_unreadable_log_as_the_parser_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    from tests.conftest import run_cli
+
+    path = tmp_path / "real.journal"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "not a log":
+        path.write_text("hello\nworld\n")
+    expected = {"missing": "no such file", "directory": "is a directory",
+                "not a log": "not a nova-compute log"}[kind]
+    code, _, err = run_cli(["simulate", "--like", str(path), "-o", str(tmp_path / "t")], capsys)
+    assert code == 2
+    assert f"nsim: {path}: {expected}" in err
+    assert "no boot" not in err
+    assert not (tmp_path / "t").exists()
+    from nsim.compare.boots import UnreadableLog
+
+    with pytest.raises(UnreadableLog, match=expected):
+        derive_scenario(str(path))
+
+
+def test_like_shows_bad_lines_with_file_and_line(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    path = tmp_path / "real.journal"
+    path.write_text("garbage at the top\n" + Path(SEED_LOG).read_text())
+    code, _, err = run_cli(["simulate", "--like", str(path), "--year", "2017",
+                            "-o", str(tmp_path / "t.journal")], capsys)
+    assert code == 0
+    assert f"nsim: {path}:1: " in err
+    assert "1 boots: 1 active" in err
+
+
+def test_like_year_is_checked_like_the_other_commands(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    code, _, err = run_cli(["simulate", "--like", SEED_LOG, "--year", "99999",
+                            "-o", str(tmp_path / "t.journal")], capsys)
+    assert code == 2 and "year out of range" in err
+    assert not (tmp_path / "t.journal").exists()
+
+
+def test_like_keeps_the_first_attempt_of_a_rescheduled_boot(tmp_path: Path) -> None:
+    """A trace with re-scheduled boots (spawn fault, refused claim) on two Stein hosts: each
+    instance is requested once, on the host and at the time of its first attempt."""
+    real = tmp_path / "real.journal"
+    sim = simulate(parse_scenario({
+        "seed": 5,
+        "hosts": [{"name": "cmp", "count": 2, "release": "stein", "audit_interval": 3.0}],
+        "images": [{"id": "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7", "name": "cirros"}],
+        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1}],
+        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": 3, "interval": 0.5}],
+        "faults": [{"kind": "spawn", "boots": [1]},
+                   {"kind": "insufficient_resources", "boots": [2]}]}), real)
+    assert sim.rescheduled == 2
+    from nsim.compare.boots import load
+
+    attempts = load(str(real))
+    assert len(attempts) == 5 and len({b.uuid for b in attempts}) == 3
+    s = derive_scenario(str(real))
+    firsts = {}
+    for boot in attempts:
+        firsts.setdefault(boot.uuid, boot)
+    assert sorted(u for b in s.boots for u in b.uuids) == sorted(firsts)
+    for req in s.boots:
+        (uuid,) = req.uuids
+        assert req.host == firsts[uuid].host
+    assert sorted(h.name for h in s.hosts) == ["cmp-1", "cmp-2"]
+    twin = tmp_path / "twin.journal"
+    result = simulate(s, twin)
+    assert (result.boots, result.active) == (3, 3)
+    assert replay([str(twin)]).violations == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,89 @@ def test_host_count_names_hosts() -> None:
     assert s.hosts[0].names() == ["cmp-1", "cmp-2", "cmp-3"]
     with pytest.raises(ScenarioError, match="unique"):
         parse_scenario(minimal(hosts=[{"name": "cmp-1"}, {"name": "cmp", "count": 2}]))
+
+
+@pytest.mark.parametrize("fmt", ["oslo", "journal"])
+def test_dotted_host_names_are_refused_with_an_oslo_host(fmt: str) -> None:
+    hosts = [{"name": "cmp.a", "format": fmt}, {"name": "cmp.b"}]
+    if fmt == "journal":  # journald carries the host name: dots are fine
+        assert [h.name for h in parse_scenario(minimal(hosts=hosts)).hosts] == ["cmp.a", "cmp.b"]
+        return
+    with pytest.raises(ScenarioError, match=r"hosts\.0\.name: 'cmp\.a' has a '\.'"):
+        parse_scenario(minimal(hosts=hosts), "s.toml")
+    # The oslo host itself need not be the dotted one.
+    with pytest.raises(ScenarioError, match=r"hosts\.1\.name"):
+        parse_scenario(minimal(hosts=[{"name": "cmp-a", "format": "oslo"}, {"name": "cmp.b"}]))
+
+
+@pytest.mark.parametrize("bad", ["my-vm", "86F71E87-4AE2-48FB-9BCD-C72E3C28E093",
+                                 "86f71e87-4ae2-48fb-9bcd-c72e3c28e093\n", ""])
+def test_boot_uuids_must_be_uuids(bad: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(minimal(boots=[{"flavor": "m1.tiny", "image": "cirros", "uuids": [bad]}]),
+                       "s.toml")
+    assert "boots.0.uuids.0" in str(err.value) and "not an instance uuid" in str(err.value)
+    good = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
+    s = parse_scenario(minimal(boots=[{"flavor": "m1.tiny", "image": "cirros", "uuids": [good]}]))
+    assert s.boots[0].uuids == [good]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"boots": [{"flavor": "m1.tiny", "image": "cirros", "at": 1e20}]}, "boots.0.at"),
+    ({"boots": [{"flavor": "m1.tiny", "image": "cirros", "count": 3, "interval": 2e8}]}, "boots.0"),
+    ({"boots": [{"flavor": "m1.tiny", "image": "cirros", "lifetime": 1e12}]}, "boots.0.lifetime"),
+    ({"start": "9999-12-31T23:59:59"}, "start"),
+    ({"durations": {"network": 1e12}}, "durations.network"),
+    ({"durations": {"destroy": {"dist": "uniform", "low": 0, "high": 1e12}}}, "durations.destroy"),
+    ({"deletes": [{"at": 1e20}]}, "deletes.0.at"),
+    ({"hosts": [{"name": "compute", "audit_interval": 1e12}]}, "hosts.0.audit_interval"),
+])
+def test_huge_times_are_scenario_errors(tmp_path: Path, change: dict[str, object], field: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import tomli_w
+
+    from tests.conftest import run_cli
+
+    data = minimal(**change)
+    if "start" in change:  # a TOML local date-time, as a user writes it
+        data["start"] = datetime.fromisoformat(str(change["start"]))
+    path = tmp_path / "huge.toml"
+    path.write_text(tomli_w.dumps(data))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value).startswith(f"{path}: ") and field in str(err.value)
+    code, _, stderr = run_cli(["simulate", str(path), "-o", str(tmp_path / "t.journal")], capsys)
+    assert code == 2
+    assert "internal error" not in stderr and field in stderr
+
+
+def test_largest_allowed_times_still_simulate(tmp_path: Path) -> None:
+    from nsim.sim.durations import MAX_SECONDS
+    from nsim.sim.engine import simulate
+
+    s = parse_scenario(minimal(start="9000-12-31T23:59:59",
+                               boots=[{"flavor": "m1.tiny", "image": "cirros", "at": MAX_SECONDS,
+                                       "lifetime": MAX_SECONDS}],
+                               hosts=[{"name": "compute", "release": "pike", "audit_interval": 0}]))
+    result = simulate(s, tmp_path / "t.journal")
+    assert (result.boots, result.deleted) == (1, 1)
+
+
+def test_a_clock_past_year_9999_is_a_named_error(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Each time is bounded, but 60 re-scheduled attempts of 20 years each still overflow."""
+    import tomli_w
+
+    from nsim.sim.durations import MAX_SECONDS
+    from tests.conftest import run_cli
+
+    path = tmp_path / "long.toml"
+    path.write_text(tomli_w.dumps(minimal(
+        start=datetime(9000, 6, 1), max_attempts=60,
+        hosts=[{"name": "cmp", "count": 60, "release": "pike", "audit_interval": 0}],
+        durations={"domain_start": MAX_SECONDS, "reschedule": MAX_SECONDS},
+        faults=[{"kind": "spawn", "probability": 1.0}])))
+    code, _, stderr = run_cli(["simulate", str(path), "-o", str(tmp_path / "t.journal")], capsys)
+    assert code == 2
+    assert f"nsim: {path}: the simulated clock ran past the year 9999" in stderr
+    assert "internal error" not in stderr

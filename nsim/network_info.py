@@ -1,0 +1,93 @@
+"""nova's network_info JSON and os-vif's VIF repr for one port, built in one place.
+
+`Instance network_info: |...|` and `Updating instance_info_cache with network_info: ...`
+print nova.network.model.NetworkInfo as JSON; `Plugging vif ...` / `Successfully plugged vif
+...` print the os-vif object nova converted it to. The simulator (nsim.sim) and the hardware
+mode (nsim.hw) both write them through here.
+
+Key order: under Python 3 (Ussuri on) the dicts print in the order nova's model builds them
+(and the VIF carries `delegate_create`); under Python 2 in the order the seed boot (Pike)
+shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+VifType = Literal["bridge", "ovs"]
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """What nova knows of one neutron port: enough for network_info and the os-vif VIF."""
+
+    id: str
+    mac: str
+    address: str
+    """The fixed IPv4 address."""
+    cidr: str
+    gateway: str
+    dhcp_server: str
+    network_id: str
+    tenant_id: str
+    bridge: str
+    devname: str
+    vif_type: VifType = "bridge"
+    mtu: int = 1450
+    label: str = "private"
+
+
+def vif_model(port: PortInfo, python3: bool = True) -> dict[str, object]:
+    """One VIF of nova's network_info model (nova/network/model.py), as nova serialises it."""
+    ovs_interfaceid = port.id if port.vif_type == "ovs" else None
+    bridge_wanted = port.vif_type == "bridge"
+    ip = {"address": port.address, "type": "fixed", "version": 4, "meta": {}, "floating_ips": []}
+    gateway = {"address": port.gateway, "type": "gateway", "version": 4, "meta": {}}
+    if python3:
+        return {
+            "id": port.id, "address": port.mac,
+            "network": {
+                "id": port.network_id, "bridge": port.bridge, "label": port.label,
+                "subnets": [{"cidr": port.cidr, "dns": [], "gateway": gateway, "ips": [ip],
+                             "routes": [], "version": 4,
+                             "meta": {"dhcp_server": port.dhcp_server}}],
+                "meta": {"injected": False, "tenant_id": port.tenant_id, "mtu": port.mtu,
+                         "should_create_bridge": bridge_wanted}},
+            "type": port.vif_type, "details": {"port_filter": True}, "devname": port.devname,
+            "ovs_interfaceid": ovs_interfaceid, "qbh_params": None, "qbg_params": None,
+            "active": False, "vnic_type": "normal", "profile": {}, "preserve_on_delete": False,
+            "delegate_create": True, "meta": {}}
+    py2_ip = {k: ip[k] for k in ("meta", "version", "type", "floating_ips", "address")}
+    py2_gateway = {k: gateway[k] for k in ("meta", "version", "type", "address")}
+    return {
+        "profile": {}, "ovs_interfaceid": ovs_interfaceid, "preserve_on_delete": False,
+        "network": {
+            "bridge": port.bridge,
+            "subnets": [{"ips": [py2_ip], "version": 4, "meta": {"dhcp_server": port.dhcp_server},
+                         "dns": [], "routes": [], "cidr": port.cidr, "gateway": py2_gateway}],
+            "meta": {"injected": False, "tenant_id": port.tenant_id,
+                     "should_create_bridge": bridge_wanted, "mtu": port.mtu},
+            "id": port.network_id, "label": port.label},
+        "devname": port.devname, "vnic_type": "normal", "qbh_params": None, "meta": {},
+        "details": {"port_filter": True}, "address": port.mac, "active": False,
+        "type": port.vif_type, "id": port.id, "qbg_params": None}
+
+
+def network_info_json(ports: list[PortInfo], python3: bool = True) -> str:
+    """The network_info list as nova logs it (`[]` for no port)."""
+    return json.dumps([vif_model(p, python3) for p in ports])
+
+
+def os_vif_repr(port: PortInfo) -> str:
+    """How os-vif's VIF object prints (VIFBridge for the linux bridge, VIFOpenVSwitch for OVS)."""
+    if port.vif_type == "bridge":
+        return (f"VIFBridge(active=False,address={port.mac},bridge_name='{port.bridge}',"
+                f"has_traffic_filtering=True,id={port.id},network=Network({port.network_id}),"
+                f"plugin='linux_bridge',port_profile=<?>,preserve_on_delete=False,"
+                f"vif_name='{port.devname}')")
+    return (f"VIFOpenVSwitch(active=False,address={port.mac},bridge_name='{port.bridge}',"
+            f"has_traffic_filtering=True,id={port.id},network=Network({port.network_id}),"
+            f"plugin='ovs',port_profile=VIFPortProfileOpenVSwitch,preserve_on_delete=False,"
+            f"vif_name='{port.devname}')")

@@ -1,0 +1,106 @@
+"""nsim.nova_names and nsim.network_info: nova's names and network texts, shared by the
+simulator, the comparison and the hardware mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nsim.events.build import parse_network_info
+from nsim.network_info import PortInfo, network_info_json, os_vif_repr, vif_model
+from nsim.nova_names import (
+    BUILD_FUNCTION,
+    CLAIM_FUNCTION,
+    COMPUTE_RESOURCES,
+    FETCH_FUNCTION,
+    OVERLAY_FUNCTIONS,
+    PY2_OWNERS,
+    PY3_OWNERS,
+    UUID_PATTERN,
+    is_uuid,
+    owner_function,
+    owners,
+)
+
+SEED = Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
+UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
+PORT = PortInfo(id="4c3d3a9e-7d5b-4d5e-9a39-0b3f6c1e2a10", mac="fa:16:3e:5b:2c:91",
+                address="172.12.12.7", cidr="172.12.12.0/24", gateway="172.12.12.1",
+                dhcp_server="172.12.12.2", network_id="4f28b3ec-cc2d-4a1b-8f3e-6a7b9c0d1e2f",
+                tenant_id="6c8ec1a8a4b44a3f9a1f0b7a4c2d5e61", bridge="brq4f28b3ec-cc",
+                devname="tap4c3d3a9e-7d")
+
+
+def test_owner_names_in_both_pythons() -> None:
+    assert owners(True) is PY3_OWNERS and owners(False) is PY2_OWNERS
+    # nova-facts §1 (manager.py:2380) and the py2 form of the seed / lxc#1786.
+    assert PY3_OWNERS.build == ("nova.compute.manager.ComputeManager.build_and_run_instance."
+                                "<locals>._locked_do_build_and_run_instance")
+    assert PY2_OWNERS.build == "nova.compute.manager._locked_do_build_and_run_instance"
+    assert PY2_OWNERS.update_usage == "nova.compute.resource_tracker.update_usage"
+    assert PY3_OWNERS.claim == "nova.compute.resource_tracker.ResourceTracker.instance_claim"
+    assert PY3_OWNERS.fetch.endswith("Image.cache.<locals>.fetch_func_sync")
+    for names in (PY2_OWNERS, PY3_OWNERS):
+        assert owner_function(names.build) == BUILD_FUNCTION
+        assert owner_function(names.claim) == CLAIM_FUNCTION
+        assert owner_function(names.abort_claim) != CLAIM_FUNCTION
+        assert owner_function(names.fetch) == FETCH_FUNCTION
+        assert owner_function(names.create_image) in OVERLAY_FUNCTIONS
+    assert COMPUTE_RESOURCES == "compute_resources"
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    (UUID, True), (UUID.upper(), False), (UUID + "\n", False), ("x" + UUID, False),
+    (UUID[:-1], False), (UUID.replace("-", ""), False), ("", False),
+])
+def test_instance_uuid(text: str, ok: bool) -> None:
+    import re
+
+    assert is_uuid(text) is ok
+    # The pydantic pattern (Rust regex: `$` is the end of the text) agrees without a newline.
+    if "\n" not in text:
+        assert (re.fullmatch(UUID_PATTERN.strip("^$"), text) is not None) is ok
+
+
+def test_network_info_reads_back_and_keeps_the_seed_order() -> None:
+    py2 = network_info_json([PORT], python3=False)
+    # The seed boot (Pike, py2) prints its network_info in exactly this order.
+    seed = SEED.read_text(encoding="utf-8")
+    assert f"network_info: |{py2}|" in seed
+    for python3 in (True, False):
+        (vif,), complete = parse_network_info(network_info_json([PORT], python3))
+        assert complete
+        assert (vif.id, vif.mac, vif.vif_type, vif.bridge, vif.devname) == (
+            PORT.id, PORT.mac, "bridge", PORT.bridge, PORT.devname)
+        assert vif.fixed_ips == [PORT.address] and vif.cidrs == [PORT.cidr]
+    py3 = vif_model(PORT, python3=True)
+    assert list(py3)[:3] == ["id", "address", "network"] and py3["delegate_create"] is True
+    assert json.loads(py2)[0] == {k: v for k, v in py3.items() if k != "delegate_create"}
+    assert network_info_json([]) == "[]"
+
+
+def test_os_vif_reprs() -> None:
+    seed = SEED.read_text(encoding="utf-8")
+    assert f"Plugging vif {os_vif_repr(PORT)} " in seed
+    ovs = PortInfo(**{**PORT.__dict__, "vif_type": "ovs", "bridge": "br-int"})
+    assert os_vif_repr(ovs).startswith("VIFOpenVSwitch(active=False,address=fa:16:3e:5b:2c:91,"
+                                       "bridge_name='br-int',")
+    assert vif_model(ovs)["ovs_interfaceid"] == PORT.id
+
+
+def test_simulator_and_hardware_mode_use_the_shared_builders() -> None:
+    from nsim.hw import network
+    from nsim.sim.texts import Port
+
+    port = Port(id=PORT.id, mac=PORT.mac, ip=PORT.address, network_id=PORT.network_id,
+                tenant_id=PORT.tenant_id, vif="bridge")
+    assert port.info() == PORT
+    assert port.network_info() == network_info_json([PORT], python3=False)
+    assert port.network_info(True) == network_info_json([PORT], python3=True)
+    assert port.os_vif() == os_vif_repr(PORT)
+    vif = network.allocate_port(UUID)
+    info = network.port_info(vif, "proj")
+    assert network.network_info_json([vif], "proj") == network_info_json([info], python3=True)
+    assert network.os_vif_repr(vif) == os_vif_repr(info)
