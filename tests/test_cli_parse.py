@@ -4,6 +4,7 @@ exit codes; in-process through nsim.cli.main and as a real subprocess of .venv/b
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -296,3 +297,14 @@ def test_subprocess_reader_goes_away(tmp_path: Path) -> None:
     proc.wait(timeout=60)
     assert "Traceback" not in err
     assert proc.returncode in (0, 1, -13, 141)
+
+
+def test_subprocess_gzip_on_stdin() -> None:
+    """`zcat` is optional: a gzip stream on stdin is recognised by its magic bytes."""
+    proc = nsim_process("parse", "-", "--year", "2017", "--to", "jsonl",
+                        stdin=gzip.compress(SEED.read_bytes()))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(jsonl_rows(proc.stdout.decode())) == len(SEED_HEADERS)
+    junk = nsim_process("parse", "-", stdin=b"hello\n")
+    assert junk.returncode == 2
+    assert b"<stdin>: not a nova-compute log" in junk.stderr

@@ -326,7 +326,7 @@ class ParseRun:
             if self.fmt == "auto":
                 head, fmt = _sniffed(lines)
                 if fmt is None:
-                    self._unrecognised(path, head, lines)
+                    self._unrecognised(source.name, head, lines)
                     return
                 lines = _chain(head, lines)
             else:

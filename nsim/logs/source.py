@@ -40,9 +40,9 @@ class Source:
 
 
 def open_source(path: str) -> Source:
-    """Open `path` ('-' = stdin); gzip is recognised by its magic bytes."""
+    """Open `path` ('-' = stdin); gzip is recognised by its magic bytes, on stdin too."""
     if path == "-":
-        return Source("<stdin>", sys.stdin.buffer, datetime.now())
+        return Source("<stdin>", _gunzipped(sys.stdin.buffer, "<stdin>"), datetime.now())
     p = Path(path)
     try:
         if p.is_dir():
@@ -55,15 +55,23 @@ def open_source(path: str) -> Source:
         raise SourceError(f"{path}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    stream: BinaryIO = raw
-    if raw.peek(2)[:2] == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
-        try:
-            stream.peek(1)  # type: ignore[attr-defined]
-        except (OSError, EOFError, zlib.error) as exc:
-            raw.close()
-            raise SourceError(f"{path}: not a readable gzip file ({exc})") from None
-    return Source(path, stream, mtime)
+    try:
+        return Source(path, _gunzipped(raw, path), mtime)
+    except SourceError:
+        raw.close()
+        raise
+
+
+def _gunzipped(raw: BinaryIO, name: str) -> BinaryIO:
+    """`raw`, or a decompressing reader over it when it starts with gzip's magic bytes."""
+    if raw.peek(2)[:2] != b"\x1f\x8b":  # type: ignore[attr-defined]
+        return raw
+    stream = gzip.GzipFile(fileobj=raw)
+    try:
+        stream.peek(1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"{name}: not a readable gzip file ({exc})") from None
+    return stream  # type: ignore[return-value]
 
 
 def _bom_decoder(head: bytes) -> tuple[str, int]:
