@@ -57,6 +57,12 @@ def host_config_arg(path: str) -> HostConfig:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_host_config_arg(p: argparse.ArgumentParser,
+                        help: str = "TOML file with host totals and nova.conf options (see README)"
+                        ) -> None:
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg, help=help)
+
+
 def add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
     p.add_argument("--format", choices=FORMATS, default="auto",
@@ -132,8 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "1 on violations, 2 when input is unusable.")
     add_input_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
-                   help="TOML file with host totals and nova.conf options (see README)")
+    add_host_config_arg(p)
     p.set_defaults(func=cmd_replay)
 
     from nsim.fleet.cli import register as register_fleet

@@ -17,7 +17,7 @@ from nsim.cli import (
     EXIT_USAGE,
     EXIT_VIOLATIONS,
     DiagnosticPrinter,
-    host_config_arg,
+    add_host_config_arg,
     year_arg,
 )
 from nsim.logs.reader import FORMATS
@@ -72,8 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                    "violations, 2 when input is unusable.")
     _add_fleet_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
-                   help="TOML file with host totals and nova.conf options (see README)")
+    add_host_config_arg(p)
     p.set_defaults(func=cmd_fleet_replay)
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli import host_config_arg
+from nsim.cli import add_host_config_arg
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
 
@@ -172,8 +172,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="a port on a real Linux bridge (auto: when CAP_NET_ADMIN allows)")
     p.add_argument("--virt-type", choices=("auto", "kvm", "qemu"), default="auto",
                    help="libvirt domain type (auto: kvm only if a probe boot under KVM works)")
-    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
-                   help="TOML host totals/options for the claim")
+    add_host_config_arg(p, help="TOML host totals/options for the claim")
     p.add_argument("--no-wait", action="store_true",
                    help="do not wait for the guest's marker on its console")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

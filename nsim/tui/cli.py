@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, add_input_args, host_config_arg, year_arg
+from nsim.cli import EXIT_OK, EXIT_USAGE, add_host_config_arg, add_input_args, year_arg
 
 SEED_YEAR = 2017
 """The seed boot (devstack, June 2017) has year-less journald stamps."""
@@ -59,8 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "violations exactly as the model has them at that record. "
                                    "Several files (hosts) are merged by time. Press ? for keys.")
     add_input_args(p)
-    p.add_argument("--host-config", metavar="FILE", type=host_config_arg,
-                   help="TOML file with host totals and nova.conf options (see README)")
+    add_host_config_arg(p)
     p.set_defaults(func=cmd_tui)
 
     p = sub.add_parser("teach", help="a guided lesson over one boot (terminal UI)",
