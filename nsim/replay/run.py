@@ -85,16 +85,23 @@ def merged(runs: list[ParseRun]) -> Iterator[Record]:
         yield rec
 
 
+def apply_record(observers: dict[str, HostObserver], rec: Record,
+                 config: HostConfig) -> HostObserver:
+    """Apply one record to the model of its host (created on first sight)."""
+    key = host_key(rec)
+    obs = observers.get(key)
+    if obs is None:
+        obs = observers[key] = HostObserver(Host(key, config))
+    obs.apply(rec)
+    return obs
+
+
 def replay_records(records: Iterable[Record], config: HostConfig | None = None) -> ReplayResult:
     """Apply records (any order the caller chose) to per-host models."""
     config = config or HostConfig()
     observers: dict[str, HostObserver] = {}
     for rec in records:
-        key = host_key(rec)
-        obs = observers.get(key)
-        if obs is None:
-            obs = observers[key] = HostObserver(Host(key, config))
-        obs.apply(rec)
+        apply_record(observers, rec, config)
     for obs in observers.values():
         obs.finish()
     return ReplayResult(

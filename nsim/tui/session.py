@@ -23,9 +23,9 @@ from nsim.model.config import HostConfig
 from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.replay.findings import Assumption, Violation
-from nsim.replay.run import merged
+from nsim.replay.run import apply_record, host_key, merged
 from nsim.tui.store import CHUNK, VIOLATION, RecordStore
-from nsim.tui.timeline import COST_FACTOR, DEFAULT_INTERVAL, Models, Timeline, apply, host_key
+from nsim.tui.timeline import COST_FACTOR, DEFAULT_INTERVAL, Models, Timeline
 
 FIRST_BATCH = 200
 """Records parsed before the first screen is shown (more than any screen holds)."""
@@ -203,7 +203,7 @@ class Session:
 
     def _apply(self, models: Models, rec: Record, index: int) -> None:
         try:
-            obs = apply(models, rec, self.config)
+            obs = apply_record(models, rec, self.config)
         except Exception as exc:  # a model bug must not end the session
             self._notice(rec.source, rec.line, f"the model could not apply this record: "
                                                f"{type(exc).__name__}: {exc}")

@@ -19,9 +19,8 @@ import zlib
 
 from nsim.logs.record import Record
 from nsim.model.config import HostConfig
-from nsim.model.host import Host
 from nsim.replay.observer import HostObserver
-from nsim.replay.run import host_key as host_key
+from nsim.replay.run import apply_record
 from nsim.tui.store import RecordStore
 
 Models = dict[str, HostObserver]
@@ -32,16 +31,6 @@ COST_FACTOR = 9.0
 checkpointing takes at most a tenth of the indexing time)."""
 DEFAULT_INTERVAL = 256
 DEFAULT_BUDGET = 256 * 2**20
-
-
-def apply(models: Models, rec: Record, config: HostConfig) -> HostObserver:
-    """Apply one record to the model of its host (created on first sight)."""
-    key = host_key(rec)
-    obs = models.get(key)
-    if obs is None:
-        obs = models[key] = HostObserver(Host(key, config))
-    obs.apply(rec)
-    return obs
 
 
 def _freeze(models: Models) -> bytes:
@@ -124,7 +113,7 @@ class Timeline:
 
     def _replay(self, rec: Record) -> None:
         try:
-            obs = apply(self._state, rec, self.config)
+            obs = apply_record(self._state, rec, self.config)
         except Exception:  # the indexer has shown it as a notice
             return
         obs.violations.clear()

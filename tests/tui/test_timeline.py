@@ -7,8 +7,9 @@ from typing import Any
 
 import nsim
 from nsim.model.config import HostConfig
+from nsim.replay.run import apply_record
 from nsim.tui.session import Session
-from nsim.tui.timeline import Models, Timeline, apply
+from nsim.tui.timeline import Models, Timeline
 from tests.tui.helpers import SEED, YEAR, repeat_seed, seed_session
 
 
@@ -37,7 +38,7 @@ def fresh(paths: list[str], upto: int) -> dict[str, Any]:
     for i, rec in enumerate(nsim.parse(paths, year=YEAR)):
         if i > upto:
             break
-        apply(models, rec, config)
+        apply_record(models, rec, config)
     return snapshot(models)
 
 
@@ -80,7 +81,7 @@ def test_thinning_keeps_memory_under_budget_and_states_exact() -> None:
     timeline = Timeline(session.store, HostConfig(), interval=2, budget=budget, cost_factor=0)
     models: Models = {}
     for index in range(len(session.store)):
-        apply(models, session.store.get(index), HostConfig())
+        apply_record(models, session.store.get(index), HostConfig())
         timeline.offer(index + 1, models)
     assert timeline.bytes <= budget
     assert timeline.interval > 2
