@@ -31,6 +31,8 @@ _WITH_VALUE = {"-f", "-O", "-t", "-T", "-o", "-F", "-b", "--output", "-l", "-s"}
 
 def split_command(cmd: str) -> list[str]:
     """Split a logged command line like a shell would; fall back to whitespace on bad quoting."""
+    if not any(c in cmd for c in "'\"\\"):
+        return cmd.split()  # what shlex gives, without its per-character cost
     try:
         return shlex.split(cmd)
     except ValueError:
