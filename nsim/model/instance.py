@@ -49,6 +49,11 @@ class Instance:
     waits_for_vif: bool = False
     """The boot waits for network-vif-plugged: the guest starts paused."""
     failing: bool = False
+    operation: str = "boot"
+    """What the log shows the host doing with it: "boot", or "move" (resize, migration,
+    evacuation: a claim on this node for an instance built elsewhere)."""
+    cause: str | None = None
+    """Why a build ended in error or was rescheduled, as nova logged it."""
     phases: dict[str, Phase] = field(default_factory=dict)
 
     def phase(self, name: str) -> Phase:
