@@ -33,6 +33,8 @@ def is_uuid(text: str) -> bool:
 BUILD_FUNCTION = "_locked_do_build_and_run_instance"
 CLAIM_FUNCTION = "instance_claim"
 ABORT_CLAIM_FUNCTION = "abort_instance_claim"
+MOVE_CLAIM_FUNCTIONS = ("resize_claim", "rebuild_claim", "live_migration_claim")
+"""Claims of a move onto this node: resize/cold migration, evacuation, live migration."""
 UPDATE_USAGE_FUNCTION = "update_usage"
 AUDIT_FUNCTION = "_update_available_resource"
 TERMINATE_FUNCTION = "do_terminate_instance"

@@ -19,6 +19,9 @@ class Phase:
     name: str
     start: datetime | None = None
     end: datetime | None = None
+    proxy: bool = False
+    """The start is a later line standing in for nova's own (an INFO log has no
+    "Starting instance..."): a logged duration may exceed the stamps, never fall short."""
 
     @property
     def seconds(self) -> float | None:
@@ -49,6 +52,11 @@ class Instance:
     waits_for_vif: bool = False
     """The boot waits for network-vif-plugged: the guest starts paused."""
     failing: bool = False
+    spawned: bool = False
+    """The driver logged "Instance spawned successfully." for this build."""
+    pending_active: bool = False
+    """Spawned, but nova may not have saved vm_state active yet."""
+    spawn_seconds: float | None = None
     operation: str = "boot"
     """What the log shows the host doing with it: "boot", or "move" (resize, migration,
     evacuation: a claim on this node for an instance built elsewhere)."""

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 # Every rule a replay checks, with what it means.
 RULES: dict[str, str] = {
     "claim-total": "a claim's logged total equals the host's total",
-    "claim-used": "a claim's logged usage equals reserved + baseline + live claims",
+    "claim-used": "a claim's logged usage equals reserved + baseline + live claims, or what "
+                  "nothing unlogged (unsized claims, instances of unknown size, failed builds "
+                  "nova may still count) can explain",
     "claim-free": "a claim's logged free amount equals limit - used",
     "claim-limit": "a claim's logged limit equals total x allocation ratio (when the ratio is known)",
     "claim-decision": "a claim succeeds exactly when it fits (requested <= limit - used)",
@@ -25,10 +27,11 @@ RULES: dict[str, str] = {
     "cache-remove-age": "a base file is removed only after remove_unused_original_minimum_age_seconds",
     "instance-disk-path": "the instance disk is <instances_path>/<uuid>/disk",
     "instances-path": "all paths of one host share one instances_path",
-    "task-order": "task_state follows scheduling -> None -> networking -> block_device_mapping -> spawning",
+    "task-order": "task_state never goes back: networking -> block_device_mapping -> spawning",
     "lifecycle-order": "lifecycle events follow Started -> Paused -> Resumed",
-    "sync-power-state": "sync_power_state skips name the instance's pending task_state",
-    "spawned-after-running": "'Instance spawned successfully' comes after the guest runs",
+    "sync-power-state": "sync_power_state never shows a task_state the build has already left",
+    "spawned-after-running": "'Instance spawned successfully' ends the spawn: no disk or guest "
+                             "XML step of the same build comes after it",
     "took-seconds": "'Took N seconds ...' agrees with the stamps within the tolerance",
     "xml-flavor": "the guest XML's flavor sizes equal the claim",
 }

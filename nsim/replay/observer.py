@@ -11,6 +11,7 @@ import itertools
 import posixpath
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from nsim.events import build, claim, failure, guest, image, imagecache, lock, teardown
@@ -28,6 +29,7 @@ from nsim.nova_names import (
     BUILD_FUNCTION,
     CLAIM_FUNCTION,
     FETCH_FUNCTION,
+    MOVE_CLAIM_FUNCTIONS,
     is_uuid,
     owner_function,
 )
@@ -35,16 +37,14 @@ from nsim.replay.findings import Assumption, Violation
 
 # Slack on top of stamp resolution when comparing logged durations with stamps.
 TOLERANCE_SECONDS = 0.5
+# How long after a logged step nova surely has saved the state that follows it.
+_SAVE_SECONDS = 5.0
 _FLAVOR = re.compile(r"<nova:(memory|disk|vcpus)>(\d+)</nova:\1>")
 _ROOT_IMAGE = re.compile(r'<nova:root type="image" uuid="([0-9a-f-]{36})"')
 _DISK_SOURCE = re.compile(r'<source file="([^"]+/disk)"')
-# Task state each boot step expects before it (nova/compute/manager.py expected_task_state).
-_TASK_BEFORE: dict[TaskState | None, tuple[TaskState | None, ...]] = {
-    TaskState.NETWORKING: (None,),
-    TaskState.BLOCK_DEVICE_MAPPING: (TaskState.NETWORKING,),
-    TaskState.SPAWNING: (TaskState.BLOCK_DEVICE_MAPPING,),
-}
-
+# The order of a build's task states (nova/compute/manager.py _build_resources, spawn).
+_TASK_ORDER: tuple[TaskState, ...] = (
+    TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING)
 
 def _resolution(*stamps: datetime) -> float:
     """Whole-second stamps (journald `short`) are only good to a second."""
@@ -63,7 +63,10 @@ class HostObserver:
         self.violations: list[Violation] = []
         self.assumptions: list[Assumption] = []
         self._request_instance: dict[str, str] = {}
-        self._pending: dict[str, tuple[Claim, dict[str, float | None]]] = {}
+        self._pending: dict[str, _Attempt] = {}
+        self._last_stamp: datetime | None = None
+        self._moving: set[str] = set()
+        """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
         self._handlers: dict[type[Event], Callable[[Record, Event], None]] = {
             lock.LockAcquiring: self._lock_acquiring,
@@ -82,6 +85,7 @@ class HostObserver:
             build.NetworkInfo: self._network_info,
             build.BdmStart: self._bdm_start,
             build.SpawnStart: self._spawn_start,
+            image.CreatingImage: self._creating_image,
             image.ImageConverting: self._image_converting,
             image.SubprocessRunning: self._subprocess_running,
             image.SubprocessReturned: self._subprocess_returned,
@@ -112,6 +116,10 @@ class HostObserver:
 
     # -- plumbing -----------------------------------------------------------------
     def apply(self, rec: Record) -> None:
+        if rec.timestamp is not None:
+            self._last_stamp = rec.timestamp
+        if rec.instance and rec.request_id:
+            self._bind(rec.request_id, rec.instance)
         event = rec.event
         if event is None:
             return
@@ -124,6 +132,10 @@ class HostObserver:
         rec = self._rec
         assert rec is not None
         self.violations.append(Violation(rec.source, rec.line, rule, message))
+
+    def where(self) -> str:
+        rec = self._rec
+        return f"{rec.source}:{rec.line}" if rec else self.host.name
 
     def assume(self, message: str) -> None:
         rec = self._rec
@@ -164,14 +176,17 @@ class HostObserver:
             isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION)
 
     def _check_duration(self, rule: str, what: str, logged: float, start: datetime | None,
-                        end: datetime | None) -> None:
+                        end: datetime | None, proxy: bool = False) -> None:
+        """Compare a logged duration with the stamps. With a `proxy` start (a later line
+        standing in for nova's own start) the stamps may only fall short of it."""
         if start is None or end is None:
             return
         measured = (end - start).total_seconds()
         tol = 2 * _resolution(start, end) + TOLERANCE_SECONDS
-        if abs(measured - logged) > tol:
-            self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps are {measured:.3f}s "
-                                 f"apart (tolerance {tol:.1f}s)")
+        if measured - logged > tol or (not proxy and logged - measured > tol):
+            bound = "at least " if proxy else ""
+            self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps are {bound}"
+                                 f"{measured:.3f}s apart (tolerance {tol:.1f}s)")
 
     def _learn_instances_path(self, path: str, derived_from: str) -> None:
         host = self.host
@@ -217,7 +232,10 @@ class HostObserver:
         if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
             self.host.tracker.drop_claim(inst.uuid)
         elif owner_function(ev.owner) == CLAIM_FUNCTION:
+            self._start_build(inst, rec, proxy=True)
             inst.begin("claim", rec.timestamp)
+        elif owner_function(ev.owner) in MOVE_CLAIM_FUNCTIONS:
+            self._moving.add(inst.uuid)
         elif owner_function(ev.owner) == FETCH_FUNCTION:
             inst.begin("image_fetch", rec.timestamp)
 
@@ -251,14 +269,34 @@ class HostObserver:
                 inst.finish("image_fetch", rec.timestamp)
 
     # -- build and claim -------------------------------------------------------------
+    def _start_build(self, inst: Instance, rec: Record, proxy: bool) -> None:
+        """A build attempt begins: at "Starting instance..." or, in logs without it (INFO
+        level), at its first claim line, which stands in for nova's own start."""
+        build_phase = inst.phases.get("build")
+        if build_phase is not None and build_phase.start is not None:
+            if not proxy and build_phase.proxy:
+                build_phase.start, build_phase.proxy = rec.timestamp, False
+            if inst.outcome == Outcome.INCOMPLETE or not inst.boot_seen:
+                return
+            # A new attempt after a reschedule back to this host: start afresh.
+            inst.phases.clear()
+        inst.boot_seen = True
+        inst.operation = "boot"
+        inst.vm_state, inst.task_state = VmState.BUILDING, None
+        inst.outcome, inst.cause, inst.failing = Outcome.INCOMPLETE, None, False
+        inst.spawned = inst.pending_active = False
+        inst.begin("build", rec.timestamp)
+        inst.phase("build").proxy = proxy
+
     def _instance_starting(self, rec: Record, ev: build.InstanceStarting) -> None:
         inst = self._inst(rec)
-        if inst is None:
-            return
-        inst.boot_seen = True
-        inst.vm_state, inst.task_state = VmState.BUILDING, None
-        inst.outcome = Outcome.INCOMPLETE
-        inst.begin("build", rec.timestamp)
+        if inst is not None:
+            self._start_build(inst, rec, proxy=False)
+
+    def _is_move(self, inst: Instance) -> bool:
+        """A claim for an instance that already lives (or lived) elsewhere is a move."""
+        return inst.uuid in self._moving or (
+            not inst.boot_seen and inst.vm_state not in (None, VmState.BUILDING))
 
     def _claim_attempt(self, rec: Record, ev: claim.ClaimAttempt) -> None:
         inst = self._inst(rec)
@@ -266,8 +304,10 @@ class HostObserver:
             return
         if ev.node is not None:
             self.host.node = self.host.node or ev.node
+        if not self._is_move(inst):
+            self._start_build(inst, rec, proxy=True)
         inst.begin("claim", rec.timestamp)
-        self._pending[inst.uuid] = (Claim(ev.memory_mb, ev.disk_gb, ev.vcpus), {})
+        self._pending[inst.uuid] = _Attempt(Claim(ev.memory_mb, ev.disk_gb, ev.vcpus))
 
     def _claim_total(self, rec: Record, ev: claim.ClaimTotal) -> None:
         tracker = self.host.tracker
@@ -279,33 +319,34 @@ class HostObserver:
         elif abs(known - ev.total) > 0.5:
             self.violation("claim-total", f"log says total {res} {ev.total:g} {unit}, "
                                           f"host has {known:g} {unit}")
+        uuid = self._uuid(rec)
+        if uuid in self._pending:
+            self._pending[uuid].used[res] = ev.used
         self._check_used(res, ev.used, "claim")
 
     def _check_used(self, res: str, logged: float, where: str) -> None:
         tracker, unit = self.host.tracker, UNITS[res]
-        claimed = tracker.claimed(res)
-        if claimed is None:
-            return
-        if not tracker.baseline_known[res]:
-            before = logged - claimed
-            tracker.baseline[res] = before
-            tracker.baseline_known[res] = True
-            self.assume(f"{res} in use before the window: {before:g} {unit} "
+        seen = tracker.observe(res, logged)
+        outcome = seen.outcome
+        if seen.first:
+            self.assume(f"{res} in use before the window: {tracker.baseline[res]:g} {unit} "
                         f"(reserved and instances the log does not show)")
-            return
-        model = tracker.used(res)
-        if model is not None and abs(model - logged) > 0.01:
+        elif not outcome.explained:
             shown = [f"{u[:8]}={c.amount(res)}" for u, c in itertools.islice(tracker.claims.items(), 4)]
             more = len(tracker.claims) - len(shown)
             lives = ", ".join(shown + ([f"{more} more"] if more > 0 else [])) or "none"
             self.violation(f"{where}-used" if where == "claim" else "final-view",
-                           f"log says {res} used {logged:.2f} {unit}, model has {model:.2f} {unit} "
-                           f"(baseline {tracker.baseline[res]:g} + live claims: {lives})")
+                           f"log says {res} used {logged:.2f} {unit}, model has {seen.model:.2f} "
+                           f"{unit} (baseline {seen.model - tracker.claimed(res):g} + live claims: "
+                           f"{lives}); nothing unlogged explains the difference")
+        elif outcome.because:
+            self.assume(f"{res} in use {logged:g} {unit} where the model had {seen.model:g}: "
+                        + "; ".join(outcome.because))
 
     def _claim_limit_unspecified(self, rec: Record, ev: claim.ClaimLimitUnspecified) -> None:
         uuid = self._uuid(rec)
         if uuid in self._pending:
-            self._pending[uuid][1][ev.resource] = None
+            self._pending[uuid].limits[ev.resource] = None
 
     def _claim_limit(self, rec: Record, ev: claim.ClaimLimit) -> None:
         tracker, res, unit = self.host.tracker, ev.resource, UNITS[ev.resource]
@@ -313,53 +354,73 @@ class HostObserver:
         if expected is not None and abs(expected - ev.limit) > 0.01:
             self.violation("claim-limit", f"log says {res} limit {ev.limit:.2f} {unit}, "
                                           f"total x ratio is {expected:.2f} {unit}")
-        used = tracker.used(res)
-        if used is not None and tracker.baseline_known[res] and abs((ev.limit - used) - ev.free) > 0.01:
+        uuid = self._uuid(rec)
+        attempt = self._pending.get(uuid) if uuid else None
+        # The claim's own `used` line, when logged, is what nova subtracted from the limit.
+        used = attempt.used.get(res) if attempt else None
+        if used is None and tracker.settled(res):
+            used = tracker.used(res)
+        if used is not None and abs((ev.limit - used) - ev.free) > 0.01:
             self.violation("claim-free", f"log says {res} free {ev.free:.2f} {unit}, limit - used "
                                          f"is {ev.limit - used:.2f} {unit}")
-        uuid = self._uuid(rec)
-        if uuid in self._pending:
-            self._pending[uuid][1][res] = ev.limit
+        if attempt is not None:
+            attempt.limits[res] = ev.limit
+            attempt.free[res] = ev.free
 
     def _claim_successful(self, rec: Record, ev: claim.ClaimSuccessful) -> None:
         inst = self._inst(rec)
         if inst is None:
             return
-        claimed, limits = self._pending.pop(inst.uuid, (Claim(None, None, None), {}))
-        reasons = self.host.tracker.test(claimed, limits)
+        attempt = self._pending.pop(inst.uuid, None) or _Attempt(Claim(None, None, None))
+        claimed = attempt.claim
+        reasons = self.host.tracker.test(claimed, attempt.limits, attempt.free)
         if reasons:
             self.violation("claim-decision", "claim succeeded but does not fit: " + "; ".join(reasons))
         if ev.node is not None:
             self.host.node = self.host.node or ev.node
+        if self._is_move(inst):
+            self._moving.discard(inst.uuid)
+            inst.operation = "move"
+            self.host.tracker.move_claim(inst.uuid, claimed, self.where())
+            return
+        self._start_build(inst, rec, proxy=True)
         inst.claim = claimed
-        self.host.tracker.instance_claim(inst.uuid, claimed)
+        self.host.tracker.instance_claim(inst.uuid, claimed, self.where())
 
     def _claim_refused(self, rec: Record, ev: claim.ClaimFailed | claim.InsufficientResources) -> None:
         inst = self._inst(rec)
         if inst is None:
             return
-        pending = self._pending.pop(inst.uuid, None)
-        if pending is None:
+        attempt = self._pending.pop(inst.uuid, None)
+        if attempt is None:
             return
-        claimed, limits = pending
+        claimed, limits = attempt.claim, attempt.limits
         # Only a shortage ("Free memory ... < requested ...") can be checked; NUMA or PCI
         # reasons are beyond the model.
         shortage = isinstance(ev, claim.InsufficientResources) and ev.resource is not None
-        if shortage and claimed.sized and limits and not self.host.tracker.test(claimed, limits):
+        if shortage and claimed.sized and limits and not self.host.tracker.test(
+                claimed, limits, attempt.free) and self._all_known(limits, attempt.free):
             self.violation("claim-decision",
                            f"claim refused ({ev.reason}) but it fits: " + ", ".join(
                                f"{r} {claimed.amount(r)} {UNITS[r]} of "
-                               f"{_fmt(_free(self.host, r, limits), UNITS[r])} free"
+                               f"{_fmt(_free(self.host, r, limits, attempt.free), UNITS[r])} free"
                                for r in RESOURCES))
         inst.claim = claimed
         inst.finish("claim", rec.timestamp)
+        self.host.tracker.uncounted.add(inst.uuid)
+
+    def _all_known(self, limits: dict[str, float | None], free: dict[str, float]) -> bool:
+        """Every limited resource's free amount is logged or settled in the model."""
+        tracker = self.host.tracker
+        return all(r in free or tracker.settled(r) for r, lim in limits.items() if lim is not None)
 
     # -- networks, block devices, spawn ---------------------------------------------------
     def _set_task(self, inst: Instance, task: TaskState) -> None:
-        allowed = _TASK_BEFORE.get(task)
-        if inst.boot_seen and allowed is not None and inst.task_state not in allowed:
-            before = inst.task_state.value if inst.task_state else "None"
-            self.violation("task-order", f"{inst.uuid}: task_state {task.value} after {before}")
+        """Steps may be missing from a log (excerpts, INFO level); only going back is wrong."""
+        if inst.boot_seen and task in _TASK_ORDER and inst.task_state in _TASK_ORDER and \
+                _TASK_ORDER.index(task) < _TASK_ORDER.index(inst.task_state):
+            self.violation("task-order", f"{inst.uuid}: task_state {task.value} after "
+                                         f"{inst.task_state.value}")
         inst.task_state = task
 
     def _network_start(self, rec: Record, ev: Event) -> None:
@@ -384,7 +445,21 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is not None:
             self._set_task(inst, TaskState.SPAWNING)
-            inst.begin("spawn", rec.timestamp)
+            spawn = inst.phase("spawn")
+            if spawn.start is None or spawn.proxy:
+                spawn.start, spawn.proxy = rec.timestamp, False
+
+    def _creating_image(self, rec: Record, ev: image.CreatingImage) -> None:
+        """The driver's spawn begins with its disks: at INFO level, the spawn's first line."""
+        inst = self._inst(rec)
+        if inst is None or inst.operation != "boot":
+            return
+        self._after_spawned(inst, "Creating image")
+        if inst.task_state != TaskState.SPAWNING:
+            self._set_task(inst, TaskState.SPAWNING)
+        spawn = inst.phase("spawn")
+        if spawn.start is None:
+            spawn.start, spawn.proxy = rec.timestamp, True
 
     # -- image cache and disks -----------------------------------------------------------
     def _image_converting(self, rec: Record, ev: image.ImageConverting) -> None:
@@ -432,6 +507,7 @@ class HostObserver:
                 self.violation("cache-double-fetch", f"_base/{name} converted again although cached")
             cache.start_convert(name)
             if inst is not None:
+                self._after_spawned(inst, "qemu-img convert")
                 base.fetched_by = base.fetched_by or inst.uuid
                 inst.begin("convert", rec.timestamp)
         elif cmd.operation == "create" and cmd.backing_file and cmd.target:
@@ -490,6 +566,7 @@ class HostObserver:
     def _xml_start(self, rec: Record, ev: guest.GuestXmlStart) -> None:
         inst = self._inst(rec)
         if inst is not None:
+            self._after_spawned(inst, "the guest XML")
             inst.begin("xml", rec.timestamp)
 
     def _xml_end(self, rec: Record, ev: guest.GuestXmlEnd) -> None:
@@ -526,15 +603,31 @@ class HostObserver:
             # The guest starts paused and is resumed once the VIF is plugged.
             inst.waits_for_vif = True
 
+    def _check_sync(self, inst: Instance, vm_state: str | None, task: str | None) -> None:
+        """A sync_power_state line shows the database's states. Steps nova takes without a
+        log line (INFO level, excerpts) may have moved them on: learn those. Only a task
+        the build has already left is wrong."""
+        if not inst.boot_seen or inst.vm_state is None:
+            return
+        logged_task = _task(task)
+        if inst.pending_active and (vm_state in (None, VmState.ACTIVE.value) and task is None):
+            inst.vm_state, inst.task_state, inst.pending_active = VmState.ACTIVE, None, False
+            return
+        if vm_state not in (None, inst.vm_state.value) or logged_task is None:
+            return
+        model = inst.task_state
+        if model in _TASK_ORDER and logged_task in _TASK_ORDER and \
+                _TASK_ORDER.index(logged_task) < _TASK_ORDER.index(model):
+            self.violation("sync-power-state",
+                           f"{inst.uuid}: log says task_state {task} after the build reached "
+                           f"{model.value}")
+        elif logged_task != model and (model is None or model in _TASK_ORDER):
+            inst.task_state = logged_task
+
     def _power_state_sync(self, rec: Record, ev: guest.PowerStateSync) -> None:
         inst = self._inst(rec)
-        if inst is None or not inst.boot_seen or inst.vm_state is None:
-            return
-        model = (inst.vm_state.value, inst.task_state.value if inst.task_state else None)
-        if model != (ev.vm_state, ev.task_state):
-            self.violation("sync-power-state",
-                           f"{inst.uuid}: log says vm_state {ev.vm_state}, task_state "
-                           f"{ev.task_state}; model has {model[0]}, {model[1]}")
+        if inst is not None:
+            self._check_sync(inst, ev.vm_state, ev.task_state)
 
     def _lifecycle(self, rec: Record, ev: guest.LifecycleEvent) -> None:
         inst = self._inst(rec)
@@ -554,29 +647,32 @@ class HostObserver:
 
     def _sync_skip(self, rec: Record, ev: guest.SyncPowerStateSkip) -> None:
         inst = self._inst(rec)
-        if inst is None or not inst.boot_seen:
-            return
-        current = inst.task_state.value if inst.task_state else None
-        if current != ev.task_state:
-            self.violation("sync-power-state", f"{inst.uuid}: skip names pending task "
-                                               f"{ev.task_state}, model has {current}")
+        if inst is not None and ev.task_state is not None:
+            self._check_sync(inst, None, ev.task_state)
 
     def _guest_created(self, rec: Record, ev: guest.GuestCreated) -> None:
         inst = self._inst(rec)
         if inst is not None:
             inst.guest_running = True
 
+    def _after_spawned(self, inst: Instance, step: str) -> None:
+        """A disk or guest step of a build whose spawn nova already called successful."""
+        if inst.spawned and inst.outcome == Outcome.ACTIVE and inst.vm_state == VmState.BUILDING:
+            self.violation("spawned-after-running",
+                           f"{inst.uuid}: {step} logged after 'Instance spawned successfully'")
+
     def _spawned(self, rec: Record, ev: guest.Spawned) -> None:
         inst = self._inst(rec)
         if inst is None:
             return
-        running = inst.guest_running or inst.power_state == PowerState.RUNNING
-        if inst.boot_seen and not running:
-            self.violation("spawned-after-running",
-                           f"{inst.uuid}: spawned successfully before the guest ran "
-                           f"(power_state {inst.power_state.value})")
-        # vm_state becomes active after "Took N seconds to spawn" (_update_instance_after_spawn).
+        # The driver says so only once the guest runs (libvirt driver _wait_for_boot); the
+        # lifecycle event that tells the same may be logged later.
+        inst.spawned = inst.guest_running = True
+        inst.power_state = PowerState.RUNNING
         inst.outcome = Outcome.ACTIVE
+        # vm_state becomes active in _update_instance_after_spawn, after "Took N seconds to
+        # spawn" is logged and before "Took N seconds to build".
+        inst.pending_active = True
         inst.finish("spawn", rec.timestamp)
 
     def _took(self, rec: Record, ev: guest.TookSeconds) -> None:
@@ -586,22 +682,34 @@ class HostObserver:
         if ev.step == "build":
             inst.build_seconds = ev.seconds
             inst.finish("build", rec.timestamp)
-        elif ev.step == "spawn" and inst.outcome == Outcome.ACTIVE:
-            inst.vm_state, inst.task_state = VmState.ACTIVE, None
+            if inst.outcome == Outcome.ACTIVE or inst.spawned:
+                inst.outcome = Outcome.ACTIVE
+                inst.vm_state, inst.task_state, inst.pending_active = VmState.ACTIVE, None, False
+        elif ev.step == "spawn":
+            inst.spawn_seconds = ev.seconds
+            spawn = inst.phase("spawn")
+            if spawn.end is None:
+                spawn.end = rec.timestamp
+            if inst.spawned:
+                inst.pending_active = True
         if ev.step in ("spawn", "build"):
+            phase = inst.phase(ev.step)
             self._check_duration("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
-                                 inst.phase(ev.step).start, rec.timestamp)
+                                 phase.start, rec.timestamp, proxy=phase.proxy)
         elif ev.step == "destroy":
             self._check_duration("took-seconds", f"{inst.uuid}: took destroy", ev.seconds,
-                                 inst.phase("delete").start, rec.timestamp)
+                                 inst.phase("delete").start, rec.timestamp, proxy=True)
 
     # -- teardown and failure -------------------------------------------------------------
     def _terminating(self, rec: Record, ev: teardown.Terminating) -> None:
         inst = self._inst(rec)
-        if inst is not None:
-            if not inst.failing:
-                inst.task_state = TaskState.DELETING
-            inst.begin("delete", rec.timestamp)
+        if inst is None:
+            return
+        if not inst.failing:
+            inst.task_state = TaskState.DELETING
+        inst.begin("delete", rec.timestamp)
+        self.host.tracker.release(inst.uuid, self.where(), "deleted")
+        self.host.cache.release(inst.uuid)
 
     def _destroyed(self, rec: Record, ev: teardown.Destroyed) -> None:
         inst = self._inst(rec)
@@ -613,24 +721,29 @@ class HostObserver:
         if inst is None:
             return
         inst.finish("delete", rec.timestamp)
-        if inst.failing:
+        if inst.failing and inst.outcome == Outcome.INCOMPLETE:
+            # The files of a failed spawn are cleaned up before the build is rescheduled
+            # or set to error.
             return
-        inst.vm_state, inst.task_state = VmState.DELETED, None
-        inst.outcome = Outcome.DELETED
-        self.host.tracker.drop_claim(inst.uuid)
+        inst.vm_state, inst.task_state, inst.pending_active = VmState.DELETED, None, False
+        if inst.outcome in (Outcome.ACTIVE, Outcome.INCOMPLETE):
+            inst.outcome = Outcome.DELETED
+        self.host.tracker.release(inst.uuid, self.where(), "deleted")
         self.host.cache.release(inst.uuid)
 
     def _failing(self, rec: Record, ev: Event) -> None:
         inst = self._inst(rec)
         if inst is not None:
             inst.failing = True
+            inst.cause = inst.cause or _cause(rec, ev)
 
     def _rescheduled(self, rec: Record, ev: failure.Rescheduled) -> None:
         inst = self.host.instance(ev.instance_uuid)
         inst.vm_state, inst.task_state = VmState.BUILDING, TaskState.SCHEDULING
-        inst.outcome = Outcome.RESCHEDULED
+        inst.outcome, inst.cause = Outcome.RESCHEDULED, _cause(rec, ev)
         inst.finish("build", rec.timestamp)
-        self.host.tracker.drop_claim(inst.uuid)
+        # A re-scheduled build leaves the node: nova clears the instance's host.
+        self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=False)
         self.host.cache.release(inst.uuid)
 
     def _errored(self, rec: Record, ev: Event) -> None:
@@ -638,10 +751,17 @@ class HostObserver:
         if uuid is None:
             return
         inst = self.host.instance(uuid)
-        inst.vm_state, inst.task_state = VmState.ERROR, None
+        self._fail(inst, rec, _cause(rec, ev))
+
+    def _fail(self, inst: Instance, rec: Record, cause: str) -> None:
+        inst.vm_state, inst.task_state, inst.pending_active = VmState.ERROR, None, False
         inst.outcome = Outcome.ERROR
+        if inst.cause is None or _generic(inst.cause):
+            inst.cause = cause
         inst.finish("build", rec.timestamp)
-        self.host.tracker.drop_claim(inst.uuid)
+        # The claim is aborted; until the instance is deleted, the audit of some releases
+        # still counts it (it keeps its host).
+        self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=True)
         self.host.cache.release(inst.uuid)
 
     # -- periodic tasks ---------------------------------------------------------------------
@@ -685,12 +805,55 @@ class HostObserver:
             self._check_used(res, used, "final")
 
     def finish(self) -> None:
-        """End of input: boots still open stay incomplete (not a violation)."""
+        """End of input: boots still open stay incomplete (not a violation); a build that
+        failed without a final line is in error; a spawned one is active."""
         for inst in self.host.instances.values():
             if inst.outcome == Outcome.INCOMPLETE and inst.failing:
-                inst.outcome = Outcome.ERROR
+                inst.outcome, inst.vm_state, inst.task_state = Outcome.ERROR, VmState.ERROR, None
+            elif inst.pending_active and self._settled_after(inst.phase("spawn").end):
+                inst.vm_state, inst.task_state, inst.pending_active = VmState.ACTIVE, None, False
+
+    def _settled_after(self, when: datetime | None) -> bool:
+        """The log goes on long enough after `when` for nova to have saved the state that
+        follows (a database write, well under a few seconds)."""
+        last = self._last_stamp
+        return when is not None and last is not None and (last - when).total_seconds() > _SAVE_SECONDS
 
 
-def _free(host: Host, resource: str, limits: dict[str, float | None]) -> float | None:
-    limit, used = limits.get(resource), host.tracker.used(resource)
-    return None if limit is None or used is None else limit - used
+def _task(value: str | None) -> TaskState | None:
+    try:
+        return TaskState(value) if value else None
+    except ValueError:
+        return None
+
+
+def _cause(rec: Record, ev: Event) -> str:
+    """Why a build failed, as nova logged it: the event's reason, else its first line."""
+    for name in ("reason", "summary", "cause"):
+        value = getattr(ev, name, None)
+        if value:
+            return str(value)
+    return (rec.message or ev.kind).splitlines()[0]
+
+
+def _generic(cause: str) -> bool:
+    """Causes that a later, more specific line should replace."""
+    return cause.startswith(("Instance failed to spawn", "Failed to build and run instance"))
+
+
+def _free(host: Host, resource: str, limits: dict[str, float | None],
+          free: dict[str, float]) -> float | None:
+    if resource in free:
+        return free[resource]
+    limit = limits.get(resource)
+    return None if limit is None else limit - host.tracker.used(resource)
+
+
+@dataclass
+class _Attempt:
+    """A claim between "Attempting claim" and its outcome: amounts and what its lines state."""
+
+    claim: Claim
+    limits: dict[str, float | None] = field(default_factory=dict)
+    free: dict[str, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)

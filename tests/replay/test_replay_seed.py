@@ -92,12 +92,28 @@ def test_tampered_lock_hold_is_flagged(tmp_path: Path) -> None:
     assert [(v.rule, v.line) for v in result.violations] == [("lock-held", n)]
 
 
-def test_spawned_without_running_guest_is_flagged(tmp_path: Path) -> None:
+def test_lifecycle_lines_missing_are_not_a_violation(tmp_path: Path) -> None:
+    # Lifecycle events are emitted asynchronously and may be logged late or not at all; the
+    # driver's own "spawned successfully" already says the guest runs.
     drop = ("VM Started", "VM Paused", "VM Resumed", "Instance is running", "sync_power_state")
     lines = [line for line in seed_lines() if not any(d in line for d in drop)]
     result = replay([write(tmp_path, "nostart.journal", lines)], year=2017)
-    assert rules(result) == {"spawned-after-running"}
-    assert result.violations[0].line == line_of(lines, "Instance spawned successfully")
+    assert result.violations == []
+    inst = result.hosts["compute"].instances[UUID]
+    assert (inst.outcome.value, inst.vm_state.value, inst.power_state.value) == (
+        "active", "active", "running")
+
+
+def test_disk_step_after_spawned_successfully_is_flagged(tmp_path: Path) -> None:
+    lines = seed_lines()
+    creating = lines.pop(line_of(lines, "Creating image") - 1)
+    spawned = line_of(lines, "Instance spawned successfully")
+    stamp = lines[spawned - 1].split(" compute ")[0]
+    lines.insert(spawned, stamp + " compute " + creating.split(" compute ", 1)[1])
+    result = replay([write(tmp_path, "late.journal", lines)], year=2017)
+    assert "spawned-after-running" in rules(result)
+    flagged = [v for v in result.violations if v.rule == "spawned-after-running"]
+    assert flagged[0].line == spawned + 1
 
 
 def test_resumed_without_paused_is_flagged(tmp_path: Path) -> None:
