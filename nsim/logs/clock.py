@@ -23,6 +23,8 @@ class YearClock:
     def __init__(self, reference: datetime, year: int | None = None) -> None:
         self._reference = reference
         self._year = year
+        self.inferred: int | None = None
+        """The year taken from `reference` for the first stamp (None while none, or when given)."""
         self._month: int | None = None
         # Consecutive lines mostly share a stamp; the same text again changes no state.
         self._last: tuple[str, datetime] | None = None
@@ -39,6 +41,7 @@ class YearClock:
         month = MONTHS[text[:3]]
         if self._year is None:
             self._year = self._reference.year - (1 if month > self._reference.month else 0)
+            self.inferred = self._year
         elif self._month is not None and month < self._month and self._month - month > 6:
             self._year += 1
         self._month = month

@@ -28,6 +28,10 @@ class Entry:
     prefix_end: int | None = None
     """End of the last token before the text (to keep a traceback line's indentation)."""
     suffix: tuple[str, str, int] | None = None
+    stamp: str | None = None
+    """oslo.log's stamp when a journal message is a whole oslo.log line."""
+    pid: int | None = None
+    """oslo.log's pid beside that stamp."""
 
 
 @dataclass(slots=True)
@@ -67,7 +71,10 @@ class EntryTransformer(Transformer):
                 entry.suffix = split_suffix(str(tok))
                 continue
             entry.prefix_end = tok.end_pos
-            if kind == "LEVEL":
+            if kind == "OSLO_HEAD":
+                stamp, _, pid = str(tok).rpartition(" ")
+                entry.stamp, entry.pid = stamp, int(pid)
+            elif kind == "LEVEL":
                 entry.level = str(tok)
             elif kind == "LOGGER":
                 entry.logger = str(tok)

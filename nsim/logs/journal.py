@@ -15,6 +15,10 @@ from nsim.logs.envelope import Entry, EntryTransformer, Line
 class _JournalTransformer(EntryTransformer):
     def start(self, children: list[Any]) -> Line:
         stamp, origin, entry = children
+        if origin.type == "ORIGIN_NOPID":
+            host, ident = origin.value[:-1].split()
+            return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=None, entry=entry,
+                        host=host, ident=ident, body_start=origin.end_pos)
         host, ident, pid, pid_end = split_origin(origin.value)
         return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=pid, entry=entry,
                     host=host, ident=ident, body_start=origin.start_pos + pid_end + 2)

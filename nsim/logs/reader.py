@@ -16,7 +16,9 @@ from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import parse_context
 from nsim.logs.envelope import Entry, split_suffix
 from nsim.logs.record import Diagnostic, Record
+from nsim.logs.service import ServiceGuess, service_of_name
 from nsim.logs.source import Source, SourceError, open_source, physical_lines
+from nsim.logs.wrap import unwrapped, wrap_width
 
 Format = Literal["journal", "oslo", "json"]
 FORMATS: tuple[str, ...] = ("auto", "journal", "oslo", "json")
@@ -29,6 +31,15 @@ _SNIFF = {
     "json": re.compile(r"^\s*\{\s*\""),
 }
 _SNIFF_LINES = 200
+# A file name before each line, as public log datasets ship them (loghub's OpenStack set):
+# "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:04.500 2931 INFO ...", or grep -H's
+# "nova-compute.log:2017-05-16 ...".
+_PREFIX = re.compile(r"([\w.-]*\.log(?:\.[\w.:-]*?)?)(?: |:(?=\d{4}-\d\d-\d\d ))")
+# The start of a line that opens a record (what a terminal's wrap never produces).
+_STAMPED = {
+    "journal": re.compile(_SNIFF["journal"].pattern[1:]),
+    "oslo": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"),
+}
 _JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d+\}\})\s*$")
 _OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d+)$")
 _BACKWARDS = timedelta(seconds=1)
@@ -62,6 +73,8 @@ class _Pending:
     host: str | None
     process: str | None
     pid: int | None
+    """The pid continuation and traceback lines must share (journald's, oslo.log's)."""
+    service: str | None
     entry: Entry
     message: list[str]
     lines: int = 1
@@ -76,19 +89,52 @@ def detect_format(sample: list[str]) -> Format | None:
     return best if scores[best] else None  # type: ignore[return-value]
 
 
+def detect_prefix(sample: list[str]) -> bool:
+    """Whether the sampled lines mostly start with a file name before a journald or oslo.log
+    stamp (and more of them do so than start with the stamp itself)."""
+    plain = prefixed = 0
+    for line in sample:
+        if any(rx.match(line) for rx in _SNIFF.values()):
+            plain += 1
+            continue
+        m = _PREFIX.match(line)
+        if m is not None and any(rx.match(line, m.end()) for rx in _STAMPED.values()):
+            prefixed += 1
+    return prefixed > plain
+
+
+@dataclass(slots=True)
+class FileLayout:
+    """What sniffing a file's head found besides its format."""
+
+    prefixed: bool = False
+    """Each line starts with a file name (the record's source)."""
+    wrap: int | None = None
+    """The width a terminal hard-wrapped the lines at."""
+
+
 class _FileParser:
     """Groups one file's lines into records (one pending record at a time)."""
 
     def __init__(self, source: Source, fmt: Format, year: int | None, counts: Counts,
-                 report: Callable[[Diagnostic], None]) -> None:
+                 report: Callable[[Diagnostic], None], layout: FileLayout | None = None,
+                 inferred_years: dict[str, tuple[int, int]] | None = None) -> None:
         self.source = source
         self.name = source.name
         self.fmt = fmt
         self.clock = YearClock(source.mtime, year)
         self.counts = counts
         self.report = report
+        self.layout = layout or FileLayout()
+        self.inferred_years = inferred_years if inferred_years is not None else {}
         self.pending: _Pending | None = None
-        self.last_time: datetime | None = None
+        self.last_time: dict[str, datetime] = {}
+        self.services = ServiceGuess(source.name)
+        self.current = self.name
+        """The source of the line being read: the file, or the file name prefixing the line."""
+        self._span = 1
+        """Physical lines the line being read was joined from (terminal wraps)."""
+        self._bad_line = 0
 
     # -- records -------------------------------------------------------------
     def _flush(self) -> Record | None:
@@ -102,16 +148,18 @@ class _FileParser:
         lineno = None
         if e.suffix is not None:
             func, path, lineno = e.suffix
-        elif self.fmt == "oslo" and e.level == "DEBUG":
+        elif e.level == "DEBUG" and (self.fmt == "oslo" or e.stamp is not None):
             m = _OSLO_SUFFIX.search(message)
             if m:
                 message = message[:m.start()]
                 func, path, lineno = m.group(1), m.group(2), int(m.group(3))
-        ctx = parse_context(e.context, project_first=self.fmt != "oslo") if e.context else None
+        ctx = (parse_context(e.context, project_first=self.fmt != "oslo" and e.stamp is None)
+               if e.context else None)
         event = classify(message) if e.level is not None else None
         record = Record.model_construct(
             source=p.source, line=p.line, lines=p.lines, timestamp=p.timestamp, host=p.host,
-            process=p.process, pid=p.pid, level=e.level, logger=e.logger, context=e.context,
+            process=p.process, service=p.service, pid=e.pid if e.pid is not None else p.pid,
+            level=e.level, logger=e.logger, context=e.context,
             request_id=ctx.request_id if ctx else None,
             global_request_id=ctx.global_request_id if ctx else None,
             user=ctx.user if ctx else None, project=ctx.project if ctx else None,
@@ -123,37 +171,59 @@ class _FileParser:
         else:
             self.counts.events += 1
         if p.timestamp is not None:
-            if self.last_time is not None and p.timestamp < self.last_time - _BACKWARDS:
+            last = self.last_time.get(p.source)
+            if last is not None and p.timestamp < last - _BACKWARDS:
                 self.report(Diagnostic(
                     source=self.name, line=p.line,
                     message=f"out of order: {p.timestamp.isoformat()} is before "
-                            f"{self.last_time.isoformat()} on an earlier line"))
+                            f"{last.isoformat()} on an earlier line"))
             else:
-                self.last_time = p.timestamp
+                self.last_time[p.source] = p.timestamp
         return record
 
     def _bad(self, lineno: int, why: str, text: str) -> None:
         shown = text if len(text) <= 80 else text[:77] + "..."
+        self._bad_line = lineno
         self.report(Diagnostic(source=self.name, line=lineno, message=f"{why}: {shown!r}",
-                               bad_lines=1))
+                               bad_lines=self._span))
 
     def _start(self, lineno: int, stamp: datetime | None, host: str | None,
-               process: str | None, pid: int | None, entry: Entry) -> Record | None:
+               process: str | None, pid: int | None, entry: Entry,
+               name: str | None = None) -> Record | None:
+        """Open a record; `name` is what names its service (journald identifier, prefix)."""
         done = self._flush()
-        self.pending = _Pending(self.name, lineno, stamp, host, process, pid, entry,
+        service = self.services.of(self.current, name, pid, entry.logger)
+        self.pending = _Pending(self.current, lineno, stamp, host, process, pid, service, entry,
                                 [entry.text] if entry.text else [])
         return done
 
     def _attach(self, pid: int | None, process: str | None) -> _Pending | None:
         p = self.pending
-        if p is not None and p.pid == pid and p.process == process:
+        if p is not None and p.pid == pid and p.process == process and p.source == self.current:
             return p
         return None
 
+    def _year_stamp(self, lineno: int, text: str) -> datetime:
+        """A year-less journald stamp; the first year taken from the file's mtime is reported."""
+        stamp = self.clock.stamp(text)
+        if self.clock.inferred is not None and self.name not in self.inferred_years:
+            year = self.clock.inferred
+            self.inferred_years[self.name] = (year, lineno)
+            origin = ("the current date" if self.name == "<stdin>"
+                      else f"the file's modification time, {self.source.mtime:%Y-%m-%d}")
+            self.report(Diagnostic(
+                source=self.name, line=lineno,
+                message=f"journald stamps carry no year: assumed {year} (from {origin}); "
+                        "--year sets it"))
+        return stamp
+
     # -- one entry of a journal (text or json) ----------------------------------
-    def _journal_entry(self, lineno: int, stamp: datetime, host: str | None, ident: str | None,
-                       pid: int | None, entry: Entry, parsed: str, body_start: int) -> Record | None:
-        """One journal entry; `parsed` is the text the grammar read, the body from `body_start`."""
+    def _journal_entry(self, lineno: int, stamp: datetime | None, host: str | None,
+                       ident: str | None, pid: int | None, entry: Entry, parsed: str,
+                       body_start: int, name: str | None) -> Record | None:
+        """One journal entry; `parsed` is the text the grammar read, the body from `body_start`.
+
+        `stamp` may be None only for a line that continues the pending record."""
         raw_body = parsed[body_start:]
         if entry.level is not None and entry.context is None:
             # Exception prefix "ERROR logger [instance: U] ...": a traceback line.
@@ -164,7 +234,7 @@ class _FileParser:
                 p.lines += 1
                 return None
         if entry.level is not None:
-            return self._start(lineno, stamp, host, ident, pid, entry)
+            return self._start(lineno, stamp, host, ident, pid, entry, name)
         p = self._attach(pid, ident)
         text = raw_body
         if entry.suffix is not None:
@@ -175,10 +245,8 @@ class _FileParser:
             if entry.suffix is not None:
                 p.entry.suffix = entry.suffix
             return None
-        done = self._flush()
         orphan = Entry(text=text, suffix=entry.suffix)
-        self.pending = _Pending(self.name, lineno, stamp, host, ident, pid, orphan, [text])
-        return done
+        return self._start(lineno, stamp, host, ident, pid, orphan, name)
 
     def _journal_text(self, lineno: int, text: str) -> Record | None:
         if text.startswith("-- ") and text.rstrip().endswith("--"):
@@ -188,15 +256,22 @@ class _FileParser:
         if line is None:
             self._bad(lineno, "not a journald line", text)
             return None
+        entry = line.entry
         try:
-            stamp = (self.clock.stamp(line.stamp) if line.stamp_kind == "SHORT_STAMP"
-                     else iso_stamp(line.stamp))
+            if entry.stamp is not None:  # a whole oslo.log line: its stamp has the year
+                stamp: datetime | None = oslo_stamp(entry.stamp)
+            elif line.stamp_kind != "SHORT_STAMP":
+                stamp = iso_stamp(line.stamp)
+            elif entry.level is None and self._attach(line.pid, line.ident) is not None:
+                stamp = None  # a continuation: its stamp is not used
+            else:
+                stamp = self._year_stamp(lineno, line.stamp)
         except ValueError as exc:
             self._bad(lineno, f"impossible timestamp ({exc})", text)
             return None
         body = line.body_start + (text[line.body_start:line.body_start + 1] == " ")
-        return self._journal_entry(lineno, stamp, line.host, line.ident, line.pid, line.entry,
-                                   text, body)
+        return self._journal_entry(lineno, stamp, line.host, line.ident, line.pid, entry,
+                                   text, body, line.ident)
 
     def _json_text(self, lineno: int, text: str) -> Record | None:
         if not text.strip():
@@ -226,8 +301,17 @@ class _FileParser:
                 entry.suffix = split_suffix(m.group(1))
                 rest = rest[:m.start()]
             entry.text = f"{entry.text}\n{rest}"
-        return self._journal_entry(lineno, stamp, obj.get("_HOSTNAME"),
-                                   obj.get("SYSLOG_IDENTIFIER"), pid, entry, first, 0)
+        if entry.stamp is not None:
+            try:
+                stamp = oslo_stamp(entry.stamp)
+            except ValueError as exc:
+                self._bad(lineno, f"impossible timestamp ({exc})", text)
+                return None
+        ident = obj.get("SYSLOG_IDENTIFIER")
+        name = next((n for n in (ident, obj.get("CONTAINER_NAME"), obj.get("_SYSTEMD_UNIT"))
+                     if isinstance(n, str) and service_of_name(n) is not None), ident)
+        return self._journal_entry(lineno, stamp, obj.get("_HOSTNAME"), ident, pid, entry,
+                                   first, 0, name)
 
     def _oslo_text(self, lineno: int, text: str) -> Record | None:
         line = oslo.parse_line(text)
@@ -236,7 +320,7 @@ class _FileParser:
                 self._bad(lineno, "stamped line that is not oslo.log's format", text)
                 return None
             p = self.pending
-            if p is None:
+            if p is None or p.source != self.current:
                 self._bad(lineno, "unstamped line with no record before it to continue (the "
                                   "file starts mid-message, or it is not an oslo.log file)", text)
                 return None
@@ -258,11 +342,53 @@ class _FileParser:
         except ValueError as exc:
             self._bad(lineno, f"impossible timestamp ({exc})", text)
             return None
-        return self._start(lineno, stamp, None, None, line.pid, entry)
+        name = self.current if self.layout.prefixed else None
+        return self._start(lineno, stamp, None, None, line.pid, entry, name)
 
-    def records(self, lines: Iterable[tuple[int, str | None]]) -> Iterator[Record]:
+    # -- layouts ------------------------------------------------------------------
+    def _stamped(self) -> re.Pattern[str]:
+        """What opens a record in this file (a wrapped row never does)."""
+        rx = _STAMPED[self.fmt]
+        if self.layout.prefixed:
+            return re.compile(f"{_PREFIX.pattern}(?:{rx.pattern})")
+        return rx
+
+    def _joined(self, lines: Iterable[Numbered], width: int) -> Iterator[Numbered]:
+        """`lines` with the rows a terminal wrapped at `width` joined; one diagnostic says so."""
+        joined = 0
+        first = 0
+        for lineno, text, span in unwrapped(lines, width, self._stamped()):
+            self._span = span
+            if span > 1:
+                self.counts.physical_lines += span - 1
+                joined += span - 1
+                first = first or lineno
+            yield lineno, text
+        self._span = 1
+        if joined:
+            self.report(Diagnostic(
+                source=self.name, line=first,
+                message=f"joined {joined} line{'s' if joined > 1 else ''} a terminal wrapped at "
+                        f"{width} columns (the rows of a log pasted from a terminal)"))
+
+    def _unprefixed(self, lines: Iterable[Numbered]) -> Iterator[Numbered]:
+        """`lines` without their file-name prefix, which becomes the current source."""
+        match = _PREFIX.match
+        for lineno, text in lines:
+            if text is not None:
+                m = match(text)
+                if m is not None:
+                    self.current = m.group(1)
+                    text = text[m.end():]
+            yield lineno, text
+
+    def records(self, lines: Iterable[Numbered]) -> Iterator[Record]:
         handle = {"journal": self._journal_text, "oslo": self._oslo_text,
                   "json": self._json_text}[self.fmt]
+        if self.layout.wrap is not None and self.fmt != "json":
+            lines = self._joined(lines, self.layout.wrap)
+        if self.layout.prefixed:
+            lines = self._unprefixed(lines)
         for lineno, text in lines:
             self.counts.physical_lines += 1
             if text is None:  # already reported by the source layer
@@ -273,6 +399,8 @@ class _FileParser:
                 self._bad(lineno, "empty line", text)
                 continue
             done = handle(lineno, text)
+            if self._span > 1 and self._bad_line != lineno and self.pending is not None:
+                self.pending.lines += self._span - 1
             if done is not None:
                 yield done
         done = self._flush()
@@ -283,17 +411,37 @@ class _FileParser:
 Numbered = tuple[int, str | None]
 
 
-def _sniffed(lines: Iterator[Numbered]) -> tuple[list[Numbered], Format | None]:
+def _head(lines: Iterator[Numbered]) -> list[Numbered]:
     head: list[Numbered] = []
     for item in lines:
         head.append(item)
         if len(head) >= _SNIFF_LINES:
             break
-    return head, detect_format([t for _, t in head if t and t.strip()])
+    return head
+
+
+def sniff(texts: list[str], fmt: str = "auto") -> tuple[Format | None, FileLayout]:
+    """The format of a file's first lines (`fmt` unless "auto"), a file-name prefix on them,
+    and the width a terminal wrapped them at."""
+    clean = [_ANSI.sub("", t) if "\x1b" in t else t for t in texts]
+    prefixed = detect_prefix(clean)
+    bare = [t[m.end():] if (m := _PREFIX.match(t)) else t for t in clean] if prefixed else clean
+    found = detect_format(bare) if fmt == "auto" else fmt
+    layout = FileLayout(prefixed=prefixed)
+    if found in _STAMPED:
+        stamped = _STAMPED[found]
+        if prefixed:
+            stamped = re.compile(f"{_PREFIX.pattern}(?:{stamped.pattern})")
+        layout.wrap = wrap_width(clean, stamped)
+    return found, layout  # type: ignore[return-value]
 
 
 class ParseRun:
-    """Streams the records of several inputs; counts and diagnostics fill in as it goes."""
+    """Streams the records of several inputs; counts and diagnostics fill in as it goes.
+
+    `inferred_years` maps each input whose journald stamps carry no year, and got it from the
+    file's mtime (no `year` given), to that year and the line of the first such stamp.
+    """
 
     def __init__(self, paths: Iterable[str], fmt: str = "auto", year: int | None = None,
                  on_diagnostic: Callable[[Diagnostic], None] | None = None) -> None:
@@ -305,6 +453,7 @@ class ParseRun:
         self.counts = Counts()
         self.diagnostics: list[Diagnostic] = []
         self.errors: list[str] = []
+        self.inferred_years: dict[str, tuple[int, int]] = {}
         self._on_diagnostic = on_diagnostic
 
     def _report(self, diag: Diagnostic) -> None:
@@ -323,15 +472,14 @@ class ParseRun:
             return
         try:
             lines = physical_lines(source, self._report)
-            if self.fmt == "auto":
-                head, fmt = _sniffed(lines)
-                if fmt is None:
-                    self._unrecognised(source.name, head, lines)
-                    return
-                lines = _chain(head, lines)
-            else:
-                fmt = self.fmt  # type: ignore[assignment]
-            yield from _FileParser(source, fmt, self.year, self.counts, self._report).records(lines)
+            head = _head(lines)
+            fmt, layout = sniff([t for _, t in head if t and t.strip()], self.fmt)
+            if fmt is None:
+                self._unrecognised(source.name, head, lines)
+                return
+            parser = _FileParser(source, fmt, self.year, self.counts, self._report, layout,
+                                 self.inferred_years)
+            yield from parser.records(_chain(head, lines))
         finally:
             source.close()
 

@@ -23,6 +23,10 @@ class Record(BaseModel):
     timestamp: datetime | None = None
     host: str | None = None
     process: str | None = None
+    """The journald identifier (SYSLOG_IDENTIFIER)."""
+    service: str | None = None
+    """The OpenStack service that wrote the record ("nova-compute", "nova-api",
+    "neutron-openvswitch-agent", ...), None when nothing tells."""
     pid: int | None = None
     level: str | None = None
     logger: str | None = None
@@ -54,7 +58,7 @@ class Record(BaseModel):
 
 
 JSON_COLUMNS: tuple[str, ...] = (
-    "source", "line", "lines", "timestamp", "host", "process", "pid", "level", "logger",
+    "source", "line", "lines", "timestamp", "host", "process", "service", "pid", "level", "logger",
     "context", "request_id", "global_request_id", "user", "project", "instance", "message",
     "func", "path", "lineno", "traceback", "event", "fields",
 )

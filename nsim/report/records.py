@@ -55,7 +55,7 @@ def parquet_schema() -> pa.Schema:
     return pa.schema([
         ("source", pa.string()), ("line", pa.int64()), ("lines", pa.int64()),
         ("timestamp", pa.timestamp("us")), ("host", pa.string()), ("process", pa.string()),
-        ("pid", pa.int64()), ("level", pa.string()), ("logger", pa.string()),
+        ("service", pa.string()), ("pid", pa.int64()), ("level", pa.string()), ("logger", pa.string()),
         ("context", pa.string()), ("request_id", pa.string()),
         ("global_request_id", pa.string()), ("user", pa.string()), ("project", pa.string()),
         ("instance", pa.string()), ("message", pa.string()), ("func", pa.string()),
