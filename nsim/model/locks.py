@@ -16,11 +16,29 @@ class Holder:
     since: datetime | None
 
 
+@dataclass(frozen=True)
+class Displaced:
+    """A holder whose release is not yet logged when another takes the lock, and where."""
+
+    holder: Holder
+    taken_by: Holder
+    where: str
+
+
 @dataclass
 class Lock:
     name: str
     holder: Holder | None = None
     waiters: list[Holder] = field(default_factory=list)
+    displaced: list[Displaced] = field(default_factory=list)
+    """oslo logs "released" after letting go (and under native threads another holder may
+    log "acquired" first), or the release line is missing: settled when it shows up."""
+
+    def take_displaced(self, owner: str, request_id: str | None) -> Displaced | None:
+        for i, d in enumerate(self.displaced):
+            if d.holder.owner == owner and d.holder.request_id == request_id:
+                return self.displaced.pop(i)
+        return None
 
     def wait(self, who: Holder) -> None:
         self.waiters.append(who)

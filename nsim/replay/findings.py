@@ -14,8 +14,8 @@ RULES: dict[str, str] = {
     "claim-limit": "a claim's logged limit equals total x allocation ratio (when the ratio is known)",
     "claim-decision": "a claim succeeds exactly when it fits (requested <= limit - used)",
     "final-view": "Final resource view totals and usage equal the model's",
-    "lock-exclusive": "a lock is held by one request at a time",
-    "lock-release": "a lock is released by the request that holds it",
+    "lock-exclusive": "a lock is held by one request at a time (a hold is [released - held, "
+                      "released])",
     "lock-waited": "a lock's logged wait equals acquired - acquiring stamps",
     "lock-held": "a lock's logged hold time equals released - acquired stamps",
     "cache-double-fetch": "an image is downloaded/converted only when its base file is not cached",

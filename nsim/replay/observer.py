@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nsim.events import build, claim, failure, guest, image, imagecache, lock, teardown
 from nsim.events.audit import FinalResourceView
@@ -23,7 +23,7 @@ from nsim.model.host import Host
 from nsim.model.image_cache import BaseState, cache_filename
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import EVENT_POWER_STATE, Outcome, PowerState, TaskState, VmState
-from nsim.model.locks import Holder
+from nsim.model.locks import Displaced, Holder
 from nsim.nova_names import (
     ABORT_CLAIM_FUNCTION,
     BUILD_FUNCTION,
@@ -218,9 +218,8 @@ class HostObserver:
             self._check_duration("lock-waited", f'lock "{ev.name}" wait', ev.waited,
                                  waiter.since, rec.timestamp)
         if lk.holder is not None and lk.holder.request_id != rec.request_id:
-            self.violation("lock-exclusive",
-                           f'lock "{ev.name}" acquired by {ev.owner} ({rec.request_id}) while '
-                           f"{lk.holder.owner} ({lk.holder.request_id}) holds it")
+            lk.displaced.append(Displaced(lk.holder, Holder(ev.owner, rec.request_id,
+                                                            rec.timestamp), self.where()))
         lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
         if owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
             self._bind(rec.request_id, ev.name)
@@ -242,16 +241,39 @@ class HostObserver:
     def _lock_released(self, rec: Record, ev: lock.LockReleased) -> None:
         lk = self.host.locks.get(ev.name)
         holder = lk.holder
-        if holder is None:
-            self.assume(f'lock "{ev.name}" was taken before the log window')
-        elif holder.request_id != rec.request_id or holder.owner != ev.owner:
-            self.violation("lock-release",
-                           f'lock "{ev.name}" released by {ev.owner} ({rec.request_id}) but held by '
-                           f"{holder.owner} ({holder.request_id})")
-        else:
+        if holder is not None and holder.request_id == rec.request_id and holder.owner == ev.owner:
             self._check_duration("lock-held", f'lock "{ev.name}" hold', ev.held, holder.since,
                                  rec.timestamp)
-        lk.holder = None
+            lk.holder = None
+        else:
+            displaced = lk.take_displaced(ev.owner, rec.request_id)
+            if displaced is not None:
+                self._check_overlap(ev, rec, displaced.taken_by, displaced.where)
+            elif holder is not None:
+                self._check_overlap(ev, rec, holder, "")
+            else:
+                self.assume(f'lock "{ev.name}" was taken before the log window')
+        self._after_release(rec, ev)
+
+    def _check_overlap(self, ev: lock.LockReleased, rec: Record, other: Holder, where: str) -> None:
+        """`ev` ends a hold of [release - held, release]: another holder that took the lock
+        inside it (beyond stamp resolution) proves two holders at once."""
+        released = rec.timestamp
+        if released is None or other.since is None:
+            return
+        taken = released - timedelta(seconds=ev.held)
+        tol = 2 * _resolution(released, other.since)
+        if taken + timedelta(seconds=tol) < other.since < released - timedelta(seconds=tol):
+            at = f" at {where}" if where else ""
+            self.violation("lock-exclusive",
+                           f'lock "{ev.name}" held by {ev.owner} ({rec.request_id}) from '
+                           f"{taken.time()} to {released.time()}, but {other.owner} "
+                           f"({other.request_id}) acquired it{at} at {other.since.time()}")
+        elif not where:
+            self.assume(f'lock "{ev.name}": the acquire by {ev.owner} ({rec.request_id}) '
+                        "is not in the log")
+
+    def _after_release(self, rec: Record, ev: lock.LockReleased) -> None:
         if owner_function(ev.owner) == FETCH_FUNCTION:
             base = self.host.cache.files.get(ev.name)
             if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
@@ -705,8 +727,9 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None:
             return
-        if not inst.failing:
-            inst.task_state = TaskState.DELETING
+        if inst.failing and inst.outcome == Outcome.INCOMPLETE:
+            self._fail(inst, rec, inst.cause or "build failed")
+        inst.task_state = TaskState.DELETING
         inst.begin("delete", rec.timestamp)
         self.host.tracker.release(inst.uuid, self.where(), "deleted")
         self.host.cache.release(inst.uuid)

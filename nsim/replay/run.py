@@ -18,7 +18,7 @@ from nsim.model.host import Host
 from nsim.replay.findings import Assumption, Violation
 from nsim.replay.observer import HostObserver
 
-_INSTANCE_COLUMNS = ["uuid", "host", "outcome", "vm_state", "task_state", "power_state", "image_id",
+_INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state", "power_state", "image_id",
                      "image_cache", "memory_mb", "disk_gb", "vcpus", "build_seconds"]
 
 
@@ -39,7 +39,8 @@ class ReplayResult:
 
     def instances_frame(self) -> pd.DataFrame:
         """One row per instance: host, outcome, states, claim, cache use, build time."""
-        rows = [{"uuid": i.uuid, "host": i.host, "outcome": i.outcome.value,
+        rows = [{"uuid": i.uuid, "host": i.host, "operation": i.operation,
+                 "outcome": i.outcome.value, "cause": i.cause,
                  "vm_state": i.vm_state.value if i.vm_state else None,
                  "task_state": i.task_state.value if i.task_state else None,
                  "power_state": i.power_state.value, "image_id": i.image_id,

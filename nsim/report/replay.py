@@ -17,7 +17,8 @@ def _iso(value: Any) -> str | None:
 def _instance_json(inst: Instance) -> dict[str, Any]:
     claim = inst.claim
     return {
-        "uuid": inst.uuid, "host": inst.host, "outcome": inst.outcome.value,
+        "uuid": inst.uuid, "host": inst.host, "operation": inst.operation,
+        "outcome": inst.outcome.value, "cause": inst.cause,
         "vm_state": inst.vm_state.value if inst.vm_state else None,
         "task_state": inst.task_state.value if inst.task_state else None,
         "power_state": inst.power_state.value,
@@ -86,13 +87,16 @@ def to_text(result: ReplayResult) -> str:
                 out.append(f"    _base/{base.filename}  {base.state.value:11} {image}")
         for inst in host.instances.values():
             states = "/".join(s.value if s else "None" for s in (inst.vm_state, inst.task_state))
-            line = f"  instance {inst.uuid}  {inst.outcome.value}  ({states}, {inst.power_state.value})"
+            what = inst.outcome.value if inst.operation == "boot" else f"{inst.operation} claim"
+            line = f"  instance {inst.uuid}  {what}  ({states}, {inst.power_state.value})"
             if inst.claim is not None:
                 c = inst.claim
                 line += f"  claim {c.memory_mb} MB / {c.disk_gb} GB / {c.vcpus} vCPU"
             if inst.image_cache:
                 line += f"  cache {inst.image_cache}"
             out.append(line)
+            if inst.cause:
+                out.append(f"      cause: {inst.cause}")
             for phase in inst.ordered_phases():
                 secs = "?" if phase.seconds is None else f"{phase.seconds:7.3f}s"
                 start = phase.start.strftime("%H:%M:%S.%f")[:-3] if phase.start else "?"
