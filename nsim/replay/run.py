@@ -18,8 +18,11 @@ from nsim.model.host import Host
 from nsim.replay.findings import Assumption, Violation
 from nsim.replay.observer import HostObserver
 
-_INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state", "power_state", "image_id",
-                     "image_cache", "memory_mb", "disk_gb", "vcpus", "build_seconds"]
+_INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state",
+                     "power_state", "image_id", "image_cache", "memory_mb", "disk_gb", "vcpus",
+                     "build_seconds"]
+# Records of these services are the compute host's own (a privsep daemon has its own pid).
+_COMPUTE = (None, "nova-compute")
 
 
 @dataclass
@@ -87,8 +90,12 @@ def merged(runs: list[ParseRun]) -> Iterator[Record]:
 
 
 def apply_record(observers: dict[str, HostObserver], rec: Record,
-                 config: HostConfig) -> HostObserver:
-    """Apply one record to the model of its host (created on first sight)."""
+                 config: HostConfig) -> HostObserver | None:
+    """Apply one record to the model of its host (created on first sight). Records other
+    services wrote (nova-api, neutron agents, ... in one file or journal) are not the
+    compute host's: they are left out of its model."""
+    if rec.service not in _COMPUTE:
+        return None
     key = host_key(rec)
     obs = observers.get(key)
     if obs is None:
@@ -119,6 +126,9 @@ def replay(paths: Iterable[str], config: HostConfig | None = None, fmt: str = "a
     runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic) for p in paths]
     result = replay_records(merged(runs), config)
     for run in runs:
+        for source, (year, line) in run.inferred_years.items():
+            result.assumptions.append(Assumption(source, line, f"the stamps carry no year: {year} assumed "
+                                                 "(inferred; --year sets it)"))
         result.counts.add(run.counts)
         result.diagnostics.extend(run.diagnostics)
         result.errors.extend(run.errors)

@@ -208,6 +208,8 @@ class Session:
             self._notice(rec.source, rec.line, f"the model could not apply this record: "
                                                f"{type(exc).__name__}: {exc}")
             return
+        if obs is None:
+            return
         if obs.violations:
             self.findings.extend(Finding(index, v) for v in obs.violations)
             self.store.mark(index, VIOLATION)

@@ -116,5 +116,7 @@ class Timeline:
             obs = apply_record(self._state, rec, self.config)
         except Exception:  # the indexer has shown it as a notice
             return
+        if obs is None:
+            return
         obs.violations.clear()
         obs.assumptions.clear()
