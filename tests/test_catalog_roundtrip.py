@@ -50,7 +50,6 @@ from nsim.events.failure import (
     BuildTimedOut,
     GuestStartFailed,
     NetworkAllocFailed,
-    NetworkAllocNotRescheduling,
     NetworkSetupFailed,
     Rescheduled,
     RetryInfoAbsent,
@@ -230,7 +229,7 @@ EXAMPLES: dict[str, Event] = {
     "deleting_files": DeletingFiles(path=f"{INST_DIR}_del"),
     "deletion_complete": DeletionComplete(path=f"{INST_DIR}_del"),
     "stopped_event_removed": StoppedEventRemoved(
-        details=f"{INST} due to new event <LifecycleEvent: 1497618781.2305, {INST} => Started>"),
+        instance_uuid=INST, new_event=f"<LifecycleEvent: 1497618781.2305, {INST} => Started>"),
     "image_checking": ImageChecking(image_id=IMAGE, base_file=BASE, result="checking"),
     "unknown_base_file": UnknownBaseFile(path=OLD_BASE),
     "active_base_files": ActiveBaseFiles(paths=[BASE, OTHER_BASE]),
@@ -272,7 +271,6 @@ EXAMPLES: dict[str, Event] = {
                 f"task_state spawning. Event states are: network-vif-plugged-{PORT}: timed out "
                 "after 300.00 seconds"),
     "vif_creation_failed": VifCreationFailed(),
-    "network_alloc_not_rescheduling": NetworkAllocNotRescheduling(),
     "build_timed_out": BuildTimedOut(),
 }
 
@@ -285,8 +283,10 @@ def example(kind: str, release: str) -> Event:
         return event.model_copy(update={"node": None})
     if kind == "resource_audit" and release_index(release) <= release_index("newton"):
         return event.model_copy(update={"host": None})
-    if kind == "final_resource_view" and release != "2025.2":
+    if kind == "final_resource_view" and release_index(release) < release_index("2025.2"):
         return event.model_copy(update={"stats": None})
+    if kind == "stopped_event_removed" and release_index(release) < release_index("2026.1"):
+        return event.model_copy(update={"new_event": None})
     return event
 
 
@@ -294,8 +294,12 @@ CASES = [(kind, release) for kind, cls in KINDS.items() for release in RELEASES
          if cls.wording_for(release) is not None]
 
 
+# Kinds with no wording: text nova never logs on its own (see their docstrings).
+WORDLESS = {"network_alloc_not_rescheduling"}
+
+
 def test_examples_cover_every_kind() -> None:
-    assert set(EXAMPLES) == set(KINDS)
+    assert set(EXAMPLES) == set(KINDS) - WORDLESS
     for kind, event in EXAMPLES.items():
         assert type(event) is KINDS[kind]
         assert event.kind == kind
@@ -303,7 +307,8 @@ def test_examples_cover_every_kind() -> None:
 
 def test_every_kind_is_logged_by_some_release() -> None:
     logged = {kind for kind, _ in CASES}
-    assert logged == set(KINDS)
+    assert logged == set(KINDS) - WORDLESS
+    assert all(not KINDS[kind].wordings for kind in WORDLESS)
 
 
 @pytest.mark.parametrize(("kind", "release"), CASES)
@@ -346,11 +351,11 @@ def test_claim_test_lines_end_with_stein(kind: str) -> None:
     assert releases_with(kind) == list(RELEASES[:RELEASES.index("stein") + 1])
 
 
-def test_claim_successful_survives_train_and_failed_claim_starts_there() -> None:
+def test_claim_successful_survives_train_and_failed_claim_starts_in_xena() -> None:
     assert releases_with("claim_successful") == list(RELEASES)
     assert EXAMPLES["claim_successful"].render("train") == "Claim successful on node compute"
     assert ClaimSuccessful().render("ocata") == "Claim successful"
-    assert releases_with("claim_failed") == list(RELEASES[RELEASES.index("train"):])
+    assert releases_with("claim_failed") == list(RELEASES[RELEASES.index("xena"):])
 
 
 def test_claim_attempt_names_the_node_from_pike() -> None:

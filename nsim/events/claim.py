@@ -1,7 +1,7 @@
 """Resource claims (nova/compute/claims.py, nova/compute/resource_tracker.py).
 
 The per-resource test lines (overhead, total/used, limit) exist through Stein
-and were removed in Train (nova commit 5406c8bd9b); from Train a refused claim
+and were removed in Train (nova commit 5406c8bd9b); from Xena (nova 24) a refused claim
 logs "Failed to claim: ...". Ocata and earlier do not name the node.
 """
 
@@ -135,7 +135,7 @@ class ClaimFailed(Event):
     kind: ClassVar[str] = "claim_failed"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Failed to claim: {reason}", level="INFO", since="train"),
+        Wording("Failed to claim: {reason}", level="INFO", since="xena"),
     )
     reason: str
 

@@ -15,7 +15,9 @@ PROCESSUTILS = "oslo_concurrency.processutils"
 class InstanceDirCreating(Event):
     kind: ClassVar[str] = "instance_dir_creating"
     logger: ClassVar[str] = DRIVER
-    wordings: ClassVar[tuple[Wording, ...]] = (Wording("Creating instance directory"),)
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Creating instance directory", since="stein"),
+    )
 
 
 class CreatingImage(Event):

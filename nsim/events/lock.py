@@ -1,7 +1,8 @@
 """oslo.concurrency lock messages (oslo_concurrency/lockutils.py).
 
 `synchronized` logs acquiring (oslo.concurrency >= 5.0, Zed), acquired with the
-wait and released with the hold time; "released" is quoted since 4.5.0 (Xena).
+wait and released with the hold time; "released" is quoted since 4.5.0 (Xena), which also
+logs "unacquired" when the lock was not taken.
 The `lock()` context manager logs the bare forms without owner or timings.
 """
 
@@ -49,7 +50,7 @@ class LockReleased(Event):
     kind: ClassVar[str] = "lock_released"
     logger: ClassVar[str] = LOCKUTILS
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording('Lock "{name}" {action} by "{owner}" :: held {held:.3f}s', until="wallaby"),
+        Wording('Lock "{name}" released by "{owner}" :: held {held:.3f}s', until="wallaby"),
         Wording('Lock "{name}" "{action}" by "{owner}" :: held {held:.3f}s', since="xena"),
     )
     name: str

@@ -1,15 +1,28 @@
-"""Nova releases nsim knows the wording of, oldest first (nova major version 13..32)."""
+"""Nova releases nsim knows the wording of, oldest first (Havana 2013.2 .. 2026.2, nova 34).
+
+Before Liberty nova's versions were dates (2013.2 = Havana); from Liberty on, the major
+version counts releases (Liberty = 12.0.0, 2026.2 = 34.0.0).
+"""
 
 from __future__ import annotations
 
-RELEASES: tuple[str, ...] = (
-    "mitaka", "newton", "ocata", "pike", "queens", "rocky", "stein", "train",
-    "ussuri", "victoria", "wallaby", "xena", "yoga", "zed",
-    "2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2",
-)
+# release -> the version of its first nova release.
+NOVA_VERSION: dict[str, str] = {
+    "havana": "2013.2", "icehouse": "2014.1", "juno": "2014.2", "kilo": "2015.1",
+    "liberty": "12.0.0", "mitaka": "13.0.0", "newton": "14.0.0", "ocata": "15.0.0",
+    "pike": "16.0.0", "queens": "17.0.0", "rocky": "18.0.0", "stein": "19.0.0",
+    "train": "20.0.0", "ussuri": "21.0.0", "victoria": "22.0.0", "wallaby": "23.0.0",
+    "xena": "24.0.0", "yoga": "25.0.0", "zed": "26.0.0", "2023.1": "27.0.0",
+    "2023.2": "28.0.0", "2024.1": "29.0.0", "2024.2": "30.0.0", "2025.1": "31.0.0",
+    "2025.2": "32.0.0", "2026.1": "33.0.0", "2026.2": "34.0.0",
+}
+RELEASES: tuple[str, ...] = tuple(NOVA_VERSION)
 _INDEX = {name: i for i, name in enumerate(RELEASES)}
-# Nova's major version for each release (mitaka = 13.0.0).
-NOVA_MAJOR = {name: 13 + i for i, name in enumerate(RELEASES)}
+# Nova's major version for the releases that have one (Liberty = 12 on).
+NOVA_MAJOR: dict[str, int] = {
+    name: int(version.split(".")[0]) for name, version in NOVA_VERSION.items()
+    if len(version.split(".")[0]) < 4
+}
 
 
 def release_index(name: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from nsim.events.base import Event, Wording
+from nsim.events.base import Event, Wording, by_type
 
 DRIVER = "nova.virt.libvirt.driver"
 
@@ -43,7 +43,7 @@ class DestroyVanished(Event):
     kind: ClassVar[str] = "destroy_vanished"
     logger: ClassVar[str] = DRIVER
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("During wait destroy, instance disappeared.", level="INFO"),
+        Wording("During wait destroy, instance disappeared."),
     )
 
 
@@ -74,15 +74,23 @@ class DeletionComplete(Event):
 
 
 class StoppedEventRemoved(Event):
-    """A new lifecycle event cancelled the delayed STOPPED event (nova/virt/libvirt/host.py)."""
+    """A new lifecycle event cancelled the delayed STOPPED event (nova/virt/libvirt/host.py
+    _event_emit_delayed); 2026.1 names the new event."""
 
     kind: ClassVar[str] = "stopped_event_removed"
     logger: ClassVar[str] = "nova.virt.libvirt.host"
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Removed pending STOPPED event for {details}"),
+        Wording("Removed pending event for {instance_uuid} due to lifecycle event",
+                until="victoria"),
+        Wording("Removed pending event for {instance_uuid} due to event", since="wallaby",
+                until="2025.2"),
+        Wording("Removed pending STOPPED event for {instance_uuid} due to new event {new_event}",
+                since="2026.1"),
     )
-    details: str
+    instance_uuid: str
+    new_event: str | None = None
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> StoppedEventRemoved:
-        return cls(details=str(tokens[0]))
+        t = by_type(tokens)
+        return cls(instance_uuid=t["UUID"][0], new_event=t.get("REST", [None])[0])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from nsim.events.release import NOVA_MAJOR
+from nsim.events.release import NOVA_VERSION
 
 NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/1.1"
 
@@ -73,7 +73,7 @@ class DomainSpec:
 
 
 def nova_version(release: str) -> str:
-    return f"{NOVA_MAJOR[release]}.0.0"
+    return NOVA_VERSION[release]
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -96,7 +96,8 @@ class Attempt:
         spawn_start = self.env.now
         self.say(build.SpawnStart())
         yield self.wait(s.image_prep * 0.5)
-        self.say(image.InstanceDirCreating())
+        if self.host.has(image.InstanceDirCreating):  # Stein on
+            self.say(image.InstanceDirCreating())
         yield self.wait(s.image_prep * 0.5)
         self.say(image.CreatingImage())
         fault = yield from self._image()
@@ -260,7 +261,8 @@ class Attempt:
         h.tracker.drop_claim(self.uuid)
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
         h.cache.release(self.uuid)
-        self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
+        if h.has(failure.BuildFailed):  # Rocky on
+            self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
         yield from self._reschedule(build_lock, fault.reason)
 
     def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nsim.events.release import NOVA_MAJOR, release_index
+from nsim.events.release import NOVA_VERSION, release_index
 from nsim.network_info import PortInfo, network_info_json, os_vif_repr
 
 
@@ -149,7 +149,7 @@ def guest_xml(guest: GuestSpec, release: str) -> str:
         f"  <vcpu>{guest.vcpus}</vcpu>",
         "  <metadata>",
         '    <nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.0">',
-        f'      <nova:package version="{NOVA_MAJOR[release]}.0.0"/>',
+        f'      <nova:package version="{NOVA_VERSION[release]}"/>',
         f"      <nova:name>{guest.name}</nova:name>",
         f'      <nova:flavor name="{guest.flavor}">',
         f"        <nova:memory>{guest.memory_mb}</nova:memory>",
