@@ -65,6 +65,7 @@ class HostObserver:
         self._request_instance: dict[str, str] = {}
         self._pending: dict[str, _Attempt] = {}
         self._last_stamp: datetime | None = None
+        self._early_overlays: dict[str, tuple[str, str, str]] = {}
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
@@ -275,9 +276,7 @@ class HostObserver:
 
     def _after_release(self, rec: Record, ev: lock.LockReleased) -> None:
         if owner_function(ev.owner) == FETCH_FUNCTION:
-            base = self.host.cache.files.get(ev.name)
-            if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
-                self.host.cache.complete(ev.name)
+            self._fetch_ended(ev.name)
         if owner_function(ev.owner) == BUILD_FUNCTION:
             return
         inst = self._inst(rec)
@@ -538,6 +537,18 @@ class HostObserver:
                 inst = self.host.instance(owner)
             self._overlay(rec, inst, cmd.backing_file, cmd.target)
 
+    def _fetch_ended(self, name: str) -> None:
+        """The base file is in place. An overlay created on it before now was too early."""
+        early = self._early_overlays.pop(name, None)
+        if early is not None:
+            where, target, state = early
+            self.violation("cache-backing-ready",
+                           f"overlay {target} was created at {where} on _base/{name} while it was "
+                           f"still {state}: its fetch ends only here")
+        base = self.host.cache.files.get(name)
+        if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
+            self.host.cache.complete(name)
+
     def _expect_image(self, inst: Instance, name: str) -> None:
         if inst.image_id is not None and cache_filename(inst.image_id) != name:
             self.violation("cache-filename", f"base file {name} is not sha1({inst.image_id}) = "
@@ -551,6 +562,11 @@ class HostObserver:
         base = cache.entry(name)
         if base.state == BaseState.ABSENT and base.fetched_by is None:
             self.assume(f"base file _base/{name} was cached before the log window")
+            cache.complete(name)
+        elif base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
+            # The fetch may have ended without a line (INFO level, or a rename after a
+            # convert): only its end logged after this overlay proves the overlay early.
+            self._early_overlays[name] = (self.where(), target, base.state.value)
             cache.complete(name)
         elif base.state != BaseState.PRESENT:
             self.violation("cache-backing-ready",
@@ -574,6 +590,11 @@ class HostObserver:
             name = self._base_file(path) if path and path.endswith((".part", ".converted")) else None
             if name is not None:
                 self.host.cache.abort_fetch(name)
+        if cmd is not None and cmd.operation == "convert" and ev.returncode == 0 and cmd.source:
+            # fetch_to_raw renames <base>.converted to <base> without a line of its own.
+            name = self._base_file(cmd.source)
+            if name is not None:
+                self._fetch_ended(name)
         inst = self._inst(rec) if cmd is not None else None
         if cmd is None or inst is None:
             return

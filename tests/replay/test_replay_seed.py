@@ -332,3 +332,29 @@ def test_conversion_with_force_raw_images_off_is_flagged() -> None:
     result = replay([str(SEED)], config=HostConfig(force_raw_images=False), year=2017)
     assert [v.rule for v in result.violations] == ["force-raw"]
     assert "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7" in result.violations[0].message
+
+
+def test_base_file_ready_without_a_line_is_not_a_violation(tmp_path: Path) -> None:
+    # At INFO level neither the fetch lock nor the commands are logged; even at DEBUG the
+    # rename of <base>.converted to <base> has no line. Drop the lines that end the fetch.
+    lines = [line for line in seed_lines()
+             if "fetch_func_sync" not in line and "returned: 0" not in line]
+    result = replay([write(tmp_path, "quiet.journal", lines)], year=2017)
+    assert result.violations == []
+
+
+def test_overlay_before_the_convert_ended_is_flagged(tmp_path: Path) -> None:
+    lines = seed_lines()
+    returned = line_of(lines, "qemu-img convert") + 1
+    assert "returned: 0" in lines[returned - 1]
+    create = line_of(lines, "qemu-img create")
+    released = line_of(lines, '"nova.virt.libvirt.imagebackend.fetch_func_sync" :: held')
+    # The convert's end and the fetch lock's release logged after the overlay was made.
+    block = lines[returned - 1:released]
+    rest = lines[:returned - 1] + lines[released:]
+    at = line_of(rest, "qemu-img create") + 1  # after the create's own "returned" line
+    rest[at:at] = block
+    result = replay([write(tmp_path, "early.journal", rest)], year=2017)
+    flagged = [v for v in result.violations if v.rule == "cache-backing-ready"]
+    assert len(flagged) == 1 and flagged[0].line == at + 1
+    assert f":{create - len(block)}" in flagged[0].message
