@@ -16,7 +16,8 @@ class YearClock:
     """Gives journald short stamps ("Jun 16 13:12:52.123456") a year.
 
     The year is `year` when given; otherwise the year of `reference` (the file's
-    mtime), one less if the first stamp's month lies after the reference month.
+    mtime, or a stamp with a year from the same input), one less if the first stamp's
+    month lies after the reference month.
     A month that goes back (Dec -> Jan) starts the next year.
     """
 
@@ -24,10 +25,19 @@ class YearClock:
         self._reference = reference
         self._year = year
         self.inferred: int | None = None
-        """The year taken from `reference` for the first stamp (None while none, or when given)."""
+        """The year taken from the file's mtime for the first stamp (None while none, when
+        given, or when anchored)."""
+        self._anchored = False
         self._month: int | None = None
         # Consecutive lines mostly share a stamp; the same text again changes no state.
         self._last: tuple[str, datetime] | None = None
+
+    def anchor(self, when: datetime) -> None:
+        """Take the year from `when` (a stamp with a year on the same lines), not the mtime,
+        unless a year is given or already set."""
+        if self._year is None and not self._anchored:
+            self._reference = when
+            self._anchored = True
 
     def stamp(self, text: str) -> datetime:
         last = self._last
@@ -41,7 +51,7 @@ class YearClock:
         month = MONTHS[text[:3]]
         if self._year is None:
             self._year = self._reference.year - (1 if month > self._reference.month else 0)
-            self.inferred = self._year
+            self.inferred = None if self._anchored else self._year
         elif self._month is not None and month < self._month and self._month - month > 6:
             self._year += 1
         self._month = month

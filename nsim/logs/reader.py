@@ -260,6 +260,7 @@ class _FileParser:
         try:
             if entry.stamp is not None:  # a whole oslo.log line: its stamp has the year
                 stamp: datetime | None = oslo_stamp(entry.stamp)
+                self.clock.anchor(stamp)
             elif line.stamp_kind != "SHORT_STAMP":
                 stamp = iso_stamp(line.stamp)
             elif entry.level is None and self._attach(line.pid, line.ident) is not None:

@@ -105,9 +105,10 @@ def _neutron(logger: str) -> str:
 class ServiceGuess:
     """The service of each record of one input.
 
-    In order: the name the record comes with (journald identifier or container, file-name
-    prefix), the name of the file, the logger when only one service uses it, the service seen
-    before for the same pid, the first service the input showed. None when all are silent.
+    A record that comes with a name (journald identifier or container, file-name prefix) is
+    of the service that name names, else of its logger's service, else of the service seen
+    before for its pid, else unknown. A record of a plain oslo.log file is of the service the
+    file's name names, else its logger's, its pid's, else the first service the file showed.
     """
 
     def __init__(self, file_name: str | None) -> None:
@@ -116,13 +117,14 @@ class ServiceGuess:
         self._first: str | None = None
 
     def of(self, source: str, name: str | None, pid: int | None, logger: str | None) -> str | None:
-        """The service of a record from `source` (named `name` by journald or a prefix)."""
-        service = service_of_name(name) if name else None
-        if service is None:
+        """The service of a record from `source`; `name` is None when the line has no name."""
+        if name is not None:
+            service = service_of_name(name) or service_of_logger(logger)
+        else:
             service = self.file_service or service_of_logger(logger)
         key = (source, pid)
         if service is None:
-            return self._by_pid.get(key, self._first)
+            return self._by_pid.get(key, self._first if name is None else None)
         if self._first is None:
             self._first = service
         self._by_pid[key] = service

@@ -34,15 +34,16 @@ def wrap_width(sample: Iterable[str | None], stamped: re.Pattern[str]) -> int | 
 
     A wrap shows as lines exactly as wide as the widest line (at least MIN_WIDTH columns),
     each followed by a line that does not open a record (`stamped` does not match it). It
-    takes two such places with different continuations: one may be a message that merely
-    goes on."""
+    takes two such places with different continuations, neither indented nor a tag: a
+    multi-line message (guest XML, an indented dump) may follow same-width first lines."""
     texts = list(sample)
     widths = [columns(t) if t is not None else 0 for t in texts]
     width = max(widths, default=0)
     if width < MIN_WIDTH:
         return None
     continuations = {nxt for used, nxt in zip(widths, texts[1:], strict=False)
-                     if used == width and nxt and not stamped.match(nxt)}
+                     if used == width and nxt and not nxt[0].isspace() and nxt[0] != "<"
+                     and not stamped.match(nxt)}
     return width if len(continuations) >= 2 else None
 
 
