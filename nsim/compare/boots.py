@@ -1,10 +1,20 @@
 """The boots of a trace: each build attempt's records, phases and what it booted.
 
-A record belongs to a boot by its `[instance: U]`, or by its request id once the boot's
-request is known (the instance lock or "Starting instance..."). A boot ends when its
-instance lock is released by `_locked_do_build_and_run_instance`; later records of the
-instance (delete, late lifecycle events) are not part of the boot. Phases come from
-replaying the records through the host model (nsim.replay).
+A boot is one build of one instance on one host, from whatever level the log was written
+at. It starts at the first of its instance lock (`_locked_do_build_and_run_instance`,
+DEBUG), "Starting instance..." or a claim line, and ends at "Took N seconds to build
+instance", at its abort or re-schedule, at the release of its instance lock, or at the end
+of the window. A build whose start is before the window (an excerpt) is a boot from its
+first line that tells how it ended. After "Instance spawned successfully." or a failure only the boot's own
+request still logs for it (the teardown of a failed build, the "Took ..." totals); a delete
+or a new build of the instance ends it, and later records of the instance (lifecycle
+events, reboots, the delete) are not part of it. A record without an instance belongs to
+a boot by its request id. A claim for an instance whose boot on this host was already seen,
+or that the replay calls a move (resize, migration), starts no boot.
+
+Phases, outcome, claim sizes and image come from replaying the records through the host
+model (nsim.replay); the guest XML (DEBUG) adds the flavor name, and its sizes when the
+claim lines do not give them.
 """
 
 from __future__ import annotations
@@ -14,15 +24,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nsim.events import build, guest, image, lock
+from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
-from nsim.model.instance import Phase
+from nsim.model.instance import Instance, Phase
 from nsim.nova_names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
 from nsim.replay.run import ReplayResult, host_key, replay_records
 
 _FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
 _NAME = re.compile(r"<nova:name>([^<]+)</nova:name>")
+_XML_SIZE = {key: re.compile(rf"<nova:{key}>(\d+)</nova:{key}>")
+             for key in ("memory", "disk", "vcpus")}
+
+# Lines that open a boot (with the instance lock of _locked_do_build_and_run_instance).
+_OPENS = (build.InstanceStarting, claim.ClaimAttempt, claim.ClaimSuccessful, claim.ClaimFailed,
+          claim.ClaimTotal)
+# Lines after which the build's outcome is known: only its own request logs for it then.
+_ENDING = (guest.Spawned, failure.SpawnFailed, failure.BuildFailed, failure.NetworkAllocFailed,
+           failure.GuestStartFailed, failure.UnexpectedBuildFailure, failure.VifCreationFailed,
+           failure.NetworkAllocNotRescheduling, failure.BuildTimedOut)
+# Lines that end a boot (included).
+_ENDS = (failure.Aborted, failure.Rescheduled, failure.RetryInfoAbsent)
+# Outcomes of a build that ran to its end.
+COMPLETE = ("active", "error", "rescheduled")
 
 
 @dataclass
@@ -34,10 +58,19 @@ class BootTrace:
     records: list[Record] = field(default_factory=list)
     phases: dict[str, Phase] = field(default_factory=dict)
     outcome: str = "incomplete"
+    """active, error, rescheduled, deleted (during the build) or incomplete (cut by the window)."""
+    cause: str | None = None
     flavor: str | None = None
     sizes: tuple[int | None, int | None, int | None] = (None, None, None)
     image: str | None = None
+    base_file: str | None = None
     name: str | None = None
+    request_id: str | None = None
+    started: bool = True
+    """The log shows the boot's start (else the window cuts it: an excerpt)."""
+    locked: bool = False
+    """The log shows the boot's instance lock (DEBUG): the lock's release ends it."""
+    ending: bool = False
     closed: bool = False
 
     @property
@@ -48,9 +81,15 @@ class BootTrace:
         return next((r.timestamp for r in self.records if r.timestamp is not None), None)
 
     @property
+    def complete(self) -> bool:
+        """The whole build is in the window, and it ran to its end (active, error or
+        re-scheduled)."""
+        return self.started and self.outcome in COMPLETE
+
+    @property
     def signature(self) -> tuple[object, ...]:
-        """What pairs boots without a shared uuid: flavor sizes and image."""
-        return (*self.sizes, self.image)
+        """What pairs boots without a shared uuid: flavor sizes and image (or base file)."""
+        return (*self.sizes, self.image or self.base_file)
 
     def label(self) -> str:
         return f"{self.host}/{self.uuid[:8]}"
@@ -60,7 +99,7 @@ class BootTrace:
         return {"host": self.host, "uuid": self.uuid, "flavor": self.flavor,
                 "memory_mb": self.sizes[0], "disk_gb": self.sizes[1], "vcpus": self.sizes[2],
                 "image": self.image, "start": start.isoformat() if start else None,
-                "outcome": self.outcome}
+                "outcome": self.outcome, "cause": self.cause}
 
 
 def event_key(rec: Record) -> str:
@@ -90,54 +129,126 @@ def event_key(rec: Record) -> str:
     return ev.kind
 
 
-def _describe(boot: BootTrace) -> None:
+def _builds(ev: object) -> bool:
+    """ "Took N seconds to build instance." """
+    return isinstance(ev, guest.TookSeconds) and ev.step == "build"
+
+
+def _build_lock(ev: object, released: bool) -> bool:
+    kind = lock.LockReleased if released else lock.LockAcquired
+    return isinstance(ev, kind) and owner_function(ev.owner) == BUILD_FUNCTION
+
+
+class _Splitter:
+    """Cuts a record stream into boots (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.boots: list[BootTrace] = []
+        self.open: dict[tuple[str, str], BootTrace] = {}
+        self.by_request: dict[tuple[str, str], BootTrace] = {}
+        self.seen: set[tuple[str, str]] = set()
+
+    def _close(self, boot: BootTrace) -> None:
+        boot.closed = True
+        del self.open[(boot.host, boot.uuid)]
+
+    def _open(self, host: str, uuid: str, rec: Record) -> BootTrace:
+        boot = self.open[(host, uuid)] = BootTrace(host, uuid, request_id=rec.request_id)
+        self.boots.append(boot)
+        self.seen.add((host, uuid))
+        if rec.request_id is not None:
+            self.by_request[(host, rec.request_id)] = boot
+        return boot
+
+    def add(self, rec: Record) -> None:
+        ev = rec.event
+        if ev is None:
+            return
+        host = host_key(rec)
+        locks = _build_lock(ev, released=False)
+        uuid = ev.name if locks else rec.instance
+        if uuid is None:
+            boot = self.by_request.get((host, rec.request_id)) if rec.request_id else None
+            if boot is not None and not boot.closed:
+                boot.records.append(rec)
+            return
+        boot = self.open.get((host, uuid))
+        starts = locks or isinstance(ev, build.InstanceStarting)
+        if boot is not None and starts and (boot.ending or (locks and boot.locked) or any(
+                isinstance(r.event, build.InstanceStarting) for r in boot.records)):
+            self._close(boot)  # a new build of the instance on this host
+            boot = None
+        if boot is None:
+            first = (host, uuid) not in self.seen
+            if starts or (first and isinstance(ev, _OPENS)):
+                boot = self._open(host, uuid, rec)
+            elif first and (isinstance(ev, _ENDING + _ENDS) or _builds(ev)):
+                boot = self._open(host, uuid, rec)  # its start is before the window
+                boot.started = False
+            else:
+                return
+        elif boot.ending and (boot.request_id is None or rec.request_id != boot.request_id):
+            if isinstance(ev, teardown.Terminating):
+                self._close(boot)  # the instance is deleted
+            return
+        if boot.request_id is None and rec.request_id is not None and not boot.ending:
+            boot.request_id = rec.request_id
+            self.by_request[(host, rec.request_id)] = boot
+        boot.records.append(rec)
+        boot.locked = boot.locked or locks
+        if _build_lock(ev, released=True) or isinstance(ev, _ENDS) or (
+                not boot.locked and _builds(ev)):
+            self._close(boot)
+        elif isinstance(ev, _ENDING):
+            boot.ending = True
+
+
+def _describe(boot: BootTrace, inst: Instance | None) -> None:
+    """Phases, outcome, sizes, image and names of a boot, from the replay and its records."""
+    succeeded = any(isinstance(r.event, guest.Spawned) or _builds(r.event) for r in boot.records)
+    if inst is not None and inst.operation == "boot":
+        boot.phases = {p.name: p for p in inst.ordered_phases()}
+        boot.outcome = inst.outcome.value
+        boot.cause = inst.cause
+        boot.image, boot.base_file = inst.image_id, inst.base_file
+        if inst.claim is not None:
+            boot.sizes = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
+    if boot.outcome in ("active", "deleted", "incomplete") and succeeded:
+        boot.outcome = "active"  # the build ended well; what happened later is not the boot's
+    sizes = list(boot.sizes)
     for rec in boot.records:
         ev = rec.event
-        if isinstance(ev, guest.GuestXmlEnd):
+        if isinstance(ev, claim.ClaimAttempt):
+            sizes = [s if s is not None else v
+                     for s, v in zip(sizes, (ev.memory_mb, ev.disk_gb, ev.vcpus), strict=True)]
+        elif isinstance(ev, guest.GuestXmlEnd):
             flavor, name = _FLAVOR.search(ev.xml), _NAME.search(ev.xml)
             boot.flavor = flavor.group(1) if flavor else boot.flavor
             boot.name = name.group(1) if name else boot.name
+            found = [_XML_SIZE[k].search(ev.xml) for k in ("memory", "disk", "vcpus")]
+            sizes = [s if s is not None or m is None else int(m.group(1))
+                     for s, m in zip(sizes, found, strict=True)]
+        elif boot.image is None and isinstance(getattr(ev, "image_id", None), str):
+            boot.image = ev.image_id  # type: ignore[union-attr]
+    boot.sizes = (sizes[0], sizes[1], sizes[2])
 
 
 def collect(records: Iterable[Record]) -> tuple[list[BootTrace], ReplayResult]:
     """Split records into boots (in the order their builds start) and replay them."""
     records = list(records)
-    open_boots: dict[tuple[str, str], BootTrace] = {}
-    by_request: dict[tuple[str, str], BootTrace] = {}
-    boots: list[BootTrace] = []
+    splitter = _Splitter()
     for rec in records:
-        ev = rec.event
-        if ev is None:
-            continue
-        host = host_key(rec)
-        starts = isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION
-        uuid = ev.name if starts else rec.instance
-        boot = None
-        if uuid is not None:
-            boot = open_boots.get((host, uuid))
-            if boot is None and (starts or isinstance(ev, build.InstanceStarting)):
-                boot = open_boots[(host, uuid)] = BootTrace(host, uuid)
-                boots.append(boot)
-        elif rec.request_id is not None:
-            boot = by_request.get((host, rec.request_id))
-        if boot is None or boot.closed:
-            continue
-        if rec.request_id is not None and (starts or isinstance(ev, build.InstanceStarting)):
-            by_request[(host, rec.request_id)] = boot
-        boot.records.append(rec)
-        if isinstance(ev, lock.LockReleased) and owner_function(ev.owner) == BUILD_FUNCTION:
-            boot.closed = True
-            del open_boots[(host, boot.uuid)]
+        splitter.add(rec)
     result = replay_records(records)
-    for boot in boots:
+    boots = []
+    for boot in splitter.boots:
         inst = result.hosts[boot.host].instances.get(boot.uuid)
-        if inst is not None:
-            boot.phases = {p.name: p for p in inst.ordered_phases()}
-            boot.outcome = inst.outcome.value
-            boot.image = inst.image_id
-            if inst.claim is not None:
-                boot.sizes = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
-        _describe(boot)
+        opened_by_build = any(isinstance(r.event, build.InstanceStarting)
+                              or _build_lock(r.event, released=False) for r in boot.records)
+        if inst is not None and inst.operation == "move" and not opened_by_build:
+            continue  # a resize or migration claim: not a boot
+        _describe(boot, inst)
+        boots.append(boot)
     return boots, result
 
 
@@ -148,6 +259,15 @@ class UnreadableLog(ValueError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
         self.errors = list(errors)
+
+
+class NoBoots(ValueError):
+    """Logs in which no boot was found, as `file: no boot found`, one per file."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.errors = [f"{path}: no boot found (no \"Starting instance...\", claim or "
+                       "instance lock line)" for path in paths]
+        super().__init__("; ".join(self.errors))
 
 
 def read(path: str, year: int | None = None,

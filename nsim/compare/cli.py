@@ -11,7 +11,7 @@ from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, year_arg
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from nsim.compare.boots import UnreadableLog
+    from nsim.compare.boots import NoBoots, UnreadableLog
     from nsim.compare.pairs import compare, to_text
     from nsim.compare.plot import plot
 
@@ -20,6 +20,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         result = compare(args.a, args.b, year=args.year, on_diagnostic=printer)
     except UnreadableLog:
         return EXIT_USAGE  # the printer said why, as file: message
+    except NoBoots as exc:
+        for error in exc.errors:
+            print(f"nsim: {error}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         printer.close()
     if args.json:
@@ -40,7 +44,7 @@ def register(subparsers: Any) -> None:
                     "flavor and image) and show each pair's phase durations side by side with "
                     "their deltas, plus missing, extra and reordered events. Problems in the "
                     "logs are reported on stderr as file:line: what; exit 2 when a log cannot "
-                    "be read.")
+                    "be read or holds no boot.")
     p.add_argument("a", metavar="A", help="first log (e.g. the real one)")
     p.add_argument("b", metavar="B", help="second log (e.g. the simulated twin)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

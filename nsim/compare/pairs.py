@@ -1,9 +1,11 @@
 """Comparing two traces boot by boot: pairing, phase durations side by side, event sequences.
 
-Boots pair by instance uuid where both traces have it, then in start order by flavor sizes
-and image. Each pair gets its phases (seconds in A, in B, B - A) and the events A has that B
-lacks (`missing`), B has that A lacks (`extra`), and events both have in another order
-(`reordered`: common events outside the longest common subsequence).
+Boots pair by instance uuid where both traces have it, then in start order: first among
+boots of the same flavor sizes and image, then whatever is left. A trace without a boot is
+an error (NoBoots), not an empty comparison. Each pair gets its phases (seconds in A, in
+B, B - A) and the events A has that B lacks (`missing`), B has that A lacks (`extra`), and
+events both have in another order (`reordered`: common events outside the longest common
+subsequence).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from nsim.compare.boots import BootTrace, UnreadableLog, event_key, read
+from nsim.compare.boots import BootTrace, NoBoots, UnreadableLog, event_key, read
 from nsim.logs.record import Diagnostic
 
 # Rows of the phase table: the boot's steps in the order they start, then the totals.
@@ -121,7 +123,7 @@ def compare_boots(a: BootTrace, b: BootTrace, by: str) -> PairDiff:
 
 def pair(a: list[BootTrace], b: list[BootTrace]) -> tuple[list[tuple[BootTrace, BootTrace, str]],
                                                             list[tuple[str, BootTrace]]]:
-    """Pairs (by uuid first, then by order among boots of the same flavor and image)."""
+    """Pairs by uuid first, then in order (same flavor and image first, then the rest)."""
     pairs: list[tuple[BootTrace, BootTrace, str]] = []
     b_left = list(b)
     a_left = []
@@ -132,26 +134,31 @@ def pair(a: list[BootTrace], b: list[BootTrace]) -> tuple[list[tuple[BootTrace, 
         else:
             b_left.remove(match)
             pairs.append((boot, match, "uuid"))
-    unpaired: list[tuple[str, BootTrace]] = []
-    for boot in a_left:
-        match = next((x for x in b_left if x.signature == boot.signature), None)
-        if match is None:
-            unpaired.append(("a", boot))
-        else:
-            b_left.remove(match)
-            pairs.append((boot, match, "order"))
-    unpaired.extend(("b", boot) for boot in b_left)
-    return pairs, unpaired
+    for same in (lambda x, y: x.signature == y.signature, lambda x, y: True):
+        rest = []
+        for boot in a_left:
+            match = next((x for x in b_left if same(boot, x)), None)
+            if match is None:
+                rest.append(boot)
+            else:
+                b_left.remove(match)
+                pairs.append((boot, match, "order"))
+        a_left = rest
+    return pairs, [("a", boot) for boot in a_left] + [("b", boot) for boot in b_left]
 
 
 def compare(a: str, b: str, year: int | None = None,
             on_diagnostic: Callable[[Diagnostic], None] | None = None) -> DiffResult:
     """Compare the boots of log `a` with those of log `b`. Both are read (`on_diagnostic` sees
-    each problem of either); UnreadableLog when either cannot be read."""
+    each problem of either); UnreadableLog when either cannot be read, NoBoots when either
+    holds no boot."""
     boots_a, _, run_a = read(a, year, on_diagnostic)
     boots_b, _, run_b = read(b, year, on_diagnostic)
     if run_a.errors or run_b.errors:
         raise UnreadableLog(run_a.errors + run_b.errors)
+    empty = list(dict.fromkeys(path for path, boots in ((a, boots_a), (b, boots_b)) if not boots))
+    if empty:
+        raise NoBoots(empty)
     pairs, unpaired = pair(boots_a, boots_b)
     return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
 
@@ -177,6 +184,6 @@ def to_text(result: DiffResult) -> str:
                 out.append(f"  {what}: {', '.join(keys)}")
     for side, boot in result.unpaired:
         out.append(f"\nUnpaired in {side.upper()}: {boot.label()} ({boot.outcome})")
-    if not result.pairs:
-        out.append("\nNo boots paired.")
+    if result.unpaired:
+        out.append(f"\n{len(result.pairs)} pairs, {len(result.unpaired)} unpaired boots.")
     return "\n".join(out) + "\n"
