@@ -313,3 +313,15 @@ def test_havana_audit_and_trace_levels() -> None:
     assert all(r.service == "nova-compute" for r in records)
     audit = next(r for r in records if r.level == "AUDIT")
     assert (audit.logger, audit.message) == ("nova.service", "Starting compute node (version 2013.2.2)")
+
+
+def test_a_bad_wrapped_line_counts_all_its_rows(tmp_path: Path) -> None:
+    rows = _hard_wrap(boot_journal(), 132)
+    first_wrapped = next(i for i, row in enumerate(rows[:-1]) if len(row) == 132)
+    rows[first_wrapped] = "Jun 16 13:12:5x" + rows[first_wrapped][15:]  # a broken stamp
+    records, run = parse_all(write_log(tmp_path, "broken.journal", rows), year=2017)
+    assert_accounted(records, run)
+    bad = [d for d in run.diagnostics if d.bad_lines]
+    assert len(bad) == 1 and bad[0].line == first_wrapped + 1 and bad[0].bad_lines >= 2
+    assert "not a journald line" in bad[0].message
+    assert len(records) == 11  # 12 records, one of them unreadable
