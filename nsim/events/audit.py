@@ -2,13 +2,14 @@
 
 `Final resource view` was INFO through Rocky and DEBUG from Stein (nova commit
 e542e512a9); ` stats=...` was appended in 32.0.0 (2025.2). The audit line named
-only the node until Newton.
+only the node until Newton, and nothing in Havana, which logged the free resources at AUDIT
+level ("Free ram (MB): N"); Havana's wordings are placed up to Juno.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from nsim.events.base import Event, PlainNumbers, Wording, by_type, number
 
@@ -20,16 +21,19 @@ class ResourceAudit(Event):
     kind: ClassVar[str] = "resource_audit"
     logger: ClassVar[str] = RESOURCE_TRACKER
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Auditing locally available compute resources", level="AUDIT", until="juno"),
         Wording("Auditing locally available compute resources for node {node}", level="INFO",
-                until="newton"),
+                since="kilo", until="newton"),
         Wording("Auditing locally available compute resources for {host} (node: {node})",
                 since="ocata"),
     )
-    node: str
+    node: str | None = None
     host: str | None = None
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> ResourceAudit:
+        if not tokens:
+            return cls()
         target = str(tokens[0])
         m = _HOST_NODE.match(target)
         if m:
@@ -109,9 +113,11 @@ class PowerSyncMismatch(Event):
     kind: ClassVar[str] = "power_sync_mismatch"
     logger: ClassVar[str] = "nova.compute.manager"
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Found {db_instances} in the database and {hypervisor_instances} on the "
+                "hypervisor.", level="WARNING", until="juno"),
         Wording("While synchronizing instance power states, found {db_instances} instances in "
                 "the database and {hypervisor_instances} instances on the hypervisor.",
-                level="WARNING"),
+                level="WARNING", since="kilo"),
     )
     db_instances: int
     hypervisor_instances: int
@@ -119,3 +125,69 @@ class PowerSyncMismatch(Event):
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> PowerSyncMismatch:
         return cls(db_instances=int(tokens[0]), hypervisor_instances=int(tokens[1]))
+
+
+# Havana's names of the free resources (_report_final_resource_view).
+_FREE_LABELS = {"memory": "ram (MB)", "disk": "disk (GB)", "vcpu": "VCPUS"}
+_FREE_RESOURCE = {label: resource for resource, label in _FREE_LABELS.items()}
+
+
+class FreeResource(PlainNumbers):
+    """Havana's audit: free RAM, disk or vcpus after the usage of the tracked instances (can be
+    negative when over-committed)."""
+
+    kind: ClassVar[str] = "free_resource"
+    logger: ClassVar[str] = RESOURCE_TRACKER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Free {label}: {free}", level="AUDIT", until="juno"),
+    )
+    resource: Literal["memory", "disk", "vcpu"]
+    free: float
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> FreeResource:
+        return cls(resource=_FREE_RESOURCE[str(tokens[0])], free=number(tokens[1]))
+
+    def template_values(self) -> dict[str, Any]:
+        return super().template_values() | {"label": _FREE_LABELS[self.resource]}
+
+
+class ComputeRecordUpdated(Event):
+    """The audit saved the compute node (_update_available_resource)."""
+
+    kind: ClassVar[str] = "compute_record_updated"
+    logger: ClassVar[str] = RESOURCE_TRACKER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Compute_service record updated for {host}:{node}", level="INFO",
+                until="newton"),
+        Wording("Compute_service record updated for {host}:{node}", since="ocata"),
+    )
+    host: str
+    node: str
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ComputeRecordUpdated:
+        host, _, node = str(tokens[0]).partition(":")
+        return cls(host=host, node=node)
+
+
+class ComputeRecordCreated(Event):
+    """The first audit of a new compute node (_init_compute_node)."""
+
+    kind: ClassVar[str] = "compute_record_created"
+    logger: ClassVar[str] = RESOURCE_TRACKER
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Compute_service record created for {host}:{node}", level="INFO",
+                until="ocata"),
+        Wording("Compute node record created for {host}:{node} with uuid: {uuid}",
+                level="INFO", since="pike"),
+    )
+    host: str
+    node: str
+    uuid: str | None = None
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ComputeRecordCreated:
+        t = by_type(tokens)
+        host, _, node = t["HOST_NODE"][0].partition(":")
+        return cls(host=host, node=node, uuid=t.get("UUID", [None])[0])

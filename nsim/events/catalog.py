@@ -9,11 +9,22 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError
 
-from nsim.events import audit, build, claim, failure, guest, image, imagecache, lock, teardown
+from nsim.events import (
+    audit,
+    build,
+    claim,
+    failure,
+    guest,
+    image,
+    imagecache,
+    lock,
+    power,
+    teardown,
+)
 from nsim.events.base import Event
 from nsim.grammars import first_terminals, ignored_terminals, load_parser
 
-_MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure)
+_MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power)
 
 KINDS: dict[str, type[Event]] = {
     cls.kind: cls

@@ -3,6 +3,11 @@
 The per-resource test lines (overhead, total/used, limit) exist through Stein
 and were removed in Train (nova commit 5406c8bd9b); from Xena (nova 24) a refused claim
 logs "Failed to claim: ...". Ocata and earlier do not name the node.
+
+Before Ocata (real logs): Havana logs the claim at AUDIT level with capitalised resource names
+("Total Memory: 15431 MB", "Total CPU: 4 VCPUs"); Liberty's claim line has no vcpus, whose test
+the nova.compute.resources.vcpu plugin logs ("Total CPUs: 32 VCPUs"). Havana's wording is
+placed up to Juno and Liberty's from Kilo to Mitaka.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ RESOURCE_TRACKER = "nova.compute.resource_tracker"
 ResourceType = Literal["memory", "disk", "vcpu"]
 # The unit nova prints after each resource in the claim lines.
 UNITS: dict[str, str] = {"memory": "MB", "disk": "GB", "vcpu": "VCPU"}
+# Havana's capitalised names and units.
+OLD_LABELS: dict[str, tuple[str, str]] = {"memory": ("Memory", "MB"), "disk": ("Disk", "GB"),
+                                          "vcpu": ("CPU", "VCPUs")}
+_RESOURCE_OF = {"memory": "memory", "disk": "disk", "vcpu": "vcpu", "Memory": "memory",
+                "Disk": "disk", "CPU": "vcpu"}
+
+
+class _ClaimLine(Event):
+    resource: ResourceType
+
+    def template_values(self) -> dict[str, Any]:
+        label, unit = OLD_LABELS[self.resource]
+        return dict(self) | {"unit": UNITS[self.resource], "Label": label, "old_unit": unit}
 
 
 class Overhead(Event):
@@ -48,80 +66,119 @@ class ClaimAttempt(Event):
     kind: ClassVar[str] = "claim_attempt"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Attempting claim: memory {memory_mb} MB, disk {disk_gb} GB, VCPUs {vcpus}",
+                level="AUDIT", until="juno"),
+        Wording("Attempting claim: memory {memory_mb} MB, disk {disk_gb} GB", level="INFO",
+                since="kilo", until="mitaka"),
         Wording("Attempting claim: memory {memory_mb} MB, disk {disk_gb} GB, vcpus {vcpus} CPU",
-                level="INFO", until="ocata"),
+                level="INFO", since="newton", until="ocata"),
         Wording("Attempting claim on node {node}: memory {memory_mb} MB, disk {disk_gb} GB, "
                 "vcpus {vcpus} CPU", level="INFO", since="pike", until="stein"),
     )
     node: str | None = None
     memory_mb: int
     disk_gb: int
-    vcpus: int
+    vcpus: int | None = None
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> ClaimAttempt:
         t = by_type(tokens)
-        mem, disk, vcpus = (int(x) for x in t["INT"])
-        return cls(node=t.get("NODE", [None])[0], memory_mb=mem, disk_gb=disk, vcpus=vcpus)
+        numbers = [int(x) for x in t["INT"]]
+        return cls(node=t.get("NODE", [None])[0], memory_mb=numbers[0], disk_gb=numbers[1],
+                   vcpus=numbers[2] if len(numbers) > 2 else None)
 
 
-class ClaimTotal(Event):
+class ClaimTotal(_ClaimLine):
     kind: ClassVar[str] = "claim_total"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Total {Label}: {total:.0f} {old_unit}, used: {used:.2f} {old_unit}",
+                level="AUDIT", until="juno"),
         Wording("Total {resource}: {total:.0f} {unit}, used: {used:.2f} {unit}",
-                level="INFO", until="stein"),
+                level="INFO", since="kilo", until="stein"),
     )
-    resource: ResourceType
     total: float
     used: float
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> ClaimTotal:
-        return cls(resource=str(tokens[0]), total=number(tokens[1]), used=number(tokens[3]))
-
-    def template_values(self) -> dict[str, Any]:
-        return dict(self) | {"unit": UNITS[self.resource]}
+        return cls(resource=_RESOURCE_OF[str(tokens[0])], total=number(tokens[1]),
+                   used=number(tokens[3]))
 
 
-class ClaimLimitUnspecified(Event):
+class ClaimLimitUnspecified(_ClaimLine):
     kind: ClassVar[str] = "claim_limit_unspecified"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("{Label} limit not specified, defaulting to unlimited", level="AUDIT",
+                until="juno"),
         Wording("{resource} limit not specified, defaulting to unlimited",
-                level="INFO", until="stein"),
+                level="INFO", since="kilo", until="stein"),
     )
-    resource: ResourceType
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> ClaimLimitUnspecified:
-        return cls(resource=str(tokens[0]))
+        return cls(resource=_RESOURCE_OF[str(tokens[0])])
 
 
-class ClaimLimit(Event):
+class ClaimLimit(_ClaimLine):
     kind: ClassVar[str] = "claim_limit"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("{Label} limit: {limit:.2f} {old_unit}, free: {free:.2f} {old_unit}",
+                level="AUDIT", until="juno"),
         Wording("{resource} limit: {limit:.2f} {unit}, free: {free:.2f} {unit}",
-                level="INFO", until="stein"),
+                level="INFO", since="kilo", until="stein"),
     )
-    resource: ResourceType
     limit: float
     free: float
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> ClaimLimit:
-        return cls(resource=str(tokens[0]), limit=number(tokens[1]), free=number(tokens[3]))
+        return cls(resource=_RESOURCE_OF[str(tokens[0])], limit=number(tokens[1]),
+                   free=number(tokens[3]))
 
-    def template_values(self) -> dict[str, Any]:
-        return dict(self) | {"unit": UNITS[self.resource]}
+
+class ClaimVcpuTotal(Event):
+    """The vcpu resource plugin's test (nova/compute/resources/vcpu.py, Kilo..Mitaka)."""
+
+    kind: ClassVar[str] = "claim_vcpu_total"
+    logger: ClassVar[str] = "nova.compute.resources.vcpu"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("Total CPUs: {total:.0f} VCPUs, used: {used:.2f} VCPUs", since="kilo",
+                until="mitaka"),
+    )
+    resource: Literal["vcpu"] = "vcpu"
+    total: float
+    used: float
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimVcpuTotal:
+        return cls(total=number(tokens[0]), used=number(tokens[1]))
+
+
+class ClaimVcpuLimit(Event):
+    kind: ClassVar[str] = "claim_vcpu_limit"
+    logger: ClassVar[str] = "nova.compute.resources.vcpu"
+    wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("CPUs limit: {limit:.2f} VCPUs, free: {free:.2f} VCPUs", since="kilo",
+                until="mitaka"),
+    )
+    resource: Literal["vcpu"] = "vcpu"
+    limit: float
+    free: float
+
+    @classmethod
+    def from_tokens(cls, tokens: list[Any]) -> ClaimVcpuLimit:
+        return cls(limit=number(tokens[0]), free=number(tokens[1]))
 
 
 class ClaimSuccessful(Event):
     kind: ClassVar[str] = "claim_successful"
     logger: ClassVar[str] = CLAIMS
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Claim successful", level="INFO", until="ocata"),
+        Wording("Claim successful", level="AUDIT", until="juno"),
+        Wording("Claim successful", level="INFO", since="kilo", until="ocata"),
         Wording("Claim successful on node {node}", level="INFO", since="pike"),
     )
     node: str | None = None

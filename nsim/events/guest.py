@@ -130,19 +130,34 @@ class GuestLaunchFailed(Event):
         return cls(xml=str(tokens[0]))
 
 
+# nova/virt/event.py: the event codes, in order.
+LIFECYCLE_CODES: tuple[str, ...] = ("Started", "Stopped", "Paused", "Resumed", "Suspended",
+                                    "Postcopy started", "Migration completed")
+
+
 class LifecycleEvent(Event):
-    """handle_lifecycle_event: a libvirt domain event as nova names it."""
+    """handle_lifecycle_event: a libvirt domain event as nova names it. Havana logged the
+    event's code and the instance uuid ("Lifecycle event 0 on VM <uuid>", no instance prefix):
+    `instance_uuid` is set from such messages."""
 
     kind: ClassVar[str] = "lifecycle_event"
     logger: ClassVar[str] = MANAGER
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("VM {transition} (Lifecycle Event)", level="INFO"),
+        Wording("Lifecycle event {code} on VM {instance_uuid}", level="INFO", until="havana"),
+        Wording("VM {transition} (Lifecycle Event)", level="INFO", since="icehouse"),
     )
     transition: LifecycleName
+    instance_uuid: str | None = None
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> LifecycleEvent:
-        return cls(transition=str(tokens[0]))
+        t = by_type(tokens)
+        if "UUID" in t:
+            return cls(transition=LIFECYCLE_CODES[int(t["INT"][0])], instance_uuid=t["UUID"][0])
+        return cls(transition=t["LIFECYCLE"][0])
+
+    def template_values(self) -> dict[str, Any]:
+        return dict(self) | {"code": LIFECYCLE_CODES.index(self.transition)}
 
 
 class PowerStateSync(Event):
@@ -171,17 +186,21 @@ class PowerStateSync(Event):
 
 
 class SyncPowerStateSkip(Event):
+    """The power-state sync skipped an instance with a task; Havana did not name the task."""
+
     kind: ClassVar[str] = "sync_power_state_skip"
     logger: ClassVar[str] = MANAGER
     wordings: ClassVar[tuple[Wording, ...]] = (
+        Wording("During sync_power_state the instance has a pending task. Skip.", level="INFO",
+                until="havana"),
         Wording("During sync_power_state the instance has a pending task ({task_state}). Skip.",
-                level="INFO"),
+                level="INFO", since="icehouse"),
     )
-    task_state: str
+    task_state: str | None = None
 
     @classmethod
     def from_tokens(cls, tokens: list[Any]) -> SyncPowerStateSkip:
-        return cls(task_state=str(tokens[0]))
+        return cls(task_state=str(tokens[0]) if tokens else None)
 
 
 class GuestCreated(Event):

@@ -80,7 +80,9 @@ class BaseFileTooYoung(Event):
     kind: ClassVar[str] = "base_file_too_young"
     logger: ClassVar[str] = IMAGECACHE
     wordings: ClassVar[tuple[Wording, ...]] = (
-        Wording("Base or swap file too young to remove: {path}", level="INFO", until="victoria"),
+        Wording("Base file too young to remove: {path}", level="INFO", until="havana"),
+        Wording("Base or swap file too young to remove: {path}", level="INFO", since="icehouse",
+                until="victoria"),
         Wording("Base, swap or ephemeral file too young to remove: {path}", level="INFO",
                 since="wallaby"),
     )

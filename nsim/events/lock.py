@@ -72,7 +72,7 @@ class LockPlain(Event):
     logger: ClassVar[str] = LOCKUTILS
     wordings: ClassVar[tuple[Wording, ...]] = (Wording('{verb} "{name}"'),)
     verb: Literal["Acquiring lock", "Acquired lock", "Releasing lock",
-                  "Acquired external semaphore"]
+                  "Acquired external semaphore", "Acquired semaphore", "Releasing semaphore"]
     name: str
 
     @classmethod
