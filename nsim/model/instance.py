@@ -52,6 +52,10 @@ class Instance:
     waits_for_vif: bool = False
     """The boot waits for network-vif-plugged: the guest starts paused."""
     failing: bool = False
+    build_request: str | None = None
+    """The request id of the build attempt."""
+    cleaning: bool = False
+    """A failed build is shutting its guest down (not a delete)."""
     spawned: bool = False
     """The driver logged "Instance spawned successfully." for this build."""
     pending_active: bool = False

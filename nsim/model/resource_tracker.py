@@ -187,10 +187,8 @@ class ResourceTracker:
         elif any(uuid in m for m in self.maybes.values()):
             for resource in RESOURCES:
                 m = self.maybes[resource].get(uuid)
-                if m is not None and m.counted:
+                if m is not None:
                     m.leaving = True
-                elif m is not None:
-                    del self.maybes[resource][uuid]
         elif uuid not in self.uncounted:
             for resource in RESOURCES:
                 self.pending[resource].append(Change(uuid, -1, f"{uuid} {what}, size unknown "
@@ -208,7 +206,13 @@ class ResourceTracker:
     def abort(self, uuid: str, where: str, maybe_counted: bool) -> None:
         """A failed build gives its claim back. With `maybe_counted`, nova's audit may still
         count the instance until it is deleted (releases before Newton kept its host)."""
-        amounts = dict(self.amounts.get(uuid, {}))
+        if uuid not in self.amounts:  # aborted already, or never claimed here
+            self.uncounted.add(uuid)
+            if not maybe_counted:
+                for resource in RESOURCES:
+                    self.maybes[resource].pop(uuid, None)
+            return
+        amounts = dict(self.amounts[uuid])
         self.drop_claim(uuid, where)
         self.uncounted.add(uuid)
         if not maybe_counted:
@@ -222,8 +226,10 @@ class ResourceTracker:
         """Something unlogged may have changed usage either way (a service restart)."""
         self.pending[resource].append(Change("", 0, what, where))
 
-    def observe(self, resource: str, logged: float) -> Observed:
-        """Compare a logged usage with the model and move the model to it."""
+    def observe(self, resource: str, logged: float, audit: bool = False) -> Observed:
+        """Compare a logged usage with the model and move the model to it. An `audit` (the
+        periodic task recounts usage from the database) no longer counts deleted instances
+        it left out."""
         model = self.used(resource)
         if not self.baseline_known[resource]:
             self.baseline[resource] += logged - model
@@ -234,8 +240,6 @@ class ResourceTracker:
                             list(self.maybes[resource].values()))
         for m in outcome.flipped:
             m.counted = not m.counted
-            if m.leaving and not m.counted:
-                del self.maybes[resource][m.uuid]
         for change, value in outcome.sized:
             if change.direction > 0 and change.uuid in self.amounts:
                 self.amounts[change.uuid][resource] = value
@@ -244,6 +248,10 @@ class ResourceTracker:
                                      outcome.flipped, outcome.sized)
         self.baseline[resource] += outcome.residual
         self._absorb(resource)
+        if audit:
+            gone = [u for u, m in self.maybes[resource].items() if m.leaving and not m.counted]
+            for uuid in gone:
+                del self.maybes[resource][uuid]
         if abs(self.used(resource) - logged) > EPSILON:
             self.baseline[resource] += logged - self.used(resource)
         return Observed(False, model, logged, outcome)

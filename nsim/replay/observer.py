@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from nsim.events import build, claim, failure, guest, image, imagecache, lock, teardown
-from nsim.events.audit import FinalResourceView
+from nsim.events import build, claim, failure, guest, image, imagecache, lock, power, teardown
+from nsim.events.audit import FinalResourceView, FreeResource
 from nsim.events.base import Event
 from nsim.logs.record import Record
 from nsim.model.claims import RESOURCES, UNITS, Claim
@@ -65,6 +65,8 @@ class HostObserver:
         self._request_instance: dict[str, str] = {}
         self._pending: dict[str, _Attempt] = {}
         self._last_stamp: datetime | None = None
+        self._pid: int | None = None
+        """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
         self._early_overlays: dict[str, tuple[str, str, str]] = {}
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
@@ -110,7 +112,13 @@ class HostObserver:
             failure.BuildTimedOut: self._errored,
             failure.UnexpectedBuildFailure: self._errored,
             failure.NetworkAllocNotRescheduling: self._errored,
+            power.BlockDeviceSetupFailed: self._failing,
+            power.BuildError: self._errored,
+            power.StashingVmState: self._stashing,
+            power.Rebooted: self._running_again,
+            power.ShutdownByItself: self._shut_down,
             imagecache.RemovingBaseFile: self._removing_base,
+            FreeResource: self._free_resource,
             imagecache.ActiveBaseFiles: self._active_bases,
             FinalResourceView: self._final_view,
         }
@@ -121,6 +129,11 @@ class HostObserver:
             self._last_stamp = rec.timestamp
         if rec.instance and rec.request_id:
             self._bind(rec.request_id, rec.instance)
+        if rec.pid is not None and rec.logger and rec.logger.startswith("nova.compute."):
+            if self._pid is not None and rec.pid != self._pid:
+                self._rec = rec
+                self._restarted(self._pid, rec.pid)
+            self._pid = rec.pid
         event = rec.event
         if event is None:
             return
@@ -303,6 +316,7 @@ class HostObserver:
             inst.phases.clear()
         inst.boot_seen = True
         inst.operation = "boot"
+        inst.build_request = rec.request_id
         inst.vm_state, inst.task_state = VmState.BUILDING, None
         inst.outcome, inst.cause, inst.failing = Outcome.INCOMPLETE, None, False
         inst.spawned = inst.pending_active = False
@@ -347,7 +361,7 @@ class HostObserver:
 
     def _check_used(self, res: str, logged: float, where: str) -> None:
         tracker, unit = self.host.tracker, UNITS[res]
-        seen = tracker.observe(res, logged)
+        seen = tracker.observe(res, logged, audit=where == "final")
         outcome = seen.outcome
         if seen.first:
             self.assume(f"{res} in use before the window: {tracker.baseline[res]:g} {unit} "
@@ -673,7 +687,7 @@ class HostObserver:
             self._check_sync(inst, ev.vm_state, ev.task_state)
 
     def _lifecycle(self, rec: Record, ev: guest.LifecycleEvent) -> None:
-        inst = self._inst(rec)
+        inst = self.host.instance(ev.instance_uuid) if ev.instance_uuid else self._inst(rec)
         if inst is None:
             return
         state = EVENT_POWER_STATE[ev.transition]
@@ -749,7 +763,14 @@ class HostObserver:
         if inst is None:
             return
         if inst.failing and inst.outcome == Outcome.INCOMPLETE:
+            if rec.request_id is None or rec.request_id == inst.build_request:
+                # A failed build shuts its guest down (_shutdown_instance) in its own request
+                # before it is set to error or re-scheduled: a cleanup, not a delete.
+                inst.cleaning = True
+                inst.begin("delete", rec.timestamp)
+                return
             self._fail(inst, rec, inst.cause or "build failed")
+        inst.cleaning = False
         inst.task_state = TaskState.DELETING
         inst.begin("delete", rec.timestamp)
         self.host.tracker.release(inst.uuid, self.where(), "deleted")
@@ -765,9 +786,10 @@ class HostObserver:
         if inst is None:
             return
         inst.finish("delete", rec.timestamp)
-        if inst.failing and inst.outcome == Outcome.INCOMPLETE:
+        if inst.cleaning or (inst.failing and inst.outcome == Outcome.INCOMPLETE):
             # The files of a failed spawn are cleaned up before the build is rescheduled
             # or set to error.
+            inst.cleaning = False
             return
         inst.vm_state, inst.task_state, inst.pending_active = VmState.DELETED, None, False
         if inst.outcome in (Outcome.ACTIVE, Outcome.INCOMPLETE):
@@ -776,10 +798,14 @@ class HostObserver:
         self.host.cache.release(inst.uuid)
 
     def _failing(self, rec: Record, ev: Event) -> None:
+        """A build step failed: the exception leaves the claim's context, which aborts it
+        (nova/compute/claims.py); the audit of some releases counts the instance again."""
         inst = self._inst(rec)
         if inst is not None:
             inst.failing = True
             inst.cause = inst.cause or _cause(rec, ev)
+            if inst.operation == "boot":
+                self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=True)
 
     def _rescheduled(self, rec: Record, ev: failure.Rescheduled) -> None:
         inst = self.host.instance(ev.instance_uuid)
@@ -808,6 +834,42 @@ class HostObserver:
         self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=True)
         self.host.cache.release(inst.uuid)
 
+    # -- moves, reboots, restarts ------------------------------------------------------------
+    def _stashing(self, rec: Record, ev: power.StashingVmState) -> None:
+        """_prep_resize: the next claim of this instance is a resize or migration."""
+        inst = self._inst(rec)
+        if inst is not None:
+            self._moving.add(inst.uuid)
+            if not inst.boot_seen:
+                inst.operation = "move"
+
+    def _running_again(self, rec: Record, ev: power.Rebooted) -> None:
+        inst = self._inst(rec)
+        if inst is not None:
+            inst.power_state = PowerState.RUNNING
+
+    def _shut_down(self, rec: Record, ev: power.ShutdownByItself) -> None:
+        inst = self._inst(rec)
+        if inst is not None:
+            inst.power_state = PowerState.SHUTDOWN
+
+    def _restarted(self, old: int, new: int) -> None:
+        """nova-compute restarted: its configuration may have changed, held locks died with
+        the old process, and init_host sets builds it finds unfinished to error."""
+        self.assume(f"nova-compute restarted (pid {old} -> {new}): reserved amounts and options "
+                    "may have changed; usage is re-learnt from the next observation")
+        tracker = self.host.tracker
+        for res in tracker.pending:
+            tracker.unsettle(res, f"nova-compute restarted (pid {old} -> {new})", self.where())
+        for lk in self.host.locks.locks.values():
+            lk.holder, lk.waiters, lk.displaced = None, [], []
+        if self.host.config.instances_path is None:
+            self.host.instances_path = None
+        for inst in self.host.instances.values():
+            if inst.operation == "boot" and inst.boot_seen and inst.outcome == Outcome.INCOMPLETE:
+                self._fail(inst, self._rec, "nova-compute restarted during the build "
+                                            "(init_host sets it to error)")
+
     # -- periodic tasks ---------------------------------------------------------------------
     def _removing_base(self, rec: Record, ev: imagecache.RemovingBaseFile) -> None:
         name = self._base_file(ev.path)
@@ -832,6 +894,12 @@ class HostObserver:
                 self.violation("cache-active",
                                f"_base/{base.filename} is used by {', '.join(sorted(base.users))} "
                                f"but not listed among the active base files")
+
+    def _free_resource(self, rec: Record, ev: FreeResource) -> None:
+        """Havana's audit logs free amounts: used = total - free."""
+        total = self.host.tracker.totals[ev.resource]
+        if total is not None:
+            self._check_used(ev.resource, total - ev.free, "final")
 
     def _final_view(self, rec: Record, ev: FinalResourceView) -> None:
         host, tracker = self.host, self.host.tracker
