@@ -25,12 +25,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     printer = DiagnosticPrinter()
     try:
         if args.like is not None:
+            notes: list[str] = []
             try:
-                scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer)
+                scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer,
+                                           notes=notes)
             finally:
                 printer.close()
+            for note in notes:
+                print(f"nsim: --like {args.like}: {note}", file=sys.stderr)
             if args.save_scenario:
-                Path(args.save_scenario).write_text(dump_scenario(scenario), encoding="utf-8")
+                comments = "".join(f"# {note}\n" for note in notes)
+                Path(args.save_scenario).write_text(comments + dump_scenario(scenario),
+                                                    encoding="utf-8")
         else:
             scenario = load_scenario(args.scenario)
     except UnreadableLog:

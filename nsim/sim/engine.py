@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -233,6 +234,18 @@ class Engine:
         return self.result
 
 
+class LevelWriter(TraceWriter):
+    """A TraceWriter that drops DEBUG records unless `debug` (nova's [DEFAULT]debug)."""
+
+    def __init__(self, out: IO[str], debug: bool, **kwargs: Any) -> None:
+        super().__init__(out, **kwargs)
+        self.debug = debug
+
+    def write(self, when: datetime, level: str, logger: str, message: str, **kwargs: Any) -> None:
+        if self.debug or level != "DEBUG":
+            super().write(when, level, logger, message, **kwargs)
+
+
 def _pid(name: str, seed: int) -> int:
     return random.Random(f"{seed}:{name}:pid").randrange(1000, 32768)
 
@@ -280,7 +293,8 @@ def simulate(scenario: Scenario | str | Path, out: str | Path, seed: int | None 
             else:
                 shared = shared or open_out(str(out))
                 stream = shared
-            writers[name] = TraceWriter(stream, fmt=spec.format, release=spec.release, host=name,
+            writers[name] = LevelWriter(stream, spec.log_level == "DEBUG", fmt=spec.format,
+                                        release=spec.release, host=name,
                                         pid=spec.pid or _pid(name, scenario.seed))
         result = Engine(scenario, writers).run()
     result.lines = sum(w.lines_written for w in writers.values())

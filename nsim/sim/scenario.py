@@ -51,6 +51,8 @@ class HostSpec(_Strict):
     count: int = Field(default=1, ge=1)
     release: str = "2025.2"
     format: Literal["journal", "oslo"] = "journal"
+    log_level: Literal["DEBUG", "INFO"] = "DEBUG"
+    """nova's [DEFAULT]debug: DEBUG writes every line, INFO (production) none of the DEBUG ones."""
     memory_mb: int = Field(default=7983, gt=0)
     disk_gb: int = Field(default=47, gt=0)
     vcpus: int = Field(default=4, gt=0)
