@@ -22,6 +22,7 @@ from nsim.events import (
     teardown,
 )
 from nsim.events.base import Event
+from nsim.events.translate import to_english
 from nsim.grammars import first_terminals, ignored_terminals, load_parser
 
 _MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power)
@@ -70,16 +71,26 @@ def _first_tokens() -> re.Pattern[str] | None:
     return first_tokens(_parser())
 
 
-def _classify(message: str) -> Event | None:
-    first = _first_tokens()
-    if first is not None and first.match(message) is None:
-        return None
+def _parse(message: str) -> Event | None:
     try:
         return _parser().parse(message)
     except (LarkError, ValueError):
         # ValueError covers pydantic's ValidationError: a message of the right shape
         # whose values do not fit the kind is still an unknown message, not a crash.
         return None
+
+
+def _classify(message: str) -> Event | None:
+    first = _first_tokens()
+    starts = first is None or first.match(message) is not None
+    if starts:
+        event = _parse(message)
+        if event is not None or message.isascii():
+            return event
+    # A translated message (nova's .po files) is the event its English original is; tried
+    # only for text no English rule can begin, or non-ASCII text the grammar refused.
+    english = to_english(message)
+    return _parse(english) if english is not None else None
 
 
 # Many messages repeat verbatim (fixed wordings, periodic tasks, the same command on
