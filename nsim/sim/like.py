@@ -455,7 +455,8 @@ def _describe_hosts(hosts: dict[str, dict[str, Any]], records: list[Record], rep
             "memory_mb": int(totals["memory"] or 7983),
             "disk_gb": int(totals["disk"] or 47),
             "vcpus": int(totals["vcpu"] or 4),
-            "reserved_host_memory_mb": int(tracker.baseline["memory"])
+            # the replay's baseline also holds usage from before the window: never below 0
+            "reserved_host_memory_mb": max(0, int(tracker.baseline["memory"]))
             if tracker.baseline_known["memory"] else DEFAULT_RESERVED_HOST_MEMORY_MB,
         })
         if spec.get("pid") is None:

@@ -50,8 +50,6 @@ def test_an_excerpt_that_starts_mid_build_is_a_boot_but_not_complete(real_logs: 
     assert boot.cause is not None and "Failed to allocate the network(s)" in boot.cause
 
 
-@pytest.mark.xfail(strict=True, reason="the catalog does not type 'Instance failed block device "
-                                       "setup' yet: those 4 builds replay as deleted, not error")
 def test_havana_boots_end_as_the_log_says(real_logs: Path) -> None:
     path = real_logs / HAVANA
     ended = ended_builds(path)
