@@ -20,8 +20,11 @@ class Phase:
     start: datetime | None = None
     end: datetime | None = None
     proxy: bool = False
-    """The start is a later line standing in for nova's own (an INFO log has no
-    "Starting instance..."): a logged duration may exceed the stamps, never fall short."""
+    """The start is a line inside the step nova times (an INFO log has no "Starting
+    instance..."): nova's own start was earlier."""
+    inside: datetime | None = None
+    """The first stamp known to lie inside the step nova times (a claim line in a build,
+    "Creating image" in a spawn): a logged duration is at least end - inside."""
 
     @property
     def seconds(self) -> float | None:

@@ -190,17 +190,30 @@ class HostObserver:
             isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION)
 
     def _check_duration(self, rule: str, what: str, logged: float, start: datetime | None,
-                        end: datetime | None, proxy: bool = False) -> None:
-        """Compare a logged duration with the stamps. With a `proxy` start (a later line
-        standing in for nova's own start) the stamps may only fall short of it."""
-        if start is None or end is None:
+                        end: datetime | None) -> None:
+        """A logged duration against stamps that bracket it closely (lock, command)."""
+        self._check_span(rule, what, logged, end, early=start, inside=start)
+
+    def _check_span(self, rule: str, what: str, logged: float, end: datetime | None,
+                    early: datetime | None, inside: datetime | None) -> None:
+        """A logged duration ends at `end`; nova's timer started at or after `early` (a line
+        logged before it) and at or before `inside` (a line logged within the timed step).
+        Each bound known gives one side of the check."""
+        if end is None:
             return
-        measured = (end - start).total_seconds()
-        tol = 2 * _resolution(start, end) + TOLERANCE_SECONDS
-        if measured - logged > tol or (not proxy and logged - measured > tol):
-            bound = "at least " if proxy else ""
-            self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps are {bound}"
-                                 f"{measured:.3f}s apart (tolerance {tol:.1f}s)")
+        for start, too_long in ((early, True), (inside, False)):
+            if start is None:
+                continue
+            measured = (end - start).total_seconds()
+            tol = 2 * _resolution(start, end) + TOLERANCE_SECONDS
+            if too_long and logged - measured > tol:
+                self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps allow at most "
+                                     f"{measured:.3f}s (tolerance {tol:.1f}s)")
+                return
+            if not too_long and measured - logged > tol:
+                self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps show at least "
+                                     f"{measured:.3f}s (tolerance {tol:.1f}s)")
+                return
 
     def _learn_instances_path(self, path: str, derived_from: str) -> None:
         host = self.host
@@ -304,13 +317,13 @@ class HostObserver:
 
     # -- build and claim -------------------------------------------------------------
     def _start_build(self, inst: Instance, rec: Record, proxy: bool) -> None:
-        """A build attempt begins: at "Starting instance..." or, in logs without it (INFO
-        level), at its first claim line, which stands in for nova's own start."""
+        """A build attempt begins: at "Starting instance..." (logged before nova's build timer
+        starts) or, in logs without it (INFO level), at its first claim line (inside it)."""
         build_phase = inst.phases.get("build")
         if build_phase is not None and build_phase.start is not None:
-            if not proxy and build_phase.proxy:
-                build_phase.start, build_phase.proxy = rec.timestamp, False
-            if inst.outcome == Outcome.INCOMPLETE or not inst.boot_seen:
+            if proxy and build_phase.inside is None:
+                build_phase.inside = rec.timestamp
+            if inst.outcome == Outcome.INCOMPLETE or not inst.boot_seen or proxy:
                 return
             # A new attempt after a reschedule back to this host: start afresh.
             inst.phases.clear()
@@ -321,7 +334,9 @@ class HostObserver:
         inst.outcome, inst.cause, inst.failing = Outcome.INCOMPLETE, None, False
         inst.spawned = inst.pending_active = False
         inst.begin("build", rec.timestamp)
-        inst.phase("build").proxy = proxy
+        phase = inst.phase("build")
+        phase.proxy = proxy
+        phase.inside = rec.timestamp if proxy else None
 
     def _instance_starting(self, rec: Record, ev: build.InstanceStarting) -> None:
         inst = self._inst(rec)
@@ -495,6 +510,8 @@ class HostObserver:
         spawn = inst.phase("spawn")
         if spawn.start is None:
             spawn.start, spawn.proxy = rec.timestamp, True
+        if spawn.inside is None:
+            spawn.inside = rec.timestamp
 
     # -- image cache and disks -----------------------------------------------------------
     def _image_converting(self, rec: Record, ev: image.ImageConverting) -> None:
@@ -751,11 +768,13 @@ class HostObserver:
                 inst.pending_active = True
         if ev.step in ("spawn", "build"):
             phase = inst.phase(ev.step)
-            self._check_duration("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
-                                 phase.start, rec.timestamp, proxy=phase.proxy)
+            self._check_span("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
+                             rec.timestamp, early=None if phase.proxy else phase.start,
+                             inside=phase.inside)
         elif ev.step == "destroy":
-            self._check_duration("took-seconds", f"{inst.uuid}: took destroy", ev.seconds,
-                                 inst.phase("delete").start, rec.timestamp, proxy=True)
+            # "Terminating instance" is logged before the destroy's timer starts.
+            self._check_span("took-seconds", f"{inst.uuid}: took destroy", ev.seconds,
+                             rec.timestamp, early=inst.phase("delete").start, inside=None)
 
     # -- teardown and failure -------------------------------------------------------------
     def _terminating(self, rec: Record, ev: teardown.Terminating) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -358,3 +359,42 @@ def test_overlay_before_the_convert_ended_is_flagged(tmp_path: Path) -> None:
     flagged = [v for v in result.violations if v.rule == "cache-backing-ready"]
     assert len(flagged) == 1 and flagged[0].line == at + 1
     assert f":{create - len(block)}" in flagged[0].message
+
+
+def info_lines() -> list[str]:
+    """The seed boot as nova's production default (INFO) logs it."""
+    return [line for line in seed_lines() if re.search(r": (INFO|WARNING|ERROR) ", line)]
+
+
+def test_info_level_boot_is_timed_from_its_info_lines(tmp_path: Path) -> None:
+    lines = info_lines()
+    assert not any("Starting instance" in line for line in lines)
+    result = replay([write(tmp_path, "info.journal", lines)], year=2017)
+    assert result.violations == []
+    inst = result.hosts["compute"].instances[UUID]
+    assert (inst.outcome.value, inst.vm_state.value, inst.power_state.value) == (
+        "active", "active", "running")
+    build, spawn = inst.phases["build"], inst.phases["spawn"]
+    assert build.proxy and build.start.strftime("%H:%M:%S") == "13:12:52"  # the claim
+    assert spawn.proxy and spawn.start.strftime("%H:%M:%S") == "13:12:53"  # "Creating image"
+    assert 0 < spawn.seconds <= 8.19 + 1 and 0 < build.seconds <= 9.05 + 1
+
+
+def test_info_level_took_shorter_than_its_own_lines_is_flagged(tmp_path: Path) -> None:
+    lines = info_lines()
+    n = line_of(lines, "Took 9.05 seconds to build")
+    lines[n - 1] = lines[n - 1].replace("Took 9.05", "Took 2.05")
+    result = replay([write(tmp_path, "short.journal", lines)], year=2017)
+    assert [(v.rule, v.line) for v in result.violations] == [("took-seconds", n)]
+    assert "at least" in result.violations[0].message
+
+
+def test_a_slow_step_before_the_build_timer_is_not_a_violation(tmp_path: Path) -> None:
+    # "Starting instance..." is logged before a database write and the node lookup that
+    # precede nova's build timer: the stamps may exceed "Took N seconds to build".
+    lines = seed_lines()
+    n = line_of(lines, "Starting instance...")
+    for i in range(n):
+        lines[i] = lines[i].replace("13:12:52", "13:12:50", 1)
+    result = replay([write(tmp_path, "slow.journal", lines)], year=2017)
+    assert result.violations == []
