@@ -122,6 +122,10 @@ class ResourceTracker:
                 self.pending[resource].append(
                     Change(uuid, +1, f"claim of {uuid} (amount not logged)", where))
 
+    def may_differ(self, uuid: str, resource: str, why: str, where: str) -> None:
+        """A live claim whose usage nova may count differently from its logged amount."""
+        self.pending[resource].append(Change(uuid, 0, f"{uuid}: {why}", where))
+
     def move_claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """A claim for a resize, migration or evacuation onto this node. nova's audit counts
         it while the move is in progress and ends it at a confirm or revert the log of this
@@ -240,11 +244,14 @@ class ResourceTracker:
                             list(self.maybes[resource].values()))
         for m in outcome.flipped:
             m.counted = not m.counted
-        for change, value in outcome.sized:
-            if change.direction > 0 and change.uuid in self.amounts:
-                self.amounts[change.uuid][resource] = value
-                self._claimed[resource] += value
-                outcome = Reconciled(outcome.residual - value, outcome.explained, outcome.because,
+        for change, _ in outcome.sized:
+            if change.direction >= 0 and change.uuid in self.amounts:
+                # The change belongs to a live claim: the remainder is (part of) its amount.
+                delta = outcome.residual
+                amounts = self.amounts[change.uuid]
+                amounts[resource] = amounts.get(resource, 0.0) + delta
+                self._claimed[resource] += delta
+                outcome = Reconciled(0.0, outcome.explained, outcome.because,
                                      outcome.flipped, outcome.sized)
         self.baseline[resource] += outcome.residual
         self._absorb(resource)

@@ -39,7 +39,8 @@ from nsim.replay.findings import Assumption, Violation
 TOLERANCE_SECONDS = 0.5
 # How long after a logged step nova surely has saved the state that follows it.
 _SAVE_SECONDS = 5.0
-_FLAVOR = re.compile(r"<nova:(memory|disk|vcpus)>(\d+)</nova:\1>")
+_FLAVOR = re.compile(r"<nova:(memory|disk|vcpus|ephemeral)>(\d+)</nova:\1>")
+_FLAVOR_EXTRAS = re.compile(r"<nova:(?:swap|ephemeral)>[1-9]\d*</nova:")
 _ROOT_IMAGE = re.compile(r'<nova:root type="image" uuid="([0-9a-f-]{36})"')
 _DISK_SOURCE = re.compile(r'<source file="([^"]+/disk)"')
 # The order of a build's task states (nova/compute/manager.py _build_resources, spawn).
@@ -357,7 +358,8 @@ class HostObserver:
         if not self._is_move(inst):
             self._start_build(inst, rec, proxy=True)
         inst.begin("claim", rec.timestamp)
-        self._pending[inst.uuid] = _Attempt(Claim(ev.memory_mb, ev.disk_gb, ev.vcpus))
+        self._pending[inst.uuid] = _Attempt(Claim(ev.memory_mb, ev.disk_gb, ev.vcpus),
+                                            node_named=ev.node is not None)
 
     def _claim_total(self, rec: Record, ev: claim.ClaimTotal) -> None:
         tracker = self.host.tracker
@@ -436,6 +438,11 @@ class HostObserver:
         self._start_build(inst, rec, proxy=True)
         inst.claim = claimed
         self.host.tracker.instance_claim(inst.uuid, claimed, self.where())
+        if attempt.node_named and claimed.disk_gb is not None:
+            # From Rocky the tracker adds swap and leaves out a volume-backed root disk,
+            # which the claim's own disk amount does not (nova/compute/resource_tracker.py).
+            self.host.tracker.may_differ(inst.uuid, "disk", "disk usage may count swap or "
+                                         "leave out a volume root (Rocky on)", self.where())
 
     def _claim_refused(self, rec: Record, ev: claim.ClaimFailed | claim.InsufficientResources) -> None:
         inst = self._inst(rec)
@@ -650,6 +657,8 @@ class HostObserver:
         inst.finish("xml", rec.timestamp)
         inst.begin("domain_start", rec.timestamp)
         sizes = {k: int(v) for k, v in _FLAVOR.findall(ev.xml)}
+        if "disk" in sizes:  # a claim's disk is root + ephemeral (nova/compute/claims.py)
+            sizes["disk"] += sizes.pop("ephemeral", 0)
         if inst.claim is not None and inst.claim.sized and sizes:
             logged = (sizes.get("memory"), sizes.get("disk"), sizes.get("vcpus"))
             claimed = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
@@ -657,9 +666,12 @@ class HostObserver:
                 self.violation("xml-flavor", f"guest XML flavor memory/disk/vcpus {logged} "
                                              f"differs from the claim {claimed}")
         elif inst.claim is not None and not inst.claim.sized and len(sizes) == 3:
-            sized = Claim(sizes["memory"], sizes["disk"], sizes["vcpus"])
+            # The tracker counts root (unless volume-backed) + ephemeral (+ swap from
+            # Rocky): only an image-backed root without extras is certain.
+            plain = not _FLAVOR_EXTRAS.search(ev.xml) and _ROOT_IMAGE.search(ev.xml)
+            sized = Claim(sizes["memory"], sizes["disk"] if plain else None, sizes["vcpus"])
             inst.claim = sized
-            self.host.tracker.instance_claim(inst.uuid, sized)
+            self.host.tracker.size(inst.uuid, sized)
         image_match = _ROOT_IMAGE.search(ev.xml)
         if image_match and inst.image_id is None:
             inst.image_id = image_match.group(1)
@@ -985,6 +997,8 @@ class _Attempt:
     """A claim between "Attempting claim" and its outcome: amounts and what its lines state."""
 
     claim: Claim
+    node_named: bool = False
+    """The wording names the node (Pike on)."""
     limits: dict[str, float | None] = field(default_factory=dict)
     free: dict[str, float] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
