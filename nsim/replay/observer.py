@@ -809,8 +809,13 @@ class HostObserver:
 
     def _destroyed(self, rec: Record, ev: teardown.Destroyed) -> None:
         inst = self._inst(rec)
-        if inst is not None:
-            inst.power_state = PowerState.SHUTDOWN
+        if inst is None:
+            return
+        inst.power_state = PowerState.SHUTDOWN
+        if inst.task_state == TaskState.DELETING:
+            # The guest is gone; what follows (files, network, the database row) may be
+            # silent (a volume-backed instance has no files to delete).
+            self._deleted(inst)
 
     def _deletion_complete(self, rec: Record, ev: teardown.DeletionComplete) -> None:
         inst = self._inst(rec)
@@ -822,6 +827,9 @@ class HostObserver:
             # or set to error.
             inst.cleaning = False
             return
+        self._deleted(inst)
+
+    def _deleted(self, inst: Instance) -> None:
         inst.vm_state, inst.task_state, inst.pending_active = VmState.DELETED, None, False
         if inst.outcome in (Outcome.ACTIVE, Outcome.INCOMPLETE):
             inst.outcome = Outcome.DELETED
