@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nsim.model.claims import RESOURCES, Claim, shortage
 from nsim.model.config import HostConfig
-from nsim.model.unseen import EPSILON, Change, Maybe, Reconciled, reconcile
+from nsim.model.unseen import Change, Maybe, Reconciled, reconcile
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,11 @@ class Observed:
 
 
 class ResourceTracker:
-    """Totals, baseline usage, live claims and what is unseen, of one node."""
+    """Totals, baseline usage, live claims and what is unseen, of one node.
+
+    Per resource, an instance's share is in one place: `known` (counted, amount stated or
+    inferred), `maybes` (known amount, counted or not), `absorbed` (inside the baseline,
+    amount unknown, possibly 0), or arriving as a pending change."""
 
     def __init__(self, config: HostConfig) -> None:
         self.totals: dict[str, float | None] = {
@@ -55,23 +59,29 @@ class ResourceTracker:
             "vcpu": config.cpu_allocation_ratio}
         self.claims: dict[str, Claim] = {}
         """Live claims as the log stated them (amounts may be None)."""
-        self.amounts: dict[str, dict[str, float]] = {}
-        """Per instance, the amounts the model counts (stated, or inferred from usage)."""
+        self.known: dict[str, dict[str, float]] = {r: {} for r in RESOURCES}
+        self.maybes: dict[str, dict[str, Maybe]] = {r: {} for r in RESOURCES}
+        self.absorbed: dict[str, set[str]] = {r: set() for r in RESOURCES}
+        self.pending: dict[str, list[Change]] = {r: [] for r in RESOURCES}
         self.uncounted: set[str] = set()
         """Instances known to hold nothing on this node (refused, rescheduled, gone)."""
-        self.pending: dict[str, list[Change]] = {r: [] for r in RESOURCES}
-        self.maybes: dict[str, dict[str, Maybe]] = {r: {} for r in RESOURCES}
-        self._claimed: dict[str, float] = dict.fromkeys(RESOURCES, 0.0)
 
     # -- what the model counts ----------------------------------------------------------
     def used(self, resource: str) -> float:
         """Baseline plus live claims plus the uncertain instances taken as counted."""
         maybe = sum(m.amount for m in self.maybes[resource].values() if m.counted)
-        return self.baseline[resource] + self._claimed[resource] + maybe
+        return self.baseline[resource] + sum(self.known[resource].values()) + maybe
 
     def claimed(self, resource: str) -> float:
         """The live claims and counted uncertain instances (without the baseline)."""
         return self.used(resource) - self.baseline[resource]
+
+    def amount(self, uuid: str, resource: str) -> float | None:
+        """The amount the model counts for an instance, when it knows it."""
+        if uuid in self.known[resource]:
+            return self.known[resource][uuid]
+        m = self.maybes[resource].get(uuid)
+        return m.amount if m is not None else None
 
     def settled(self, resource: str) -> bool:
         """The baseline is bound and no unsized change is pending."""
@@ -104,9 +114,15 @@ class ResourceTracker:
         return reasons
 
     # -- transitions ---------------------------------------------------------------------
-    def _add(self, uuid: str, amounts: dict[str, float], sign: int) -> None:
-        for resource, value in amounts.items():
-            self._claimed[resource] += sign * value
+    def _holds(self, uuid: str, resource: str) -> bool:
+        return (uuid in self.known[resource] or uuid in self.maybes[resource]
+                or uuid in self.absorbed[resource] or self._arriving(uuid, resource))
+
+    def _arriving(self, uuid: str, resource: str) -> bool:
+        return any(c.uuid == uuid and c.direction >= 0 for c in self.pending[resource])
+
+    def _unsized(self, uuid: str, resource: str, direction: int, what: str, where: str) -> None:
+        self.pending[resource].append(Change(uuid, direction, what, where))
 
     def instance_claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """Hold `claim` for the instance (replacing an earlier one). An amount the log does
@@ -114,17 +130,16 @@ class ResourceTracker:
         self.drop_claim(uuid, where)
         self.claims[uuid] = claim
         self.uncounted.discard(uuid)
-        known = {r: float(a) for r in RESOURCES if (a := claim.amount(r)) is not None}
-        self.amounts[uuid] = known
-        self._add(uuid, known, +1)
         for resource in RESOURCES:
-            if resource not in known:
-                self.pending[resource].append(
-                    Change(uuid, +1, f"claim of {uuid} (amount not logged)", where))
+            amount = claim.amount(resource)
+            if amount is None:
+                self._unsized(uuid, resource, +1, f"claim of {uuid} (amount not logged)", where)
+            else:
+                self.known[resource][uuid] = float(amount)
 
     def may_differ(self, uuid: str, resource: str, why: str, where: str) -> None:
         """A live claim whose usage nova may count differently from its logged amount."""
-        self.pending[resource].append(Change(uuid, 0, f"{uuid}: {why}", where))
+        self._unsized(uuid, resource, 0, f"{uuid}: {why}", where)
 
     def move_claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """A claim for a resize, migration or evacuation onto this node. nova's audit counts
@@ -132,11 +147,12 @@ class ResourceTracker:
         node need not show, so it stays uncertain."""
         self.drop_claim(uuid, where)
         self.claims[uuid] = claim
+        self.uncounted.discard(uuid)
         for resource in RESOURCES:
             amount = claim.amount(resource)
             if amount is None:
-                self.pending[resource].append(
-                    Change(uuid, 0, f"move claim of {uuid} (amount not logged)", where))
+                self._unsized(uuid, resource, 0, f"move claim of {uuid} (amount not logged)",
+                              where)
             elif amount:
                 self.maybes[resource][uuid] = Maybe(uuid, float(amount), True,
                                                     f"move claim of {uuid}", where)
@@ -147,88 +163,76 @@ class ResourceTracker:
             return
         for resource in RESOURCES:
             value = claim.amount(resource)
-            if value is None or resource in self.amounts[uuid]:
+            if value is None or uuid in self.known[resource] or uuid in self.maybes[resource]:
                 continue
-            before = len(self.pending[resource])
-            self.pending[resource] = [c for c in self.pending[resource]
-                                      if not (c.uuid == uuid and c.direction > 0)]
-            if len(self.pending[resource]) == before:
-                # Its amount was already absorbed by the baseline: move it out.
+            if self._arriving(uuid, resource):
+                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+            elif uuid in self.absorbed[resource]:
+                self.absorbed[resource].discard(uuid)
                 self.baseline[resource] -= value
-            self.amounts[uuid][resource] = float(value)
-            self._claimed[resource] += value
+            else:
+                continue
+            self.known[resource][uuid] = float(value)
         self.claims[uuid] = claim
 
     def drop_claim(self, uuid: str, where: str = "") -> Claim | None:
-        """Abort the instance's claim; the claim, or None if there was none."""
+        """The claim is given back for good (aborted, re-scheduled away)."""
         claim = self.claims.pop(uuid, None)
-        amounts = self.amounts.pop(uuid, None)
-        if amounts is not None:
-            self._add(uuid, amounts, -1)
-            for resource in RESOURCES:
-                if resource not in amounts:
-                    self._leave_unsized(resource, uuid, where, "gave its claim back")
         for resource in RESOURCES:
+            self.known[resource].pop(uuid, None)
             self.maybes[resource].pop(uuid, None)
+            if self._arriving(uuid, resource):
+                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+            elif uuid in self.absorbed[resource]:
+                self.absorbed[resource].discard(uuid)
+                self._unsized(uuid, resource, -1, f"{uuid} gave its claim back (amount not "
+                                                  "known)", where)
         return claim
-
-    def release(self, uuid: str, where: str, what: str) -> None:
-        """The instance leaves the node (deleted, moved away). nova gives its usage back at
-        a step the log need not show, so until an observation settles it the instance may
-        or may not be counted. One the model never saw claim was in the baseline: its
-        amounts leave with it, unsized."""
-        amounts = self.amounts.get(uuid)
-        if amounts is not None:
-            self.claims.pop(uuid, None)
-            self._add(uuid, self.amounts.pop(uuid), -1)
-            for resource in RESOURCES:
-                if resource in amounts:
-                    if amounts[resource]:
-                        self.maybes[resource][uuid] = Maybe(uuid, amounts[resource], True,
-                                                            f"{uuid} ({what})", where, True)
-                else:
-                    self._leave_unsized(resource, uuid, where, what)
-        elif any(uuid in m for m in self.maybes.values()):
-            for resource in RESOURCES:
-                m = self.maybes[resource].get(uuid)
-                if m is not None:
-                    m.leaving = True
-        elif uuid not in self.uncounted:
-            for resource in RESOURCES:
-                self.pending[resource].append(Change(uuid, -1, f"{uuid} {what}, size unknown "
-                                                               "(booted before the log)", where))
-        self.uncounted.add(uuid)
-
-    def _leave_unsized(self, resource: str, uuid: str, where: str, what: str) -> None:
-        pending = self.pending[resource]
-        still = [c for c in pending if not (c.uuid == uuid and c.direction > 0)]
-        if len(still) == len(pending):
-            pending.append(Change(uuid, -1, f"{uuid} {what} (amount not known)", where))
-        else:
-            self.pending[resource] = still
 
     def abort(self, uuid: str, where: str, maybe_counted: bool) -> None:
         """A failed build gives its claim back. With `maybe_counted`, nova's audit may still
         count the instance until it is deleted (releases before Newton kept its host)."""
-        if uuid not in self.amounts:  # aborted already, or never claimed here
-            self.uncounted.add(uuid)
-            if not maybe_counted:
-                for resource in RESOURCES:
-                    self.maybes[resource].pop(uuid, None)
-            return
-        amounts = dict(self.amounts[uuid])
-        self.drop_claim(uuid, where)
         self.uncounted.add(uuid)
         if not maybe_counted:
+            self.drop_claim(uuid, where)
             return
-        for resource, value in amounts.items():
-            if value:
-                self.maybes[resource][uuid] = Maybe(uuid, value, False,
+        self.claims.pop(uuid, None)
+        for resource in RESOURCES:
+            amount = self.known[resource].pop(uuid, None)
+            if amount:
+                self.maybes[resource][uuid] = Maybe(uuid, amount, False,
                                                     f"failed build {uuid}", where)
+            elif self._arriving(uuid, resource):
+                # Arrived with an amount not logged, and may or may not still count.
+                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._unsized(uuid, resource, 0, f"failed build {uuid} (amount not logged)",
+                              where)
+
+    def release(self, uuid: str, where: str, what: str) -> None:
+        """The instance leaves the node (deleted, moved away). nova gives its usage back at
+        a step the log need not show, so until an audit settles it the instance may still
+        be counted. One the model never saw was in the baseline: it leaves unsized."""
+        self.claims.pop(uuid, None)
+        for resource in RESOURCES:
+            if uuid in self.known[resource]:
+                amount = self.known[resource].pop(uuid)
+                if amount:
+                    self.maybes[resource][uuid] = Maybe(uuid, amount, True, f"{uuid} ({what})",
+                                                        where, leaving=True)
+            elif uuid in self.maybes[resource]:
+                self.maybes[resource][uuid].leaving = True
+            elif self._arriving(uuid, resource):
+                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._unsized(uuid, resource, 0, f"{uuid} came and went (amount not logged)",
+                              where)
+            elif uuid in self.absorbed[resource] or uuid not in self.uncounted:
+                self.absorbed[resource].discard(uuid)
+                self._unsized(uuid, resource, -1, f"{uuid} {what}, size unknown", where)
+        self.uncounted.add(uuid)
 
     def unsettle(self, resource: str, what: str, where: str) -> None:
         """Something unlogged may have changed usage either way (a service restart)."""
-        self.pending[resource].append(Change("", 0, what, where))
+        self._unsized("", resource, 0, what, where)
 
     def observe(self, resource: str, logged: float, audit: bool = False) -> Observed:
         """Compare a logged usage with the model and move the model to it. An `audit` (the
@@ -236,35 +240,42 @@ class ResourceTracker:
         it left out."""
         model = self.used(resource)
         if not self.baseline_known[resource]:
-            self.baseline[resource] += logged - model
+            # Whether nova counts the uncertain instances is folded into the baseline too.
+            self.absorbed[resource].update(self.maybes[resource])
+            self.maybes[resource].clear()
+            self.baseline[resource] += logged - self.used(resource)
             self.baseline_known[resource] = True
             self._absorb(resource)
             return Observed(True, model, logged, Reconciled(logged - model, True, ()))
-        outcome = reconcile(logged - model, self.pending[resource],
-                            list(self.maybes[resource].values()))
-        for m in outcome.flipped:
-            m.counted = not m.counted
-        for change, _ in outcome.sized:
-            if change.direction >= 0 and change.uuid in self.amounts:
-                # The change belongs to a live claim: the remainder is (part of) its amount.
-                delta = outcome.residual
-                amounts = self.amounts[change.uuid]
-                amounts[resource] = amounts.get(resource, 0.0) + delta
-                self._claimed[resource] += delta
-                outcome = Reconciled(0.0, outcome.explained, outcome.because,
-                                     outcome.flipped, outcome.sized)
-        self.baseline[resource] += outcome.residual
+        pending = self.pending[resource]
+        outcome = reconcile(logged - model, pending, list(self.maybes[resource].values()))
+        if outcome.explained and outcome.unique:
+            for m in outcome.flipped:
+                m.counted = not m.counted
+            if len(pending) == 1 and pending[0].uuid in self.claims:
+                # The single change is a live claim's: the remainder is its amount (or what
+                # the tracker counts beyond the logged one).
+                uuid = pending[0].uuid
+                self.known[resource][uuid] = self.known[resource].get(uuid, 0.0) + outcome.residual
+                self.pending[resource] = []
+        elif outcome.explained:
+            # Several explanations: commit to none; what is uncertain joins the baseline.
+            self.absorbed[resource].update(self.maybes[resource])
+            self.maybes[resource].clear()
         self._absorb(resource)
+        self.baseline[resource] += logged - self.used(resource)
         if audit:
-            gone = [u for u, m in self.maybes[resource].items() if m.leaving and not m.counted]
-            for uuid in gone:
-                del self.maybes[resource][uuid]
-        if abs(self.used(resource) - logged) > EPSILON:
-            self.baseline[resource] += logged - self.used(resource)
+            for uuid, m in list(self.maybes[resource].items()):
+                if m.leaving and not m.counted:
+                    del self.maybes[resource][uuid]
         return Observed(False, model, logged, outcome)
 
     def _absorb(self, resource: str) -> None:
-        """Pending changes are settled: their amounts are now part of the baseline."""
+        """Pending changes are settled: the instances still arriving are now inside the
+        baseline, with amounts unknown."""
+        for change in self.pending[resource]:
+            if change.direction >= 0 and change.uuid:
+                self.absorbed[resource].add(change.uuid)
         self.pending[resource] = []
 
     def view(self) -> ResourceView:

@@ -25,7 +25,8 @@ class Change:
     uuid: str
     direction: int
     """+1: usage grows (a claim without amounts); -1: it shrinks (an instance of unknown
-    size leaves); 0: either (a restart of the service may change the reserved amounts)."""
+    size leaves); 0: either (a restart may change the reserved amounts; a claim the tracker
+    may count differently from its logged amount)."""
     what: str
     where: str
 
@@ -40,63 +41,64 @@ class Maybe:
     what: str
     where: str
     leaving: bool = False
-    """Being deleted: once nova no longer counts it, it is gone for good."""
+    """Being deleted: once an audit no longer counts it, it is gone for good."""
 
 
 @dataclass(frozen=True)
 class Reconciled:
     """The outcome of comparing a logged usage with the model.
 
-    `residual` is what the model moves its baseline by to agree with the log; `explained`
-    says whether something unseen accounts for it (else it is a violation), and `because`
-    lists what (empty when the model already agreed)."""
+    `explained` says whether something unseen accounts for the difference (else it is a
+    violation) and `because` lists what. When the explanation is `unique`, `flipped` are
+    the maybes whose counting changes and `residual` what is left for the pending changes
+    (a single one takes it as its size); otherwise nothing is committed."""
 
     residual: float
     explained: bool
     because: tuple[str, ...]
+    unique: bool = True
     flipped: tuple[Maybe, ...] = ()
-    sized: tuple[tuple[Change, float], ...] = ()
 
 
 def reconcile(difference: float, changes: list[Change], maybes: list[Maybe]) -> Reconciled:
     """Explain `difference` (logged - model) by the pending changes and the maybes.
 
-    Tries every choice of which maybes are counted (fewest flips first); what remains must
-    be zero, or have a sign some pending change allows. A single pending change takes the
-    remainder as its size."""
+    Tries every choice of which maybes are counted. A choice that leaves nothing over is an
+    exact explanation; otherwise a remainder whose sign some pending change allows. The
+    explanation is unique when there is one exact choice and no pending change, or one
+    pending change and no maybe."""
     ups = [c for c in changes if c.direction >= 0]
     downs = [c for c in changes if c.direction <= 0]
-    options = maybes[:_MAX_SEARCH]
-    best: Reconciled | None = None
-    for flips in range(len(options) + 1):
-        for chosen in itertools.combinations(options, flips):
+    if len(maybes) > _MAX_SEARCH:
+        return Reconciled(difference, True, (f"{len(maybes)} instances nova may or may not "
+                                             "count",), unique=False)
+    exact: list[tuple[Maybe, ...]] = []
+    loose: list[tuple[tuple[Maybe, ...], float]] = []
+    for flips in range(len(maybes) + 1):
+        for chosen in itertools.combinations(maybes, flips):
             shift = sum(m.amount if not m.counted else -m.amount for m in chosen)
             rest = difference - shift
             if abs(rest) <= EPSILON:
-                why = tuple(_flip_text(m) for m in chosen)
-                return Reconciled(0.0, True, why + tuple(_zero_text(c) for c in changes),
-                                  chosen, tuple((c, 0.0) for c in changes))
-            movers = ups if rest > 0 else downs
-            if movers and best is None:
-                sized = ((movers[0], abs(rest)),) if len(changes) == 1 else ()
-                why = tuple(_flip_text(m) for m in chosen) + tuple(
-                    _size_text(c, abs(rest), len(movers)) for c in movers)
-                best = Reconciled(rest, True, why, chosen, sized)
-        if best is not None:
-            return best
-    if len(maybes) > _MAX_SEARCH:
-        return Reconciled(difference, True, (f"{len(maybes)} failed builds nova may or may not "
-                                             "count",))
-    return Reconciled(difference, False, ())
+                exact.append(chosen)
+            elif ups if rest > 0 else downs:
+                loose.append((chosen, rest))
+    if not exact and not loose:
+        return Reconciled(difference, False, ())
+    if exact and not changes:
+        chosen = exact[0]
+        return Reconciled(0.0, True, tuple(_flip_text(m) for m in chosen), len(exact) == 1,
+                          chosen)
+    chosen, rest = (exact[0], 0.0) if exact else loose[0]
+    movers = ups if rest > 0 else downs if rest < 0 else changes
+    why = tuple(_flip_text(m) for m in chosen) + tuple(
+        _size_text(c, abs(rest), len(movers)) for c in movers)
+    unique = len(changes) == 1 and not maybes
+    return Reconciled(rest, True, why, unique, chosen if unique else ())
 
 
 def _flip_text(m: Maybe) -> str:
     state = "no longer counts" if m.counted else "counts"
     return f"nova {state} {m.what} ({m.amount:g}) [{m.where}]"
-
-
-def _zero_text(c: Change) -> str:
-    return f"{c.what} changed nothing here [{c.where}]"
 
 
 def _size_text(c: Change, amount: float, among: int) -> str:

@@ -3,8 +3,6 @@ while a change nothing unseen explains still is."""
 
 from __future__ import annotations
 
-import pytest
-
 from nsim.model.claims import Claim
 from nsim.model.config import HostConfig
 from nsim.model.resource_tracker import ResourceTracker
@@ -51,7 +49,7 @@ def test_a_claim_without_amounts_is_sized_by_the_next_observation() -> None:
     assert not rt.settled("memory")
     seen = rt.observe("memory", 2048 + 2048)
     assert seen.outcome.explained
-    assert rt.amounts["new"]["memory"] == 2048
+    assert rt.amount("new", "memory") == 2048
     rt.release("new", "log:20", "deleted")
     # Its size is now known: a later audit without it is explained by the delete.
     assert rt.observe("memory", 2048).outcome.explained
@@ -83,9 +81,26 @@ def test_a_move_claim_may_end_without_a_line() -> None:
     assert rt.observe("memory", 2048).outcome.explained
 
 
-def test_reconcile_prefers_the_fewest_flips() -> None:
+def test_reconcile_commits_only_to_a_unique_explanation() -> None:
     maybes = [Maybe("a", 100, False, "a", "l:1"), Maybe("b", 200, False, "b", "l:2")]
     out = reconcile(200, [], maybes)
-    assert out.explained and [m.uuid for m in out.flipped] == ["b"]
+    assert out.explained and out.unique and [m.uuid for m in out.flipped] == ["b"]
     assert not reconcile(50, [], maybes).explained
-    assert reconcile(50, [Change("x", +1, "x", "l:3")], maybes).residual == pytest.approx(50)
+    # With a change of unknown size beside the maybes, 300 has several explanations.
+    out = reconcile(300, [Change("x", +1, "x", "l:3")], maybes)
+    assert out.explained and not out.unique and out.flipped == ()
+    # ... and a drop cannot come from a change that only adds usage.
+    assert not reconcile(-50, [Change("x", +1, "x", "l:3")], []).explained
+
+
+def test_an_ambiguous_observation_leaves_the_instance_unsized() -> None:
+    rt = tracker()
+    rt.instance_claim("bad", Claim(1024, 10, 1), "log:3")
+    rt.abort("bad", "log:9", maybe_counted=True)
+    rt.instance_claim("new", Claim(None, None, None), "log:10")
+    # 1024 more: "bad" still counted and "new" 0 MB, or "new" 1024 MB: no guess is kept ...
+    assert rt.observe("memory", 3072).outcome.explained
+    assert rt.amount("new", "memory") is None
+    # ... and either leaving later is explained.
+    rt.release("new", "log:20", "deleted")
+    assert rt.observe("memory", 2048, audit=True).outcome.explained

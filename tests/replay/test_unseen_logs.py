@@ -73,5 +73,5 @@ def test_usage_nothing_unseen_explains_is_flagged(tmp_path: Path) -> None:
     lines = log(ram_after=4608)
     # The last audit claims more memory in use after the only unsized instance left.
     lines[-1] = view("10:06:00.100", 3072, 20, 2)
-    result, path = run(tmp_path, lines)
+    result, _ = run(tmp_path, lines)
     assert [(v.rule, v.line) for v in result.violations] == [("final-view", len(lines))]
