@@ -38,8 +38,7 @@ def row(path: Path, origin: str, release: str) -> str:
     run = ParseRun([str(path)])
     typed, story = typed_share(run)
     result = replay([str(path)])
-    boots = [i for h in result.hosts.values() for i in h.instances.values()
-             if i.operation == "boot" and i.boot_seen]
+    boots = [i for h in result.hosts.values() for i in h.instances.values() if i.built_here]
     outcomes = Counter(i.outcome.value for i in boots)
     told = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none"
     moves = sum(1 for h in result.hosts.values() for i in h.instances.values()

@@ -71,6 +71,13 @@ class Instance:
     """Why a build ended in error or was rescheduled, as nova logged it."""
     phases: dict[str, Phase] = field(default_factory=dict)
 
+    @property
+    def built_here(self) -> bool:
+        """The log shows this instance's build on this host, or part of it (a window may
+        start in the middle of a build)."""
+        return self.operation == "boot" and (
+            self.boot_seen or self.spawned or "build" in self.phases or "spawn" in self.phases)
+
     def phase(self, name: str) -> Phase:
         p = self.phases.get(name)
         if p is None:

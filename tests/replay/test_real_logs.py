@@ -6,6 +6,7 @@ nova's wording), independently of nsim's parser and catalog."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections import Counter
@@ -130,3 +131,12 @@ def test_idle_host_audits_are_consistent() -> None:
     assert instances(result) == {}
     (host,) = result.hosts.values()
     assert host.tracker.totals["memory"] is not None
+
+
+def test_readme_table_of_real_logs_is_current() -> None:
+    spec = importlib.util.spec_from_file_location("real_logs_table", ROOT / "tools" / "real_logs_table.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    readme = (ROOT / "README.md").read_text()
+    assert tool.section(REAL) in readme, "run: .venv/bin/python tools/real_logs_table.py --write"
