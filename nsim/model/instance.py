@@ -55,6 +55,8 @@ class Instance:
     waits_for_vif: bool = False
     """The boot waits for network-vif-plugged: the guest starts paused."""
     failing: bool = False
+    overhead: dict[str, int] = field(default_factory=dict)
+    """The driver's overhead per resource, when logged ("Memory overhead for ...")."""
     build_request: str | None = None
     """The request id of the build attempt."""
     cleaning: bool = False

@@ -41,6 +41,7 @@ TOLERANCE_SECONDS = 0.5
 _SAVE_SECONDS = 5.0
 _FLAVOR = re.compile(r"<nova:(memory|disk|vcpus|ephemeral)>(\d+)</nova:\1>")
 _FLAVOR_EXTRAS = re.compile(r"<nova:(?:swap|ephemeral)>[1-9]\d*</nova:")
+_IMAGE_BASE = re.compile(r"([0-9a-f]{40})(?:_\d+)?$")
 _ROOT_IMAGE = re.compile(r'<nova:root type="image" uuid="([0-9a-f-]{36})"')
 _DISK_SOURCE = re.compile(r'<source file="([^"]+/disk)"')
 # The order of a build's task states (nova/compute/manager.py _build_resources, spawn).
@@ -69,6 +70,8 @@ class HostObserver:
         self._pid: int | None = None
         """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
         self._early_overlays: dict[str, tuple[str, str, str]] = {}
+        self._suspects: dict[str, tuple[str, str, str]] = {}
+        """Instances the model took as gone on the cache manager's word: (where, rule, what)."""
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
@@ -78,6 +81,7 @@ class HostObserver:
             lock.LockReleased: self._lock_released,
             build.InstanceStarting: self._instance_starting,
             claim.ClaimAttempt: self._claim_attempt,
+            claim.Overhead: self._overhead,
             claim.ClaimTotal: self._claim_total,
             claim.ClaimLimitUnspecified: self._claim_limit_unspecified,
             claim.ClaimLimit: self._claim_limit,
@@ -130,6 +134,11 @@ class HostObserver:
             self._last_stamp = rec.timestamp
         if rec.instance and rec.request_id:
             self._bind(rec.request_id, rec.instance)
+        if rec.instance in self._suspects:
+            where, rule, message = self._suspects.pop(rec.instance)
+            source, _, line = where.rpartition(":")
+            self.violations.append(Violation(source, int(line), rule, message + f" (still on "
+                                             f"this host at {rec.source}:{rec.line})"))
         if rec.pid is not None and rec.logger and rec.logger.startswith("nova.compute."):
             if self._pid is not None and rec.pid != self._pid:
                 self._rec = rec
@@ -178,6 +187,7 @@ class HostObserver:
         uuid = self._uuid(rec)
         if uuid is None:
             return None
+
         known = uuid in self.host.instances
         inst = self.host.instance(uuid)
         if not known and not self._starts_boot(rec):
@@ -233,7 +243,10 @@ class HostObserver:
         self._learn_instances_path(posixpath.dirname(directory), f"base file {path}")
         for suffix in (".part", ".converted"):
             name = name.removesuffix(suffix)
-        return name
+        # Ephemeral and swap backing files (ephemeral_1_0706d66, swap_512) live in _base/
+        # too but are no image: only sha1 names (with a legacy _<size> resize) are cached images.
+        match = _IMAGE_BASE.match(name)
+        return match.group(1) if match else None
 
     # -- locks ------------------------------------------------------------------------
     def _lock_acquiring(self, rec: Record, ev: lock.LockAcquiring) -> None:
@@ -360,6 +373,11 @@ class HostObserver:
         inst.begin("claim", rec.timestamp)
         self._pending[inst.uuid] = _Attempt(Claim(ev.memory_mb, ev.disk_gb, ev.vcpus),
                                             node_named=ev.node is not None)
+
+    def _overhead(self, rec: Record, ev: claim.Overhead) -> None:
+        inst = self._inst(rec)
+        if inst is not None:
+            inst.overhead[ev.resource] = ev.overhead
 
     def _claim_total(self, rec: Record, ev: claim.ClaimTotal) -> None:
         tracker = self.host.tracker
@@ -606,11 +624,12 @@ class HostObserver:
             # convert): only its end logged after this overlay proves the overlay early.
             self._early_overlays[name] = (self.where(), target, base.state.value)
             cache.complete(name)
-        elif base.state != BaseState.PRESENT:
-            self.violation("cache-backing-ready",
-                           f"overlay {target} backed by _base/{name} while it is {base.state.value}")
-        if inst is None:
-            return
+        elif base.state == BaseState.REMOVED:
+            self.assume(f"base file _base/{name} was fetched again after its removal "
+                        "(the fetch is not in the log)")
+            cache.complete(name)
+        if inst is None or posixpath.basename(target) != "disk":
+            return  # a rescue or other extra disk, not the instance's root disk
         expected = self.host.instance_dir(inst.uuid)
         if expected is not None and target != posixpath.join(expected, "disk"):
             self.violation("instance-disk-path", f"instance disk {target}, expected {expected}/disk")
@@ -662,7 +681,8 @@ class HostObserver:
         if inst.claim is not None and inst.claim.sized and sizes:
             logged = (sizes.get("memory"), sizes.get("disk"), sizes.get("vcpus"))
             claimed = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
-            if logged != claimed:
+            if not all(_fits(c, x, inst.overhead.get(r)) for c, x, r in
+                       zip(claimed, logged, RESOURCES, strict=True)):
                 self.violation("xml-flavor", f"guest XML flavor memory/disk/vcpus {logged} "
                                              f"differs from the claim {claimed}")
         elif inst.claim is not None and not inst.claim.sized and len(sizes) == 3:
@@ -897,9 +917,11 @@ class HostObserver:
         the old process, and init_host sets builds it finds unfinished to error."""
         self.assume(f"nova-compute restarted (pid {old} -> {new}): reserved amounts and options "
                     "may have changed; usage is re-learnt from the next observation")
-        tracker = self.host.tracker
+        tracker, config = self.host.tracker, self.host.config
+        configured = {"memory": config.memory_mb, "disk": config.disk_gb, "vcpu": config.vcpus}
         for res in tracker.pending:
             tracker.unsettle(res, f"nova-compute restarted (pid {old} -> {new})", self.where())
+            tracker.totals[res] = configured[res]
         for lk in self.host.locks.locks.values():
             lk.holder, lk.waiters, lk.displaced = None, [], []
         if self.host.config.instances_path is None:
@@ -916,23 +938,42 @@ class HostObserver:
             return
         base = self.host.cache.entry(name)
         if base.users:
-            self.violation("cache-remove-in-use",
-                           f"_base/{name} removed while used by {', '.join(sorted(base.users))}")
-        min_age = self.host.config.remove_unused_original_minimum_age_seconds
+            self._not_in_use(base.filename, "cache-remove-in-use",
+                             f"_base/{name} removed while used by {{users}}")
+        config = self.host.config
         if base.last_used is not None and rec.timestamp is not None:
             age = (rec.timestamp - base.last_used).total_seconds()
-            if age < min_age:
+            min_age = config.remove_unused_original_minimum_age_seconds
+            if "remove_unused_original_minimum_age_seconds" not in config.model_fields_set:
+                if age < min_age:
+                    self.assume(f"remove_unused_original_minimum_age_seconds is at most "
+                                f"{age:.0f} (_base/{name} removed {age:.0f}s after its last use; "
+                                f"nova's default is {min_age})")
+            elif age < min_age:
                 self.violation("cache-remove-age", f"_base/{name} removed {age:.0f}s after its last "
                                                    f"use (minimum {min_age}s)")
         self.host.cache.remove(name)
 
     def _active_bases(self, rec: Record, ev: imagecache.ActiveBaseFiles) -> None:
         listed = {name for name in (self._base_file(p) for p in ev.paths) if name}
-        for base in self.host.cache.files.values():
+        for base in list(self.host.cache.files.values()):
             if base.users and base.state == BaseState.PRESENT and base.filename not in listed:
-                self.violation("cache-active",
-                               f"_base/{base.filename} is used by {', '.join(sorted(base.users))} "
-                               f"but not listed among the active base files")
+                self._not_in_use(base.filename, "cache-active",
+                                 f"_base/{base.filename} is used by {{users}} but not listed "
+                                 "among the active base files")
+
+    def _not_in_use(self, filename: str, rule: str, message: str) -> None:
+        """The cache manager counts none of the model's users of a base file: they may have
+        left this host without a line here (deleted by the API while this service was down,
+        moved away). A later record of one of them on this host proves it was still here."""
+        base = self.host.cache.entry(filename)
+        users = sorted(base.users)
+        for uuid in users:
+            self._suspects[uuid] = (self.where(), rule, message.format(users=", ".join(users)))
+            self.host.cache.release(uuid)
+            self.host.tracker.release(uuid, self.where(), "gone without a line here")
+        self.assume(f"the image cache manager counts none of {', '.join(users)} as using "
+                    f"_base/{filename}: taken as gone from this host without a line here")
 
     def _free_resource(self, rec: Record, ev: FreeResource) -> None:
         """Havana's audit logs free amounts: used = total - free."""
@@ -969,6 +1010,13 @@ class HostObserver:
         follows (a database write, well under a few seconds)."""
         last = self._last_stamp
         return when is not None and last is not None and (last - when).total_seconds() > _SAVE_SECONDS
+
+
+def _fits(claimed: int | None, flavor: int | None, overhead: int | None) -> bool:
+    """A claim's amount is the flavor's plus the driver's overhead (logged at DEBUG only)."""
+    if claimed is None or flavor is None:
+        return True
+    return claimed == flavor + overhead if overhead is not None else claimed >= flavor
 
 
 def _task(value: str | None) -> TaskState | None:
