@@ -191,14 +191,16 @@ class HostObserver:
         known = uuid in self.host.instances
         inst = self.host.instance(uuid)
         if not known and not self._starts_boot(rec):
-            self.assume(f"instance {uuid} first seen mid-boot; its earlier state is inferred")
+            self.assume(f"instance {uuid} first seen here: what came before is outside the "
+                        "window, its state so far is inferred")
         return inst
 
     @staticmethod
     def _starts_boot(rec: Record) -> bool:
         ev = rec.event
-        return isinstance(ev, build.InstanceStarting) or (
-            isinstance(ev, lock.LockAcquired) and owner_function(ev.owner) == BUILD_FUNCTION)
+        return isinstance(ev, build.InstanceStarting | claim.ClaimAttempt | claim.ClaimSuccessful) or (
+            isinstance(ev, lock.LockAcquired | lock.LockAcquiring)
+            and owner_function(ev.owner) in (BUILD_FUNCTION, CLAIM_FUNCTION))
 
     def _check_duration(self, rule: str, what: str, logged: float, start: datetime | None,
                         end: datetime | None) -> None:
