@@ -101,6 +101,15 @@ from nsim.events.imagecache import (
     VerifyBaseImages,
 )
 from nsim.events.lock import LockAcquired, LockAcquiring, LockPlain, LockReleased
+from nsim.events.move import (
+    Evacuating,
+    MigratedAway,
+    Migrating,
+    MigrationArrived,
+    Rebuilding,
+    RunningAfterMove,
+    Unshelving,
+)
 from nsim.events.power import (
     BlockDeviceSetupFailed,
     BuildError,
@@ -325,6 +334,13 @@ EXAMPLES: dict[str, Event] = {
     "firewall_unfilter_skipped": FirewallUnfilterSkipped(),
     "volume_attaching": VolumeAttaching(volume_id="68ce19e8-f0c6-425e-bd21-a1c4714b790b",
                                         mountpoint="/dev/vdc"),
+    "migrating": Migrating(),
+    "evacuating": Evacuating(),
+    "rebuilding": Rebuilding(),
+    "unshelving": Unshelving(),
+    "migration_arrived": MigrationArrived(),
+    "migrated_away": MigratedAway(destination="compute2"),
+    "running_after_move": RunningAfterMove(),
 }
 
 

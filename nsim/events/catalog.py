@@ -18,6 +18,7 @@ from nsim.events import (
     image,
     imagecache,
     lock,
+    move,
     power,
     teardown,
 )
@@ -25,7 +26,7 @@ from nsim.events.base import Event
 from nsim.events.translate import to_english
 from nsim.grammars import first_terminals, ignored_terminals, load_parser
 
-_MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power)
+_MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power, move)
 
 KINDS: dict[str, type[Event]] = {
     cls.kind: cls

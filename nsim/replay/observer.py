@@ -14,7 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from nsim.events import build, claim, failure, guest, image, imagecache, lock, power, teardown
+from nsim.events import (
+    build,
+    claim,
+    failure,
+    guest,
+    image,
+    imagecache,
+    lock,
+    move,
+    power,
+    teardown,
+)
 from nsim.events.audit import FinalResourceView, FreeResource
 from nsim.events.base import Event
 from nsim.logs.record import Record
@@ -120,6 +131,13 @@ class HostObserver:
             power.BlockDeviceSetupFailed: self._failing,
             power.BuildError: self._errored,
             power.StashingVmState: self._stashing,
+            move.Migrating: self._stashing,
+            move.Evacuating: self._stashing,
+            move.Rebuilding: self._stashing,
+            move.Unshelving: self._stashing,
+            move.MigrationArrived: self._arrived,
+            move.RunningAfterMove: self._arrived,
+            move.MigratedAway: self._left,
             power.Rebooted: self._running_again,
             power.ShutdownByItself: self._shut_down,
             imagecache.RemovingBaseFile: self._removing_base,
@@ -531,7 +549,7 @@ class HostObserver:
         inst = self._inst(rec)
         if inst is None or inst.operation != "boot":
             return
-        self._after_spawned(inst, "Creating image")
+        self._after_spawned(inst, "Creating image", rec)
         if inst.task_state != TaskState.SPAWNING:
             self._set_task(inst, TaskState.SPAWNING)
         spawn = inst.phase("spawn")
@@ -586,7 +604,7 @@ class HostObserver:
                 self.violation("cache-double-fetch", f"_base/{name} converted again although cached")
             cache.start_convert(name)
             if inst is not None:
-                self._after_spawned(inst, "qemu-img convert")
+                self._after_spawned(inst, "qemu-img convert", rec)
                 base.fetched_by = base.fetched_by or inst.uuid
                 inst.begin("convert", rec.timestamp)
         elif cmd.operation == "create" and cmd.backing_file and cmd.target:
@@ -668,7 +686,7 @@ class HostObserver:
     def _xml_start(self, rec: Record, ev: guest.GuestXmlStart) -> None:
         inst = self._inst(rec)
         if inst is not None:
-            self._after_spawned(inst, "the guest XML")
+            self._after_spawned(inst, "the guest XML", rec)
             inst.begin("xml", rec.timestamp)
 
     def _xml_end(self, rec: Record, ev: guest.GuestXmlEnd) -> None:
@@ -763,9 +781,12 @@ class HostObserver:
         if inst is not None:
             inst.guest_running = True
 
-    def _after_spawned(self, inst: Instance, step: str) -> None:
-        """A disk or guest step of a build whose spawn nova already called successful."""
-        if inst.spawned and inst.outcome == Outcome.ACTIVE and inst.vm_state == VmState.BUILDING:
+    def _after_spawned(self, inst: Instance, step: str, rec: Record) -> None:
+        """A disk or guest step of a build (same request) whose spawn nova already called
+        successful."""
+        if inst.spawned and inst.outcome == Outcome.ACTIVE and inst.vm_state == VmState.BUILDING \
+                and rec.request_id is not None and rec.request_id == inst.build_request \
+                and inst.uuid not in self._moving:
             self.violation("spawned-after-running",
                            f"{inst.uuid}: {step} logged after 'Instance spawned successfully'")
 
@@ -775,8 +796,11 @@ class HostObserver:
             return
         # The driver says so only once the guest runs (libvirt driver _wait_for_boot); the
         # lifecycle event that tells the same may be logged later.
-        inst.spawned = inst.guest_running = True
+        inst.guest_running = True
         inst.power_state = PowerState.RUNNING
+        if inst.operation != "boot" or inst.outcome not in (Outcome.INCOMPLETE, Outcome.ACTIVE):
+            return  # a rebuild or unshelve of an instance whose build ended before
+        inst.spawned = True
         inst.outcome = Outcome.ACTIVE
         # vm_state becomes active in _update_instance_after_spawn, after "Took N seconds to
         # spawn" is logged and before "Took N seconds to build".
@@ -896,13 +920,37 @@ class HostObserver:
         self.host.cache.release(inst.uuid)
 
     # -- moves, reboots, restarts ------------------------------------------------------------
-    def _stashing(self, rec: Record, ev: power.StashingVmState) -> None:
-        """_prep_resize: the next claim of this instance is a resize or migration."""
+    def _stashing(self, rec: Record, ev: Event) -> None:
+        """A resize, migration, evacuation, rebuild or unshelve begins: the next claim of this
+        instance is not a boot's, nor are the spawn lines that follow."""
         inst = self._inst(rec)
         if inst is not None:
             self._moving.add(inst.uuid)
             if not inst.boot_seen:
                 inst.operation = "move"
+
+    def _arrived(self, rec: Record, ev: Event) -> None:
+        """A migration finished onto this host: a claim taken for a boot was the move's."""
+        inst = self._inst(rec)
+        if inst is None or inst.operation != "boot" or inst.spawned:
+            return
+        build_phase = inst.phases.get("build")
+        if build_phase is not None and not build_phase.proxy:
+            return  # "Starting instance..." was logged: a real build
+        inst.operation, inst.boot_seen = "move", False
+        inst.phases.clear()
+        inst.vm_state, inst.task_state = None, None
+        self.assume(f"{inst.uuid}: the claim taken as a boot's belongs to a migration onto this "
+                    "host")
+        self.host.tracker.move_claim(inst.uuid, inst.claim or Claim(None, None, None),
+                                     self.where())
+        self.host.cache.release(inst.uuid)
+
+    def _left(self, rec: Record, ev: move.MigratedAway) -> None:
+        inst = self._inst(rec)
+        if inst is not None:
+            self.host.tracker.release(inst.uuid, self.where(), f"migrated to {ev.destination}")
+            self.host.cache.release(inst.uuid)
 
     def _running_again(self, rec: Record, ev: power.Rebooted) -> None:
         inst = self._inst(rec)

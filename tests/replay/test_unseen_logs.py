@@ -75,3 +75,39 @@ def test_usage_nothing_unseen_explains_is_flagged(tmp_path: Path) -> None:
     lines[-1] = view("10:06:00.100", 3072, 20, 2)
     result, _ = run(tmp_path, lines)
     assert [(v.rule, v.line) for v in result.violations] == [("final-view", len(lines))]
+
+
+MOVED = "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918"
+LIVE = "8f7e6d5c-4b3a-4291-8a7f-6e5d4c3b2a19"
+REQ_MOVE = "req-abababab-cdcd-efef-1212-343434343434"
+
+
+def test_moves_onto_this_host_are_not_boots(tmp_path: Path) -> None:
+    driver = "nova.virt.libvirt.driver"
+    lines = [
+        view("11:00:00.100", 512, 0, 0),
+        # A cold migration: _prep_resize says "Migrating" before the claim.
+        line("11:01:00.000", REQ_MOVE, MOVED, "Migrating"),
+        line("11:01:00.200", REQ_MOVE, MOVED, "Claim successful on node cmp1", "nova.compute.claims"),
+        line("11:01:05.000", REQ_MOVE, MOVED, "Creating image", driver),
+        line("11:01:09.000", REQ_MOVE, MOVED, "Instance running successfully.", driver),
+        # A live migration: the claim alone, then the post-migration line.
+        line("11:02:00.000", REQ_NEW, LIVE, "Claim successful on node cmp1", "nova.compute.claims"),
+        line("11:02:30.000", REQ_NEW, LIVE, "Post operation of migration started"),
+        view("11:03:00.100", 512 + 2048 + 4096, 60, 3),
+    ]
+    result, _ = run(tmp_path, lines)
+    assert result.violations == []
+    found = result.hosts["nova-compute"].instances
+    assert {u: i.operation for u, i in found.items()} == {MOVED: "move", LIVE: "move"}
+    assert not any(i.built_here for i in found.values())
+
+
+def test_an_instance_migrated_away_leaves_the_host(tmp_path: Path) -> None:
+    lines = log(ram_after=4608)[:11] + [
+        line("10:04:00.000", REQ_MOVE, NEW, "Migrating instance to cmp2 finished successfully."),
+        view("10:05:00.100", 2560, 20, 2),
+    ]
+    result, _ = run(tmp_path, lines)
+    assert result.violations == []
+    assert result.hosts["nova-compute"].instances[NEW].outcome.value == "active"
