@@ -237,14 +237,14 @@ class Attempt:
         if "spawn" in self.faults:
             self.say(failure.GuestStartFailed())
             return spawn_failure(o.domain, self.python3)
-        self.say(guest.LifecycleEvent(transition="Started"), None)
-        self.say(guest.LifecycleEvent(transition="Paused"), h.service)
+        self.say(guest.LifecycleEvent(transition="Started", instance_uuid=self.uuid), None)
+        self.say(guest.LifecycleEvent(transition="Paused", instance_uuid=self.uuid), h.service)
         self.say(guest.SyncPowerStateSkip(task_state="spawning"), h.service)
         yield self.wait(s.vif_event)
         self.say(guest.ExternalEvent(verb="Received", event=o.port.event),
                  self.engine.neutron_context())
         yield self.wait(s.resume)
-        self.say(guest.LifecycleEvent(transition="Resumed"), h.service)
+        self.say(guest.LifecycleEvent(transition="Resumed", instance_uuid=self.uuid), h.service)
         self.say(guest.GuestCreated(), None)
         yield self.wait(s.spawn_tail)
         self.say(guest.Spawned(), None)
@@ -322,4 +322,4 @@ def _stopped_later(attempt: Attempt) -> Generator[Any, Any, None]:
     """nova/virt/libvirt/host.py `_event_emit_delayed`: STOPPED is emitted 15 s after the
     domain stopped (the destroy), whatever the rest of the delete is doing by then."""
     yield attempt.wait(STOPPED_DELAY)
-    attempt.say(guest.LifecycleEvent(transition="Stopped"), None)
+    attempt.say(guest.LifecycleEvent(transition="Stopped", instance_uuid=attempt.uuid), None)

@@ -209,7 +209,7 @@ def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "1 boots: 1 active" in capsys.readouterr().err
     assert out.stat().st_size > 10_000
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[hosts]]\nname = "x"\nrelease = "kilo"\n')
+    bad.write_text('[[hosts]]\nname = "x"\nrelease = "diablo"\n')
     assert main(["simulate", str(bad), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: " in err and "hosts.0.release" in err
