@@ -331,7 +331,7 @@ def test_cache_manager_must_list_a_used_base_as_active(tmp_path: Path) -> None:
     assert result.violations == []
     assert any("gone from this host" in str(a) for a in result.assumptions)
     # ... until a later line shows the instance still on this host.
-    bad = gone + [_later_line("13:55:00")]
+    bad = [*gone, _later_line("13:55:00")]
     result = replay([write(tmp_path, "bad.journal", bad)], year=2017)
     assert [(v.rule, v.line) for v in result.violations] == [("cache-active", len(gone))]
 

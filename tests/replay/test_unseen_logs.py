@@ -104,7 +104,8 @@ def test_moves_onto_this_host_are_not_boots(tmp_path: Path) -> None:
 
 
 def test_an_instance_migrated_away_leaves_the_host(tmp_path: Path) -> None:
-    lines = log(ram_after=4608)[:11] + [
+    lines = [
+        *log(ram_after=4608)[:11],
         line("10:04:00.000", REQ_MOVE, NEW, "Migrating instance to cmp2 finished successfully."),
         view("10:05:00.100", 2560, 20, 2),
     ]
