@@ -117,16 +117,17 @@ class _FileParser:
     """Groups one file's lines into records (one pending record at a time)."""
 
     def __init__(self, source: Source, fmt: Format, year: int | None, counts: Counts,
-                 report: Callable[[Diagnostic], None], layout: FileLayout | None = None,
-                 inferred_years: dict[str, tuple[int, int]] | None = None) -> None:
+                 report: Callable[[Diagnostic], None], layout: FileLayout,
+                 inferred_years: dict[str, tuple[int, int]]) -> None:
         self.source = source
         self.name = source.name
         self.fmt = fmt
         self.clock = YearClock(source.mtime, year)
         self.counts = counts
         self.report = report
-        self.layout = layout or FileLayout()
-        self.inferred_years = inferred_years if inferred_years is not None else {}
+        self.layout = layout
+        self.inferred_years = inferred_years
+        """The run's map of inputs whose year came from the mtime; this file adds itself."""
         self.pending: _Pending | None = None
         self.last_time: dict[str, datetime] = {}
         self.services = ServiceGuess(source.name)
@@ -347,18 +348,12 @@ class _FileParser:
         return self._start(lineno, stamp, None, None, line.pid, entry, name)
 
     # -- layouts ------------------------------------------------------------------
-    def _stamped(self) -> re.Pattern[str]:
-        """What opens a record in this file (a wrapped row never does)."""
-        rx = _STAMPED[self.fmt]
-        if self.layout.prefixed:
-            return re.compile(f"{_PREFIX.pattern}(?:{rx.pattern})")
-        return rx
-
     def _joined(self, lines: Iterable[Numbered], width: int) -> Iterator[Numbered]:
         """`lines` with the rows a terminal wrapped at `width` joined; one diagnostic says so."""
         joined = 0
         first = 0
-        for lineno, text, span in unwrapped(lines, width, self._stamped()):
+        starts = _record_start(self.fmt, self.layout.prefixed)
+        for lineno, text, span in unwrapped(lines, width, starts):
             self._span = span
             if span > 1:
                 self.counts.physical_lines += span - 1
@@ -421,19 +416,23 @@ def _head(lines: Iterator[Numbered]) -> list[Numbered]:
     return head
 
 
-def sniff(texts: list[str], fmt: str = "auto") -> tuple[Format | None, FileLayout]:
+def _record_start(fmt: str, prefixed: bool) -> re.Pattern[str]:
+    """What opens a record in a file of `fmt` (a row a terminal wrapped never does)."""
+    rx = _STAMPED[fmt]
+    return re.compile(f"{_PREFIX.pattern}(?:{rx.pattern})") if prefixed else rx
+
+
+def sniff(head: list[str | None], fmt: str = "auto") -> tuple[Format | None, FileLayout]:
     """The format of a file's first lines (`fmt` unless "auto"), a file-name prefix on them,
-    and the width a terminal wrapped them at."""
-    clean = [_ANSI.sub("", t) if "\x1b" in t else t for t in texts]
-    prefixed = detect_prefix(clean)
-    bare = [t[m.end():] if (m := _PREFIX.match(t)) else t for t in clean] if prefixed else clean
+    and the width a terminal wrapped them at. None stands for a line already reported."""
+    clean = [_ANSI.sub("", t) if t and "\x1b" in t else t for t in head]
+    texts = [t for t in clean if t and t.strip()]
+    prefixed = detect_prefix(texts)
+    bare = [t[m.end():] if (m := _PREFIX.match(t)) else t for t in texts] if prefixed else texts
     found = detect_format(bare) if fmt == "auto" else fmt
     layout = FileLayout(prefixed=prefixed)
     if found in _STAMPED:
-        stamped = _STAMPED[found]
-        if prefixed:
-            stamped = re.compile(f"{_PREFIX.pattern}(?:{stamped.pattern})")
-        layout.wrap = wrap_width(clean, stamped)
+        layout.wrap = wrap_width(clean, _record_start(found, prefixed))
     return found, layout  # type: ignore[return-value]
 
 
@@ -474,7 +473,7 @@ class ParseRun:
         try:
             lines = physical_lines(source, self._report)
             head = _head(lines)
-            fmt, layout = sniff([t for _, t in head if t and t.strip()], self.fmt)
+            fmt, layout = sniff([t for _, t in head], self.fmt)
             if fmt is None:
                 self._unrecognised(source.name, head, lines)
                 return
