@@ -35,7 +35,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ from nsim.events import guest as ev_guest
 from nsim.events import image as ev_image
 from nsim.events import teardown as ev_teardown
 from nsim.events.writer import RequestContext, TraceFormat
-from nsim.hw import domain_xml, faults, guest_image, network, qemu_img
+from nsim.hw import domain_xml, faults, guest_image, network, qemu_img, recovery, safefs
 from nsim.hw.domain_xml import FLAVORS, DomainSpec, Flavor, VifSpec
 from nsim.hw.errors import HwError, PrerequisiteError, UsageError
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
@@ -62,7 +62,14 @@ from nsim.hw.novaexc import (
     error_summary,
     traceback_lines,
 )
-from nsim.hw.state import InstanceStore, host_config
+from nsim.hw.state import (
+    InstanceStore,
+    base_is_ours,
+    host_config,
+    record_trace,
+    remember_base,
+    sha256_fd,
+)
 from nsim.hw.teardown import delete_instance_files, user_context
 from nsim.hw.trace import RELEASE, Trace, node_name
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name
@@ -130,6 +137,7 @@ class InstanceResult:
     """Whether the console was watched for the guest's marker (not with --no-wait)."""
     lifecycle: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -241,8 +249,8 @@ class InstanceBuild:
 
     def lock(self, name: str, owner: str, external: bool = False,
              context: RequestContext | None = None) -> Any:
-        lock_dir = self.ctx.workdir.locks_dir if external else None
-        return synchronized(self.ctx.trace, name, owner, context or self.req, lock_dir=lock_dir)
+        return synchronized(self.ctx.trace, name, owner, context or self.req,
+                            workdir=self.ctx.workdir if external else None)
 
     # -- the build ---------------------------------------------------------------------
     def run(self) -> InstanceResult:
@@ -254,6 +262,10 @@ class InstanceBuild:
                 self._build(build_timer)
         except _Aborted:
             pass
+        except HwError as exc:  # refused (an unsafe path, a lock file planted as a link)
+            self.result.outcome = "aborted"
+            self.result.reason = str(exc)
+            self._cleanup_everything()
         except Exception as exc:  # a bug of ours: leave nothing behind, say what happened
             self.result.outcome = "aborted"
             self.result.reason = f"internal error: {type(exc).__name__}: {exc}"
@@ -303,8 +315,10 @@ class InstanceBuild:
                     "uuid": self.uuid, "status": "building", "image_id": self.image_id,
                     "flavor": {"name": f.name, "memory_mb": f.memory_mb, "root_gb": f.root_gb,
                                "vcpus": f.vcpus},
-                    "created": datetime.now().isoformat(), "trace": str(self.ctx.trace.path),
+                    "created": datetime.now().isoformat(),
+                    "trace": record_trace(self.ctx.workdir, self.ctx.trace.path),
                     "fmt": self.ctx.trace.fmt, "node": self.ctx.node,
+                    "domain": self.result.name or None,
                 }
                 self.ctx.store.save(self.record)
             else:
@@ -347,19 +361,26 @@ class InstanceBuild:
     # -- spawn (nova/virt/libvirt/driver.py) -------------------------------------------
     def _spawn(self) -> None:
         self.log(ev_image.InstanceDirCreating())
-        self.inst_dir.mkdir(mode=0o755)
-        self.inst_dir.chmod(0o755)  # whatever the umask: qemu (libvirt-qemu) must traverse it
+        with self.ctx.workdir.dir_fd("instances") as dfd:
+            os.mkdir(self.uuid, 0o755, dir_fd=dfd)
+            # whatever the umask: qemu (libvirt-qemu) must traverse it
+            fd = os.open(self.uuid, safefs.DIR_FLAGS, dir_fd=dfd)
+            os.fchmod(fd, 0o755)
+            os.close(fd)
         self.log(ev_image.CreatingImage())
         self._write_disk_info()
         self._create_root_disk()
         self.log(ev_image.ConsoleLog(path=str(self.console_path)))
-        with open(self.console_path, "a"):
-            pass
-        # The hardware mode's direct kernel boot: the guest's kernel and initramfs go into
-        # the instance directory, where nova puts kernel_id/ramdisk_id images.
-        guest = self.ctx.guest()
-        shutil.copyfile(guest.kernel, self.kernel_path)
-        shutil.copyfile(guest.initramfs, self.ramdisk_path)
+        with self.ctx.workdir.dir_fd("instances", self.uuid) as dfd:
+            os.close(safefs.create_exclusive(dfd, self.console_path.name, self.console_path))
+            # The hardware mode's direct kernel boot: the guest's kernel and initramfs go into
+            # the instance directory, where nova puts kernel_id/ramdisk_id images; read from
+            # guest/ without following a symlink, written as new files.
+            guest = self.ctx.guest()
+            for src, dst in ((guest.kernel, self.kernel_path), (guest.initramfs,
+                                                                 self.ramdisk_path)):
+                data = guest_image.read_artifact(self.ctx.workdir, src.name)
+                safefs.write_file(safefs.create_exclusive(dfd, dst.name, dst), data)
         nw_json = network.network_info_json(self.vifs, self.req.project or "admin")
         self.log(ev_build.NetworkCacheUpdate(raw=nw_json), context=self.req)
         self.log(ev_build.NetworkInfo(raw=f"|{nw_json}|"))
@@ -370,40 +391,74 @@ class InstanceBuild:
 
     def _write_disk_info(self) -> None:
         disk_info = self.inst_dir / "disk.info"
-        with self.lock(str(disk_info), OWNER_DISK_INFO):
-            tmp = disk_info.with_name("disk.info.tmp")
-            tmp.write_text(f'{{"{self.disk_path}": "qcow2"}}\n')
-            tmp.replace(disk_info)
+        with self.lock(str(disk_info), OWNER_DISK_INFO), \
+                self.ctx.workdir.dir_fd("instances", self.uuid) as dfd:
+            safefs.write_atomic(dfd, disk_info.name,
+                                f'{{"{self.disk_path}": "qcow2"}}\n'.encode(), disk_info)
 
     def _create_root_disk(self) -> None:
         name = self.base.name
-        if not self.base.exists():
+        if not self._base_verified():
             with self.lock(name, OWNER_FETCH, external=True):
-                if not self.base.exists():
+                if not self._base_verified():
                     self.result.cache = "miss"
                     self._fetch_to_raw()
         if self.result.cache is None:
             self.result.cache = "hit"
         with _phase(self.result, "overlay"):
-            os.utime(self.base)
+            with self.ctx.workdir.dir_fd("instances", "_base") as dfd:
+                os.utime(name, dir_fd=dfd, follow_symlinks=False)
+            safefs.check_no_symlinks(self.ctx.workdir.root, self.base)
             size = self.flavor.root_gb * 1024 ** 3
             base_size = qemu_img.qemu_img_info(self.ex, self.base)["virtual-size"]
             if size < base_size:
                 raise FlavorDiskSmallerThanImage(size, base_size)
-            with self.lock(name, OWNER_OVERLAY, external=True):
+            with self.lock(name, OWNER_OVERLAY, external=True), \
+                    self.ctx.workdir.dir_fd("instances", self.uuid) as dfd:
+                os.close(safefs.create_exclusive(dfd, self.disk_path.name, self.disk_path))
                 try:
                     qemu_img.create_cow_image(self.ex, self.base, self.disk_path, size)
                 except BaseException:
-                    self.disk_path.unlink(missing_ok=True)
+                    os.unlink(self.disk_path.name, dir_fd=dfd)
                     raise
 
+    def _base_verified(self) -> bool:
+        """Whether _base/<sha1> is the file nsim made for this image (its recorded sha256).
+
+        Missing: False. A symlink or other non-file: refused. A regular file nsim has no
+        matching record of (planted, or changed since): removed, so it is fetched again."""
+        wd, name = self.ctx.workdir, self.base.name
+        with wd.dir_fd("instances", "_base") as dfd:
+            st = safefs.lstat_at(dfd, name)
+            if st is None:
+                return False
+            fd = safefs.open_regular(dfd, name, self.base)
+            try:
+                ours = base_is_ours(wd, name, self.image_id, fd)
+            finally:
+                os.close(fd)
+            if not ours:
+                os.unlink(name, dir_fd=dfd)
+                self.result.notes.append(f"{self.base} did not match nsim's record of it: "
+                                         "removed and fetched again")
+            return ours
+
     def _fetch_to_raw(self) -> None:
-        """nova.virt.images.fetch_to_raw with its .part / .converted discipline."""
+        """nova.virt.images.fetch_to_raw with its .part / .converted discipline; every file
+        created exclusively in _base (a planted link there is refused, never written through)."""
         part = self.base.with_name(self.base.name + ".part")
         converted = self.base.with_name(self.base.name + ".converted")
+        created: list[str] = []
+        wd = self.ctx.workdir
+        stack = ExitStack()
+        dfd = stack.enter_context(wd.dir_fd("instances", "_base"))
         try:
+            for p in (part, converted):  # left by a killed fetch (we hold its lock)
+                safefs.clear_stale(dfd, p.name, p)
+            fd = safefs.create_exclusive(dfd, part.name, part)
+            created.append(part.name)
             with _phase(self.result, "image_fetch"):
-                self.ctx.images.download(self.image_id, part, self.meta)
+                self.ctx.images.download(self.image_id, fd, self.meta)
             fmt = qemu_img.deep_inspect(self.image_id, part, self.meta["disk_format"])
             data = qemu_img.qemu_img_info(self.ex, part)
             fmt = data["format"]
@@ -414,9 +469,11 @@ class InstanceBuild:
                 self.log(ev_image.ImageConverting(image_id=self.image_id, disk_format=fmt),
                          instance=False)
                 direct = qemu_img.supports_direct_io(self.ctx.trace, self.req,
-                                                     self.ctx.workdir.instances_path)
+                                                     self.ctx.workdir)
                 self.ctx.direct_io = direct
                 cache_mode = "none" if direct else "writeback"
+                os.close(safefs.create_exclusive(dfd, converted.name, converted))
+                created.append(converted.name)
                 t = _Timer()
                 preexec = self.ctx.fault.convert_preexec if self.ctx.fault else None
                 try:
@@ -427,20 +484,33 @@ class InstanceBuild:
                                             f"Unable to convert image to raw: {exp}") from exp
                 finally:
                     self.result.phases["convert"] = round(t.elapsed(), 3)
-                part.unlink()
+                os.unlink(part.name, dir_fd=dfd)
                 data = qemu_img.qemu_img_info(self.ex, converted)
                 if data["format"] != "raw":
                     raise ImageUnacceptable(self.image_id, "Converted to raw, but format is now "
                                             f"{data['format']}")
-                os.rename(converted, self.base)
+                self._into_cache(dfd, converted.name)
             else:
-                os.rename(part, self.base)
+                self._into_cache(dfd, part.name)
         except BaseException:
-            # fileutils.remove_path_on_error: never leave a file that looks like a cache entry.
-            for p in (part, converted):
+            # fileutils.remove_path_on_error: never leave a file that looks like a cache entry
+            # (and only ever remove what this fetch created).
+            for n in created:
                 with suppress(OSError):
-                    p.unlink()
+                    os.unlink(n, dir_fd=dfd)
             raise
+        finally:
+            stack.close()
+
+    def _into_cache(self, dfd: int, name: str) -> None:
+        """Record the file's sha256, then rename it into place as the base file."""
+        fd = safefs.open_regular(dfd, name, self.base.with_name(name))
+        try:
+            digest, size = sha256_fd(fd), os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        remember_base(self.ctx.workdir, self.base.name, self.image_id, digest, size)
+        os.rename(name, self.base.name, src_dir_fd=dfd, dst_dir_fd=dfd)
 
     def _guest_xml(self, nw_json: str) -> str:
         disk_info = {"disk_bus": "virtio", "cdrom_bus": "ide", "mapping": {
@@ -463,7 +533,7 @@ class InstanceBuild:
                     f"rescue=None block_device_info={bdi}share_info=None"))
         if self.ctx.direct_io is None:
             self.ctx.direct_io = qemu_img.supports_direct_io(self.ctx.trace, self.req,
-                                                             self.ctx.workdir.instances_path)
+                                                             self.ctx.workdir)
         spec = DomainSpec(
             uuid=self.uuid, name=self.result.name, display_name=f"nsim-hw-{self.index}",
             flavor=self.flavor, image_id=self.image_id, virt_type=self.ctx.virt_type,
@@ -496,7 +566,7 @@ class InstanceBuild:
                 self.ctx.fault.before_define(host)
             t = _Timer()
             try:
-                dom = host.define(xml)
+                dom = host.define(domain_xml.with_owner(xml, self.ctx.workdir.root))
             except require_libvirt().libvirtError as exc:
                 if not host.alive():
                     raise HypervisorUnavailable(self.ctx.node) from exc
@@ -663,22 +733,28 @@ def _virt_type(ctx_workdir: Workdir, host: LibvirtHost, wanted: str) -> str:
         return wanted
     cache = ctx_workdir.path("run", "virt-type.json")
     try:
-        return json.loads(cache.read_text())["virt_type"]
-    except (OSError, ValueError, KeyError):
+        with ctx_workdir.dir_fd("run") as dfd:
+            kind = json.loads(safefs.read_bytes(dfd, cache.name, cache))["virt_type"]
+        if kind in ("kvm", "qemu"):
+            return str(kind)
+    except (OSError, ValueError, KeyError, TypeError, HwError):
         pass
     guest = guest_image.load(ctx_workdir)
     console = ctx_workdir.path("run", "kvm-probe-console.log")
     probe_uuid = str(uuidlib.uuid4())
 
     def xml_for(kind: str) -> str:
-        return domain_xml.build(DomainSpec(
+        return domain_xml.with_owner(domain_xml.build(DomainSpec(
             uuid=probe_uuid, name=f"nsim-kvm-probe-{probe_uuid[:8]}", display_name="kvm-probe",
             flavor=FLAVORS["m1.nano"], image_id=guest.image_id, virt_type=kind,
             kernel=guest.kernel, initrd=guest.initramfs, cmdline=guest_image.KERNEL_CMDLINE,
             disk=None, disk_cache="none", console_log=console, created=datetime.now(),
-            release=RELEASE))
+            release=RELEASE)), ctx_workdir.root)
 
-    return probe_virt_type(host, xml_for, console, "NSIM-GUEST:", cache)["virt_type"]
+    result = probe_virt_type(host, xml_for, console, "NSIM-GUEST:")
+    with ctx_workdir.dir_fd("run") as dfd:
+        safefs.write_atomic(dfd, cache.name, json.dumps(result, indent=2).encode(), cache)
+    return str(result["virt_type"])
 
 
 def _bridge_choice(mode: str) -> tuple[bool, str]:
@@ -698,6 +774,11 @@ def boot(workdir: Workdir, opts: BootOptions, on_progress: Callable[[str], None]
     opts.validate()
     workdir.ensure()
     say = on_progress or (lambda _msg: None)
+    recovered: list[str] = []
+    recovery.recover(workdir, recovered.append)
+    for line in recovered:
+        say(line)
+    workdir.require_qemu_reach()  # before any claim: say which directory keeps qemu out
     store = ImageStore(workdir)
     own_server = server is None
     if server is None:
@@ -721,7 +802,7 @@ def boot(workdir: Workdir, opts: BootOptions, on_progress: Callable[[str], None]
         use_bridge, bridge_note = _bridge_choice(opts.network)
         node = node_name()
         trace_path = opts.trace_path or workdir.default_trace(opts.fmt)
-        trace = Trace(trace_path, opts.fmt, RELEASE, host=node)
+        trace = Trace.in_workdir(workdir, trace_path, opts.fmt, RELEASE, host=node)
         ctx = HostContext(workdir=workdir, trace=trace, host=host, images=client, server=server,
                           config=host_config(workdir, node, opts.host_config), node=node,
                           virt_type=virt_type, store=InstanceStore(workdir),
@@ -752,7 +833,8 @@ def boot(workdir: Workdir, opts: BootOptions, on_progress: Callable[[str], None]
         for b in builds:
             if b.result.outcome != "active":
                 b.result.leftovers = leftovers(workdir, b.uuid, b.image_id, host)
-        notes = list(plan.notes) if plan else []
+        store_problems = InstanceStore(workdir).scan()[1]
+        notes = recovered + store_problems + (list(plan.notes) if plan else [])
         return BootResult(image_id=meta["id"], flavor=opts.flavor, trace=trace_path,
                           fmt=opts.fmt, virt_type=virt_type, instances=[b.result for b in builds],
                           downloads=server.requests[f"/v2/images/{meta['id']}/file"]
@@ -774,8 +856,9 @@ def leftovers(workdir: Workdir, uuid: str, image_id: str, host: LibvirtHost | No
     name = cache_filename(image_id)
     base_dir = workdir.base_dir
     for suffix in (".part", ".converted"):
-        if (base_dir / f"{name}{suffix}").exists():
-            out.append(f"{base_dir / name}{suffix}")
+        p = base_dir / f"{name}{suffix}"
+        if p.is_file() and not p.is_symlink():  # a planted link is not something nsim left
+            out.append(str(p))
     for d in (workdir.instance_dir(uuid), workdir.instances_path / f"{uuid}_del"):
         if d.exists():
             out.append(str(d))

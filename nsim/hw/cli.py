@@ -19,6 +19,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def _workdir_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", metavar="DIR",
                    help=f"work directory (default: ${WORKDIR_ENV} or {DEFAULT_WORKDIR})")
+    p.add_argument("--trust-workdir", action="store_true",
+                   help="accept a work directory (or a parent) that another user owns or can "
+                        "write (nsim runs as root: only when you trust them)")
+
+
+def _workdir(args: argparse.Namespace) -> Workdir:
+    return Workdir(args.workdir, trusted=args.trust_workdir)
 
 
 def _err(msg: str) -> None:
@@ -39,7 +46,7 @@ def _guarded(func: Any) -> Any:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from nsim.hw import doctor
 
-    workdir = Workdir(args.workdir)
+    workdir = _workdir(args)
     if args.stop:
         stopped = doctor.stop_started_daemons(workdir)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing (nsim started no daemon)"))
@@ -56,7 +63,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from nsim.hw import guest_image
     from nsim.hw.image_service import ImageStore
 
-    workdir = Workdir(args.workdir)
+    workdir = _workdir(args)
     arts = guest_image.prepare(workdir, force=args.force)
     meta = ImageStore(workdir).add(
         arts.image_id, arts.image_name, arts.disk_qcow2, "qcow2", "bare",
@@ -89,6 +96,8 @@ def _print_boot(result: Any) -> None:
             print(f"  console: {line}")
         if inst.leftovers:
             print(f"  LEFT BEHIND: {', '.join(inst.leftovers)}")
+        for note in inst.notes:
+            print(f"  note: {note}")
     for note in result.notes:
         print(f"note: {note}")
     print(f"image {result.image_id}: {result.downloads} data request(s) to the image service; "
@@ -99,7 +108,7 @@ def _print_boot(result: Any) -> None:
 
 def cmd_boot(args: argparse.Namespace) -> int:
     from nsim.hw.boot import BootOptions, boot
-    workdir = Workdir(args.workdir)
+    workdir = _workdir(args)
     config = args.host_config
     opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.format,
                        trace_path=Path(args.output).resolve() if args.output else None,
@@ -123,8 +132,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     if bool(args.uuids) == bool(args.all):
         raise UsageError("give instance UUIDs or --all (not both)")
-    workdir = Workdir(args.workdir)
-    results = delete(workdir, None if args.all else args.uuids)
+    workdir = _workdir(args)
+    results = delete(workdir, None if args.all else args.uuids,
+                     report=lambda line: print(f"nsim: {line}", file=sys.stderr))
     if not results:
         print("no instances")
     for r in results:

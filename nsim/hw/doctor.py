@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nsim.hw import safefs
 from nsim.hw.errors import HwError
 from nsim.hw.workdir import Workdir
 
@@ -204,15 +205,25 @@ def _started_file(workdir: Workdir) -> Path:
     return workdir.path("run", "daemons.json")
 
 
-def _record_started(workdir: Workdir, name: str, pid: int) -> None:
-    workdir.run_dir.mkdir(parents=True, exist_ok=True)
+def _read_started(workdir: Workdir) -> dict[str, int]:
     path = _started_file(workdir)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data = {}
+        with workdir.dir_fd("run") as dfd:
+            data = json.loads(safefs.read_bytes(dfd, path.name, path))
+    except (OSError, ValueError, HwError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in DAEMONS and isinstance(v, int)}
+
+
+def _record_started(workdir: Workdir, name: str, pid: int) -> None:
+    workdir.ensure()
+    data = _read_started(workdir)
     data[name] = pid
-    path.write_text(json.dumps(data))
+    with workdir.dir_fd("run") as dfd:
+        safefs.write_atomic(dfd, _started_file(workdir).name, json.dumps(data).encode(),
+                            _started_file(workdir))
 
 
 def stop_daemon(name: str, timeout: float = 30) -> bool:
@@ -237,15 +248,15 @@ def stop_daemon(name: str, timeout: float = 30) -> bool:
 
 def stop_started_daemons(workdir: Workdir) -> list[str]:
     """Stop the daemons this work directory's doctor started (libvirtd first)."""
-    try:
-        data = json.loads(_started_file(workdir).read_text())
-    except (OSError, ValueError):
+    data = _read_started(workdir)
+    if not data:
         return []
     stopped = []
     for name in ("libvirtd", "virtlogd"):
         if name in data and daemon_pid(name) == data[name] and stop_daemon(name):
             stopped.append(name)
-    _started_file(workdir).unlink(missing_ok=True)
+    with workdir.dir_fd("run") as dfd:
+        safefs.clear_stale(dfd, _started_file(workdir).name, _started_file(workdir))
     return stopped
 
 
@@ -321,11 +332,16 @@ def _check_workdir(workdir: Workdir) -> Check:
         existing = existing.parent
     if not os.access(existing, os.W_OK):
         return Check("workdir", False, f"{existing} is not writable", "use --workdir elsewhere")
-    bad = workdir.untraversable_ancestors()
+    try:
+        workdir.check_trusted()
+    except HwError as exc:
+        return Check("workdir", False, str(exc), "use a root-owned directory nobody else can "
+                     "write (e.g. the default /var/lib/nsim/hw)")
+    user, bad = workdir.qemu_blockers()
     if bad:
         return Check("workdir", False,
-                     f"{root}: {', '.join(map(str, bad))} not searchable by others, so qemu "
-                     "(user libvirt-qemu) cannot reach the disks",
+                     f"qemu (user {user}) cannot reach the disks under {root}: "
+                     f"{', '.join(map(str, bad))} not searchable by it",
                      f"chmod o+x {' '.join(map(str, bad))}, or use --workdir under /var/lib or "
                      "/var/tmp")
     free = shutil.disk_usage(existing).free

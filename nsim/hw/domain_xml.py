@@ -5,6 +5,10 @@ namespace declared on that element, sysinfo, os, features, clock, cpu, devices).
 that belong to this machine: direct kernel boot (`<kernel>`/`<initrd>` in the instance
 directory, as nova does for images with kernel_id/ramdisk_id) and `type` qemu when KVM is not
 usable here. Values are escaped by ElementTree, never pasted into a string.
+
+The domain nsim defines also carries `<nsim:owner workdir="..."/>` in its metadata (not in
+the XML logged, which is nova's): `nsim hw delete` only destroys domains marked with its work
+directory.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from nsim.events.release import NOVA_VERSION
 
 NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/1.1"
+NSIM_NS = "https://nsim.invalid/xmlns/hw/1"
 
 
 @dataclass(frozen=True)
@@ -160,3 +166,24 @@ def build(spec: DomainSpec) -> str:
     # lxml (which nova uses) writes empty elements as `<acpi/>`, ElementTree as `<acpi />`.
     # " />" cannot occur inside escaped text or attribute values, so this only touches tags.
     return ET.tostring(dom, encoding="unicode").replace(" />", "/>")
+
+
+def with_owner(xml: str, workdir: Path) -> str:
+    """The domain XML with nsim's owner mark in <metadata> (what nsim defines)."""
+    mark = f"<nsim:owner xmlns:nsim={quoteattr(NSIM_NS)} workdir={quoteattr(str(workdir))}/>"
+    head, sep, tail = xml.partition("<metadata>")
+    if not sep:
+        raise ValueError("domain XML without <metadata>")
+    return f"{head}<metadata>\n    {mark}{tail}"
+
+
+def owner_of(metadata_xml: str) -> str | None:
+    """The work directory named by an owner mark: the element libvirt returns for NSIM_NS
+    (libvirt hands it back without its namespace prefix)."""
+    try:
+        el = ET.fromstring(metadata_xml)
+    except ET.ParseError:
+        return None
+    if el.tag not in ("owner", f"{{{NSIM_NS}}}owner"):
+        return None
+    return el.get("workdir")

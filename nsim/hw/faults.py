@@ -18,11 +18,14 @@
 |                  | start: libvirt refuses to start the domain            |                     |
 
 Data faults boot a throw-away copy of the image (a fresh id, removed afterwards), so they
-never touch the real image's cache entry.
+never touch the real image's cache entry. While the boot runs it holds an flock on
+run/fault-<id>.lock; the tmpfs is mounted with source `nsim-fault-<id>`: after a kill -9,
+recovery.py finds both free and removes the image, the scratch files and the mount.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import resource
@@ -33,12 +36,15 @@ import subprocess
 import tempfile
 import uuid as uuidlib
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from nsim.hw import safefs
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.image_service import ImageServer, ImageStore
+from nsim.hw.recovery import FAULT_MOUNT_PREFIX
 from nsim.hw.workdir import Workdir
 
 FAULTS: dict[str, str] = {
@@ -61,13 +67,14 @@ def validate_fault(name: str | None) -> str | None:
 
 def _garbage(path: Path, size: int, seed: str) -> None:
     rng = random.Random(seed)
-    with open(path, "wb") as f:
+    with open(path, "xb") as f:
         f.write(rng.randbytes(size))
 
 
-def _break_l2(src: Path, dst: Path) -> None:
+def _break_l2(src: BinaryIO, dst: Path) -> None:
     """Copy a qcow2 and point its first L1 entry at an unaligned L2 table offset."""
-    shutil.copyfile(src, dst)
+    with open(dst, "xb") as out:
+        shutil.copyfileobj(src, out)
     with open(dst, "r+b") as f:
         header = f.read(48)
         (l1_offset,) = struct.unpack(">Q", header[40:48])
@@ -102,8 +109,8 @@ def _fsize_limit(limit: int) -> Callable[[], None]:
     return preexec
 
 
-def _mount_tmpfs(target: Path, size: int) -> None:
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "nsim-disk-full",
+def _mount_tmpfs(target: Path, size: int, source: str) -> None:
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", source,
                           str(target)], capture_output=True, text=True, timeout=30, check=False)
     if res.returncode != 0:
         raise OSError(res.stderr.strip() or "mount failed")
@@ -113,45 +120,72 @@ def _umount(target: Path) -> None:
     subprocess.run(["umount", str(target)], capture_output=True, text=True, timeout=30, check=False)
 
 
+def _hold_lock(workdir: Workdir, fault_id: str) -> Callable[[], None]:
+    """Hold run/fault-<id>.lock while the fault's boot runs; returns its release."""
+    name = f"fault-{fault_id}.lock"
+    with workdir.dir_fd("run") as dfd:
+        fd = safefs.create_exclusive(dfd, name, workdir.run_dir / name, 0o600, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def release() -> None:
+        with suppress(OSError), workdir.dir_fd("run") as dfd:
+            os.unlink(name, dir_fd=dfd)
+        os.close(fd)
+    return release
+
+
 def plan(name: str, workdir: Workdir, store: ImageStore, server: ImageServer,
          source_meta: dict[str, Any]) -> FaultPlan:
-    """Set the fault up (fault images, mounts); the caller runs plan.cleanup() afterwards."""
+    """Set the fault up (fault images, mounts); the caller runs plan.cleanup() afterwards.
+    A plan that fails half-way undoes what it did before raising."""
     p = FaultPlan(name)
+    try:
+        _setup(p, name, workdir, store, server, source_meta)
+    except BaseException:
+        p.cleanup()
+        raise
+    return p
+
+
+def _setup(p: FaultPlan, name: str, workdir: Workdir, store: ImageStore, server: ImageServer,
+           source_meta: dict[str, Any]) -> None:
     if name in DATA_FAULTS:
         fault_id = str(uuidlib.uuid4())
-        src = store.data_path(source_meta["id"])
-        scratch = Path(tempfile.mkdtemp(prefix="fault-", dir=workdir.run_dir))
+        p._cleanups.append(_hold_lock(workdir, fault_id))
+        scratch = Path(tempfile.mkdtemp(prefix=f"fault-{fault_id}-", dir=workdir.run_dir))
         p._cleanups.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
         data = scratch / "data"
         if name == "corrupt-image":
             _garbage(data, 1 << 20, fault_id)
-        elif name == "convert-failure":
-            _break_l2(src, data)
         else:
-            shutil.copyfile(src, data)
+            with store.open_data(source_meta["id"]) as src:
+                if name == "convert-failure":
+                    _break_l2(src, data)
+                else:
+                    with open(data, "xb") as out:
+                        shutil.copyfileobj(src, out)
         props = {k: v for k, v in source_meta.items() if k.startswith(("os_command_line", "hw_"))}
+        p._cleanups.append(lambda: store.delete(fault_id))
         store.add(fault_id, f"fault-{name}", data, source_meta["disk_format"],
                   source_meta.get("container_format", "bare"), props)
         p.image_id = fault_id
-        p._cleanups.append(lambda: store.delete(fault_id))
         if name == "image-missing":
             p.after_show = lambda: store.delete(fault_id)
         elif name == "corrupt-transfer":
             server.corrupt_transfers(fault_id)
         elif name == "disk-full":
-            _plan_disk_full(p, workdir, (store.data_path(fault_id)).stat().st_size)
+            _plan_disk_full(p, workdir, data.stat().st_size,
+                            FAULT_MOUNT_PREFIX + fault_id)
     elif name == "libvirt-lost":
         p.before_define = lambda host: host.drop_connection()
     elif name == "domain-start":
         def remove_kernel(build: Any) -> None:
             build.kernel_path.unlink(missing_ok=True)
         p.after_define = remove_kernel
-    return p
 
 
-def _plan_disk_full(p: FaultPlan, workdir: Workdir, part_size: int) -> None:
+def _plan_disk_full(p: FaultPlan, workdir: Workdir, part_size: int, source: str) -> None:
     base = workdir.base_dir
-    base.mkdir(parents=True, exist_ok=True)
     # Room for the download and 256 KiB more: the raw conversion cannot fit.
     size = ((part_size + (256 << 10)) // 4096 + 1) * 4096
     if os.path.ismount(base):
@@ -163,7 +197,7 @@ def _plan_disk_full(p: FaultPlan, workdir: Workdir, part_size: int) -> None:
                        "by RLIMIT_FSIZE (EFBIG) instead of a full tmpfs")
         return
     try:
-        _mount_tmpfs(base, size)
+        _mount_tmpfs(base, size, source)
     except OSError as exc:
         p.convert_preexec = _fsize_limit(size - part_size)
         p.notes.append(f"cannot mount a tmpfs ({exc}): conversion limited by RLIMIT_FSIZE (EFBIG)")

@@ -14,24 +14,27 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import shutil
 import stat
 import subprocess
 import tarfile
+import tempfile
 import uuid as uuidlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from nsim.hw import safefs
 from nsim.hw.errors import HwError, PrerequisiteError
 from nsim.hw.workdir import Workdir
+from nsim.nova_names import is_uuid
 
 READY_MARKER = "NSIM-GUEST-READY"
 DISK_MAGIC = b"NSIM-DISK-V1"
 GUEST_IMAGE_NAME = "nsim-tiny"
-# Stable ids, so `nsim hw prepare` twice gives the same image (and the same cache file).
-GUEST_IMAGE_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/nsim-tiny/1"))
 KERNEL_META_PACKAGE = "linux-image-amd64"
 # Loaded in this order by /init (dependencies first); see MODULE_DIRS for where they live.
 MODULES = ("virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
@@ -152,7 +155,7 @@ def extract_kernel(deb: Path, out_dir: Path) -> tuple[Path, str, dict[str, Path]
                     continue
                 src = tar.extractfile(member)
                 assert src is not None
-                with open(dest, "wb") as f:
+                with open(dest, "xb") as f:
                     shutil.copyfileobj(src, f)
     finally:
         proc.stdout.close()
@@ -244,60 +247,90 @@ def build_disk_image(image_id: str, name: str, out_qcow2: Path,
     return out_qcow2
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+ARTIFACTS = ("vmlinuz", "initramfs.img", "disk.qcow2")
+
+
+def _manifest(workdir: Workdir) -> dict[str, Any] | None:
+    try:
+        with workdir.dir_fd("guest") as dfd:
+            data = json.loads(safefs.read_bytes(dfd, "manifest.json",
+                                                workdir.guest_dir / "manifest.json"))
+    except (OSError, ValueError, HwError):
+        return None
+    if not isinstance(data, dict) or not is_uuid(str(data.get("image_id"))):
+        return None
+    return data
 
 
 def prepare(workdir: Workdir, force: bool = False) -> GuestArtifacts:
-    """Build (or reuse) the guest's kernel, initramfs and qcow2 disk under workdir/guest."""
+    """Build (or reuse) the guest's kernel, initramfs and qcow2 disk under workdir/guest.
+
+    The image id is a random UUID chosen by the first prepare (kept in the manifest), so the
+    base file's name sha1(image id) cannot be known in advance. Everything is built in a fresh
+    private directory under run/ and renamed into guest/ (a planted link there is replaced,
+    never written through)."""
     workdir.ensure()
     gdir = workdir.guest_dir
-    manifest_path = gdir / "manifest.json"
-    kernel, initrd, disk = gdir / "vmlinuz", gdir / "initramfs.img", gdir / "disk.qcow2"
-    if not force and manifest_path.is_file():
+    kernel, initrd, disk = (gdir / n for n in ARTIFACTS)
+    manifest = _manifest(workdir)
+    if not force and manifest is not None:
         try:
-            manifest = json.loads(manifest_path.read_text())
-            ok = all((gdir / f).is_file() and _sha256(gdir / f) == digest
-                     for f, digest in manifest["sha256"].items())
-        except (ValueError, KeyError, OSError):
+            ok = all(_sha256(read_artifact(workdir, f)) == manifest["sha256"][f]
+                     for f in ARTIFACTS)
+        except (KeyError, TypeError, OSError, HwError):
             ok = False
-        if ok and manifest.get("image_id") == GUEST_IMAGE_ID:
-            return GuestArtifacts(kernel, initrd, disk, manifest["kernel_version"], GUEST_IMAGE_ID,
-                                  GUEST_IMAGE_NAME)
-    build = gdir / "build"
-    build.mkdir(exist_ok=True)
-    deb = download_kernel(build)
-    extracted, version, modules = extract_kernel(deb, build)
-    shutil.copyfile(extracted, kernel)
-    kernel.chmod(0o644)
-    build_initramfs(modules, initrd)
-    initrd.chmod(0o644)
-    build_disk_image(GUEST_IMAGE_ID, GUEST_IMAGE_NAME, disk)
-    shutil.rmtree(build / "modules", ignore_errors=True)
-    extracted.unlink(missing_ok=True)
-    manifest_path.write_text(json.dumps({
-        "image_id": GUEST_IMAGE_ID, "image_name": GUEST_IMAGE_NAME, "kernel_version": version,
-        "kernel_package": deb.name,
-        "sha256": {p.name: _sha256(p) for p in (kernel, initrd, disk)},
-    }, indent=2))
-    return GuestArtifacts(kernel, initrd, disk, version, GUEST_IMAGE_ID, GUEST_IMAGE_NAME)
+        if ok:
+            return GuestArtifacts(kernel, initrd, disk, str(manifest.get("kernel_version", "?")),
+                                  manifest["image_id"], GUEST_IMAGE_NAME)
+    image_id = manifest["image_id"] if manifest is not None else str(uuidlib.uuid4())
+    with workdir.dir_fd("guest", "build", create=True):
+        pass  # a real directory of the work dir, not a link to elsewhere
+    deb = download_kernel(gdir / "build")
+    scratch = Path(tempfile.mkdtemp(prefix="prepare-", dir=workdir.run_dir))
+    try:
+        _kernel, version, modules = extract_kernel(deb, scratch)
+        build_initramfs(modules, scratch / "initramfs.img")
+        build_disk_image(image_id, GUEST_IMAGE_NAME, scratch / "disk.qcow2")
+        digests = {}
+        with workdir.dir_fd("guest") as gfd, safefs.opened_dir(scratch, ()) as sfd:
+            for name in ARTIFACTS:  # built under the same names in scratch
+                os.chmod(name, 0o644, dir_fd=sfd)
+                digests[name] = _sha256(safefs.read_bytes(sfd, name, scratch / name))
+                os.rename(name, name, src_dir_fd=sfd, dst_dir_fd=gfd)
+            safefs.write_atomic(gfd, "manifest.json", json.dumps({
+                "image_id": image_id, "image_name": GUEST_IMAGE_NAME, "kernel_version": version,
+                "kernel_package": deb.name, "sha256": digests}, indent=2).encode(),
+                gdir / "manifest.json")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return GuestArtifacts(kernel, initrd, disk, version, image_id, GUEST_IMAGE_NAME)
 
 
 def load(workdir: Workdir) -> GuestArtifacts:
     """The prepared guest, or PrerequisiteError naming `nsim hw prepare`."""
     gdir = workdir.guest_dir
-    try:
-        manifest = json.loads((gdir / "manifest.json").read_text())
-    except (OSError, ValueError):
+    manifest = _manifest(workdir)
+    if manifest is None:
         raise PrerequisiteError(f"no guest prepared in {workdir.root}: run `nsim hw prepare"
-                                f" --workdir {workdir.root}`") from None
+                                f" --workdir {workdir.root}`")
     arts = GuestArtifacts(gdir / "vmlinuz", gdir / "initramfs.img", gdir / "disk.qcow2",
-                          manifest.get("kernel_version", "?"), GUEST_IMAGE_ID, GUEST_IMAGE_NAME)
-    for p in (arts.kernel, arts.initramfs):
-        if not p.is_file():
-            raise PrerequisiteError(f"{p} is missing: run `nsim hw prepare --workdir {workdir.root}`")
+                          str(manifest.get("kernel_version", "?")), manifest["image_id"],
+                          GUEST_IMAGE_NAME)
+    with workdir.dir_fd("guest") as dfd:
+        for p in (arts.kernel, arts.initramfs):
+            try:
+                os.close(safefs.open_regular(dfd, p.name, p))
+            except FileNotFoundError:
+                raise PrerequisiteError(f"{p} is missing: run `nsim hw prepare --workdir "
+                                        f"{workdir.root}`") from None
     return arts
+
+
+def read_artifact(workdir: Workdir, name: str) -> bytes:
+    """A file of guest/ (the kernel, the initramfs), read without following a symlink."""
+    with workdir.dir_fd("guest") as dfd:
+        return safefs.read_bytes(dfd, name, workdir.guest_dir / name)

@@ -16,19 +16,23 @@ import errno
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import stat
 import struct
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from contextlib import suppress
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from nsim.hw import safefs
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name, validate_uuid
 
@@ -51,9 +55,7 @@ class ImageDownloadCorrupt(OSError):
     """glanceclient's integrity check failing (an IOError in glanceclient.common.utils)."""
 
 
-def _qcow2_virtual_size(path: Path) -> int | None:
-    with open(path, "rb") as f:
-        header = f.read(32)
+def _qcow2_virtual_size(header: bytes) -> int | None:
     if len(header) >= 32 and header[:4] == b"QFI\xfb":
         return struct.unpack(">Q", header[24:32])[0]
     return None
@@ -64,7 +66,7 @@ def _now() -> str:
 
 
 class ImageStore:
-    """Images on disk: workdir/images/<id>/meta.json and file."""
+    """Images on disk: workdir/images/<id>/meta.json and file, opened without following links."""
 
     def __init__(self, workdir: Workdir) -> None:
         self.workdir = workdir
@@ -80,58 +82,88 @@ class ImageStore:
         validate_name(name, "image name")
         validate_name(disk_format, "disk_format")
         d = self._dir(image_id)
-        d.mkdir(parents=True, exist_ok=True)
-        tmp = d / "file.tmp"
         md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
-            for chunk in iter(lambda: src.read(CHUNK), b""):
-                md5.update(chunk)
-                sha512.update(chunk)
-                dst.write(chunk)
-        tmp.replace(d / "file")
-        size = (d / "file").stat().st_size
-        virtual = _qcow2_virtual_size(d / "file") if disk_format == "qcow2" else size
-        now = _now()
-        meta: dict[str, Any] = {
-            "id": image_id, "name": name, "status": "active", "visibility": "public",
-            "protected": False, "os_hidden": False, "tags": [], "owner": None,
-            "disk_format": disk_format, "container_format": container_format,
-            "size": size, "virtual_size": virtual, "min_disk": min_disk, "min_ram": min_ram,
-            "checksum": md5.hexdigest(), "os_hash_algo": "sha512",
-            "os_hash_value": sha512.hexdigest(), "created_at": now, "updated_at": now,
-            "self": f"/v2/images/{image_id}", "file": f"/v2/images/{image_id}/file",
-            "schema": "/v2/schemas/image",
-        }
-        for key, value in (properties or {}).items():
-            if key in meta:
-                raise UsageError(f"property {key!r} clashes with a core image attribute")
-            meta[key] = value
-        tmp_meta = d / "meta.json.tmp"
-        tmp_meta.write_text(json.dumps(meta, indent=2))
-        tmp_meta.replace(d / "meta.json")
+        size = 0
+        with self.workdir.dir_fd("images", image_id, create=True) as dfd:
+            tmp = f".file.{secrets.token_hex(6)}.tmp"
+            fd = safefs.create_exclusive(dfd, tmp, d / tmp, 0o644)
+            try:
+                with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+                    for chunk in iter(lambda: src.read(CHUNK), b""):
+                        md5.update(chunk)
+                        sha512.update(chunk)
+                        dst.write(chunk)
+                        size += len(chunk)
+                os.rename(tmp, "file", src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException:
+                with suppress(OSError):
+                    os.unlink(tmp, dir_fd=dfd)
+                raise
+            virtual = None
+            if disk_format == "qcow2":
+                rfd = safefs.open_regular(dfd, "file", d / "file")
+                with os.fdopen(rfd, "rb") as f:
+                    virtual = _qcow2_virtual_size(f.read(32))
+            else:
+                virtual = size
+            now = _now()
+            meta: dict[str, Any] = {
+                "id": image_id, "name": name, "status": "active", "visibility": "public",
+                "protected": False, "os_hidden": False, "tags": [], "owner": None,
+                "disk_format": disk_format, "container_format": container_format,
+                "size": size, "virtual_size": virtual, "min_disk": min_disk, "min_ram": min_ram,
+                "checksum": md5.hexdigest(), "os_hash_algo": "sha512",
+                "os_hash_value": sha512.hexdigest(), "created_at": now, "updated_at": now,
+                "self": f"/v2/images/{image_id}", "file": f"/v2/images/{image_id}/file",
+                "schema": "/v2/schemas/image",
+            }
+            for key, value in (properties or {}).items():
+                if key in meta:
+                    raise UsageError(f"property {key!r} clashes with a core image attribute")
+                meta[key] = value
+            safefs.write_atomic(dfd, "meta.json", json.dumps(meta, indent=2).encode(),
+                                d / "meta.json")
         return meta
 
     def get(self, image_id: str) -> dict[str, Any] | None:
         try:
             d = self._dir(image_id)
-            return json.loads((d / "meta.json").read_text())
-        except (UsageError, OSError, ValueError):
+            with self.workdir.dir_fd("images", image_id) as dfd:
+                meta = json.loads(safefs.read_bytes(dfd, "meta.json", d / "meta.json"))
+        except (HwError, OSError, ValueError):
             return None
+        return meta if isinstance(meta, dict) and meta.get("id") == image_id else None
 
     def data_path(self, image_id: str) -> Path:
         return self._dir(image_id) / "file"
 
+    def open_data(self, image_id: str) -> BinaryIO:
+        """The image's data, opened without following a symlink (UnsafePathError if it is)."""
+        with self.workdir.dir_fd("images", image_id) as dfd:
+            fd = safefs.open_regular(dfd, "file", self.data_path(image_id))
+        return os.fdopen(fd, "rb")
+
     def list(self) -> list[dict[str, Any]]:
         out = []
-        if self.root.is_dir():
-            for d in sorted(self.root.iterdir()):
-                meta = self.get(d.name)
-                if meta is not None:
-                    out.append(meta)
+        try:
+            with self.workdir.dir_fd("images") as dfd:
+                names = sorted(os.listdir(dfd))
+        except FileNotFoundError:
+            return out
+        for name in names:
+            meta = self.get(name)
+            if meta is not None:
+                out.append(meta)
         return out
 
     def delete(self, image_id: str) -> None:
-        shutil.rmtree(self._dir(image_id), ignore_errors=True)
+        self._dir(image_id)
+        with suppress(FileNotFoundError), self.workdir.dir_fd("images") as dfd:
+            st = safefs.lstat_at(dfd, image_id)
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(image_id, dir_fd=dfd)
+            elif st is not None:
+                os.unlink(image_id, dir_fd=dfd)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -187,8 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(image_id, meta)
 
     def _stream(self, image_id: str, meta: dict[str, Any]) -> None:
-        path = self.server.store.data_path(image_id)
-        size = path.stat().st_size
+        try:
+            f = self.server.store.open_data(image_id)
+        except (HwError, OSError) as exc:
+            # A symlinked (or vanished) image file is never served.
+            self._send(500, f"500 Internal Server Error\n\n{exc}\n".encode(),
+                       "text/plain; charset=UTF-8")
+            return
+        size = os.fstat(f.fileno()).st_size
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
@@ -196,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         corrupt_at = size // 2 if image_id in self.server.corrupt_ids else -1
         sent = 0
-        with open(path, "rb") as f:
+        with f:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 if sent <= corrupt_at < sent + len(chunk):
                     # A flipped byte in transit (fault injection): the client must notice.
@@ -287,23 +325,22 @@ class ImageClient:
         validate_uuid(str(meta.get("id")), "image id from the image service")
         return meta
 
-    def download(self, image_id: str, dest: Path, meta: dict[str, Any]) -> int:
-        """Stream the image data into `dest` (opened by us, 0644), verifying its hash."""
+    def download(self, image_id: str, fd: int, meta: dict[str, Any]) -> int:
+        """Stream the image data into `fd` (a file nsim created exclusively; closed here),
+        verifying its hash."""
         validate_uuid(image_id, "image id")
         algo, expected = meta.get("os_hash_algo"), meta.get("os_hash_value")
         if not (algo and expected):
             algo, expected = "md5", meta.get("checksum")
         hasher = hashlib.new(algo or "md5")
         written = 0
-        with self._open(f"/v2/images/{image_id}/file") as resp:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            with os.fdopen(fd, "wb") as out:
-                for chunk in iter(lambda: resp.read(CHUNK), b""):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    written += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+        with os.fdopen(fd, "wb") as out, self._open(f"/v2/images/{image_id}/file") as resp:
+            for chunk in iter(lambda: resp.read(CHUNK), b""):
+                hasher.update(chunk)
+                out.write(chunk)
+                written += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
         if expected and hasher.hexdigest() != expected:
             raise ImageDownloadCorrupt(
                 errno.EPIPE,

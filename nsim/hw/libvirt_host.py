@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import queue
 import threading
 import time
@@ -21,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nsim.hw.domain_xml import NSIM_NS, owner_of
 from nsim.hw.errors import PrerequisiteError
 from nsim.model.lifecycle import PowerState
 
@@ -202,6 +202,18 @@ class LibvirtHost:
                 return False
             raise
 
+    def owner(self, dom: Any) -> str | None:
+        """The work directory in the domain's nsim owner mark, or None (not nsim's)."""
+        lv = require_libvirt()
+        try:
+            return owner_of(dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, NSIM_NS, 0))
+        except lv.libvirtError:
+            return None
+
+    def owned_domains(self, workdir: Path) -> list[Any]:
+        """Every domain (defined or transient) whose owner mark names this work directory."""
+        return [d for d in self.conn.listAllDomains(0) if self.owner(d) == str(workdir)]
+
     def define(self, xml: str) -> Any:
         return self.conn.defineXML(xml)
 
@@ -237,12 +249,12 @@ class LibvirtHost:
 
 # -- KVM or TCG ------------------------------------------------------------------------
 def probe_virt_type(host: LibvirtHost, xml_for: Callable[[str], str], console: Path,
-                    marker: str, cache: Path, timeout: float = 15) -> dict[str, Any]:
+                    marker: str, timeout: float = 15) -> dict[str, Any]:
     """Boot the guest once as a transient `kvm` domain: kvm when it reaches `marker`, else qemu.
 
     `/dev/kvm` existing proves nothing (here it is a stand-in that aborts `-cpu host` and
-    hangs other CPU models), so the decision is made by what a real boot does. The result is
-    cached in `cache` (JSON) with the reason.
+    hangs other CPU models), so the decision is made by what a real boot does; the result
+    says why.
     """
     lv = require_libvirt()
     result: dict[str, Any] = {"virt_type": "qemu", "checked": datetime.now().isoformat()}
@@ -270,7 +282,4 @@ def probe_virt_type(host: LibvirtHost, xml_for: Callable[[str], str], console: P
                 with contextlib.suppress(lv.libvirtError):
                     dom.destroy()
             console.unlink(missing_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(cache)
     return result

@@ -15,11 +15,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nsim.events.lock import LockAcquired, LockAcquiring, LockReleased
 from nsim.events.writer import RequestContext
+from nsim.hw import safefs
 from nsim.hw.trace import Trace
+
+if TYPE_CHECKING:
+    from nsim.hw.workdir import Workdir
 
 _registry_lock = threading.Lock()
 _semaphores: dict[str, threading.Lock] = {}
@@ -35,17 +39,21 @@ def _semaphore(key: str) -> threading.Lock:
 
 @contextmanager
 def synchronized(trace: Trace, name: str, owner: str, context: RequestContext | None,
-                 lock_dir: Path | None = None, prefix: str = "nova-") -> Iterator[None]:
-    """Hold lock `name` for `owner`, logging as lockutils does; external when lock_dir is set."""
+                 workdir: Workdir | None = None, prefix: str = "nova-") -> Iterator[None]:
+    """Hold lock `name` for `owner`, logging as lockutils does; external (a file in the work
+    directory's instances/locks, opened without following a symlink) when workdir is set."""
     trace.emit(LockAcquiring(name=name, owner=owner), context=context)
     start = time.monotonic()
+    lock_dir = workdir.locks_dir if workdir is not None else None
     key = f"{lock_dir}/{prefix}{name}" if lock_dir is not None else name
     sem = _semaphore(key)
     sem.acquire()
     fd = None
     try:
-        if lock_dir is not None:
-            fd = os.open(lock_dir / f"{prefix}{name}", os.O_RDWR | os.O_CREAT, 0o644)
+        if workdir is not None and lock_dir is not None:
+            with workdir.dir_fd("instances", "locks") as dir_fd:
+                fd = safefs.open_regular(dir_fd, f"{prefix}{name}", lock_dir / f"{prefix}{name}",
+                                         os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)
         acquired = time.monotonic()
         trace.emit(LockAcquired(name=name, owner=owner, waited=acquired - start), context=context)

@@ -12,10 +12,15 @@
 Plus the deep format inspection nova does on a downloaded image before trusting qemu-img
 (nova/virt/images.py do_image_deep_inspection, nova/image/format_inspector.py), reduced to
 the formats this mode serves: qcow2 (magic, no backing file, no external data file) and raw.
+
+Every command runs with PR_SET_PDEATHSIG(SIGKILL): a qemu-img never outlives a killed nsim.
+Files qemu-img writes are created by nsim first (exclusively, no-follow), so qemu-img opens a
+regular file nsim made, never a planted link.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import mmap
@@ -32,8 +37,10 @@ from typing import Any
 from nsim.events.image import DirectIo, SubprocessReturned, SubprocessRunning
 from nsim.events.qemu_img import parse_qemu_img
 from nsim.events.writer import RequestContext
+from nsim.hw import safefs
 from nsim.hw.novaexc import ImageUnacceptable, InvalidDiskInfo, ProcessExecutionError
 from nsim.hw.trace import Trace
+from nsim.hw.workdir import Workdir
 
 QEMU_IMG_AS = 2 * 1024 ** 3
 QEMU_IMG_CPU = 30
@@ -57,7 +64,7 @@ class Executor:
         start = time.monotonic()
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout,
-                                  check=False, preexec_fn=preexec_fn)
+                                  check=False, preexec_fn=die_with_parent(preexec_fn))
             rc, out, err = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:
             rc, out, err = -signal.SIGKILL, _text(exc.stdout), _text(exc.stderr) + "timed out"
@@ -69,6 +76,23 @@ class Executor:
         if rc != 0:
             raise ProcessExecutionError(cmd, rc, out, err)
         return out, err
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(then: Callable[[], None] | None = None) -> Callable[[], None]:
+    """A preexec_fn: SIGKILL this child when nsim dies (even by kill -9), then `then`."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # nsim died before prctl took effect
+            os._exit(1)
+        if then is not None:
+            then()
+    return preexec
 
 
 def _text(value: bytes | str | None) -> str:
@@ -103,25 +127,31 @@ def qemu_img_info(ex: Executor, path: Path) -> dict[str, Any]:
     return data
 
 
-def supports_direct_io(trace: Trace, context: RequestContext | None, dirpath: Path) -> bool:
-    """nova's supports_direct_io: write one aligned block with O_DIRECT into dirpath."""
+def supports_direct_io(trace: Trace, context: RequestContext | None, workdir: Workdir) -> bool:
+    """nova's supports_direct_io: write one aligned block with O_DIRECT into instances/
+    (the test file created exclusively, never through a planted link; a stale regular one
+    from a killed run is removed first)."""
+    dirpath = workdir.instances_path
     testfile = dirpath / ".directio.test"
     ok, error = False, None
-    fd = -1
-    try:
-        fd = os.open(testfile, os.O_CREAT | os.O_WRONLY | os.O_DIRECT, 0o644)
-        buf = mmap.mmap(-1, 4096)  # page aligned, as O_DIRECT wants
-        buf.write(b"x" * 4096)
-        os.write(fd, buf)
-        ok = True
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:
-            raise
-        error = f"'{exc}'"
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        testfile.unlink(missing_ok=True)
+    with workdir.dir_fd("instances") as dfd:
+        safefs.clear_stale(dfd, testfile.name, testfile)
+        fd = -1
+        try:
+            fd = safefs.create_exclusive(dfd, testfile.name, testfile, 0o644,
+                                         os.O_WRONLY | os.O_DIRECT)
+            buf = mmap.mmap(-1, 4096)  # page aligned, as O_DIRECT wants
+            buf.write(b"x" * 4096)
+            os.write(fd, buf)
+            ok = True
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            error = f"'{exc}'"
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            safefs.clear_stale(dfd, testfile.name, testfile)  # ours: nothing else can be there
     trace.emit(DirectIo(path=str(dirpath), supported=ok, error=error), context=context)
     return ok
 
@@ -163,7 +193,7 @@ _QCOW2_INCOMPAT_DATA_FILE = 1 << 2
 
 def inspect_format(path: Path) -> str:
     """The format the file's content shows ('qcow2' or 'raw'); ImageUnacceptable when unsafe."""
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as f:
         header = f.read(112)
     if header[:4] != QCOW2_MAGIC:
         return "raw"

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nsim.events import guest as ev_guest
 from nsim.events import teardown as ev_teardown
 from nsim.events.writer import RequestContext
-from nsim.hw import network
+from nsim.hw import network, recovery, safefs
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.libvirt_host import LibvirtHost
 from nsim.hw.locks import synchronized
-from nsim.hw.state import InstanceStore
-from nsim.hw.trace import RELEASE, Trace, node_name
+from nsim.hw.state import InstanceRecord, InstanceStore
+from nsim.hw.trace import RELEASE, Trace
 from nsim.hw.workdir import Workdir, validate_uuid
 from nsim.nova_names import COMPUTE_RESOURCES, PY3_OWNERS
 
@@ -45,13 +46,25 @@ def delete_instance_files(workdir: Workdir, uuid: str, trace: Trace,
     instance files" only when there was something to delete, "Deletion of ... complete" always."""
     target = workdir.instance_dir(uuid)
     target_del = workdir.path("instances", f"{uuid}_del")
-    with suppress(OSError):
-        os.rename(target, target_del)
-    if not target.exists() and target_del.exists():
-        trace.emit(ev_teardown.DeletingFiles(path=str(target_del)), instance=uuid, context=context)
-        shutil.rmtree(target_del, ignore_errors=True)
-    if target.exists() or target_del.exists():
-        raise HwError(f"could not remove {target if target.exists() else target_del}")
+    name, name_del = target.name, target_del.name
+    with workdir.dir_fd("instances") as dfd:
+        for n, shown in ((name, target), (name_del, target_del)):
+            st = safefs.lstat_at(dfd, n)
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                raise safefs.UnsafePathError(f"refusing {shown}: not a directory nsim made")
+        if safefs.lstat_at(dfd, name) is not None:
+            if safefs.lstat_at(dfd, name_del) is not None:  # left by an earlier, killed delete
+                shutil.rmtree(name_del, dir_fd=dfd)
+            os.rename(name, name_del, src_dir_fd=dfd, dst_dir_fd=dfd)
+        if safefs.lstat_at(dfd, name_del) is not None:
+            trace.emit(ev_teardown.DeletingFiles(path=str(target_del)), instance=uuid,
+                       context=context)
+            with suppress(OSError):
+                shutil.rmtree(name_del, dir_fd=dfd)
+        left = [p for n, p in ((name, target), (name_del, target_del))
+                if safefs.lstat_at(dfd, n) is not None]
+    if left:
+        raise HwError(f"could not remove {left[0]}")
     trace.emit(ev_teardown.DeletionComplete(path=str(target_del)), instance=uuid, context=context)
 
 
@@ -63,30 +76,48 @@ class DeleteResult:
     trace: Path
 
 
-def delete(workdir: Workdir, uuids: list[str] | None, host: LibvirtHost | None = None
-           ) -> list[DeleteResult]:
-    """`nsim hw delete`: terminate instances (all of this workdir's when uuids is None)."""
+def delete(workdir: Workdir, uuids: list[str] | None, host: LibvirtHost | None = None,
+           report: Callable[[str], None] | None = None) -> list[DeleteResult]:
+    """`nsim hw delete`: terminate instances (all of this workdir's when uuids is None).
+
+    Every record is validated first; a bad one, or one naming a domain that does not carry this
+    work directory's owner mark, is reported through `report` (one line naming the file) and
+    skipped, never fatal to the others. With --all, what killed boots left behind goes too
+    (recovery.py)."""
+    say = report or (lambda _msg: None)
+    workdir.check_trusted()
     store = InstanceStore(workdir)
     if uuids is None:
-        records = store.all()
+        records, problems = store.scan()
+        for line in problems:
+            say(line)
     else:
         records = []
         for u in uuids:
             validate_uuid(u, "instance uuid")
             rec = store.load(u)
             if rec is None:
-                raise UsageError(f"no instance {u} in {workdir.root}")
+                raise UsageError(f"no valid instance record {u} in {workdir.root}")
             records.append(rec)
-    if not records:
-        if uuids is None:
-            network.remove_bridge(network.BRIDGE)
+    if uuids is None and workdir.root.is_dir():
+        recovery.recover(workdir, say)
+    if not records and uuids is not None:
         return []
     own_host = host is None
     host = host or LibvirtHost().open()
     results = []
     try:
         for rec in records:
-            results.append(_terminate(workdir, store, host, rec))
+            refusal = _not_ours(workdir, host, rec)
+            if refusal:
+                say(f"{workdir.state_dir / (rec.uuid + '.json')}: skipped, {refusal}")
+                continue
+            try:
+                results.append(_terminate(workdir, store, host, rec))
+            except (HwError, OSError) as exc:
+                say(f"{workdir.state_dir / (rec.uuid + '.json')}: not deleted, {exc}")
+        if uuids is None and workdir.root.is_dir():
+            recovery.orphans(workdir, host, {r.uuid for r in records}, say)
     finally:
         if own_host:
             host.close()
@@ -95,20 +126,25 @@ def delete(workdir: Workdir, uuids: list[str] | None, host: LibvirtHost | None =
     return results
 
 
+def _not_ours(workdir: Workdir, host: LibvirtHost, rec: InstanceRecord) -> str | None:
+    """Why the record's domain must not be touched (None: absent, or marked as ours)."""
+    dom = host.lookup(rec.uuid)
+    if dom is None:
+        return None
+    owner = host.owner(dom)
+    if owner != str(workdir.root):
+        return (f"it names libvirt domain {dom.name()} ({rec.uuid}), which nsim did not define "
+                "in this work directory: left alone")
+    if rec.domain is not None and dom.name() != rec.domain:
+        return f"it names domain {rec.domain} but {rec.uuid} is {dom.name()}: left alone"
+    return None
+
+
 def _terminate(workdir: Workdir, store: InstanceStore, host: LibvirtHost,
-               rec: dict[str, Any]) -> DeleteResult:
-    uuid = validate_uuid(rec["uuid"], "instance uuid")
-    fmt = rec.get("fmt", "journal")
-    if fmt not in ("journal", "oslo"):
-        raise UsageError(f"state record {uuid}: unknown trace format {fmt!r}")
-    trace_path = workdir.default_trace(fmt)
-    if rec.get("trace"):
-        # The trace the boot wrote (possibly -o outside the work directory): absolute, plain.
-        recorded = Path(str(rec["trace"]))
-        if not recorded.is_absolute() or ".." in recorded.parts or "\x00" in str(recorded):
-            raise UsageError(f"state record {uuid}: unusable trace path {recorded}")
-        trace_path = recorded
-    trace = Trace(trace_path, fmt, RELEASE, host=rec.get("node") or node_name())
+               rec: InstanceRecord) -> DeleteResult:
+    uuid = rec.uuid
+    trace_path = rec.trace_path(workdir)
+    trace = Trace.in_workdir(workdir, trace_path, rec.fmt, RELEASE, host=rec.node)
     req = user_context()
     try:
         with synchronized(trace, uuid, OWNER_TERMINATE, req):
@@ -126,8 +162,7 @@ def _terminate(workdir: Workdir, store: InstanceStore, host: LibvirtHost,
             trace.emit(ev_guest.TookSeconds(seconds=time.monotonic() - start,
                                             what="deallocate network for instance.",
                                             step="deallocate_network"), instance=uuid, context=req)
-            with synchronized(trace, COMPUTE_RESOURCES, OWNER_UPDATE_USAGE, req,
-                              lock_dir=workdir.locks_dir):
+            with synchronized(trace, COMPUTE_RESOURCES, OWNER_UPDATE_USAGE, req, workdir=workdir):
                 store.remove(uuid)
     finally:
         trace.close()

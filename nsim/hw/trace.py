@@ -14,9 +14,14 @@ import socket
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nsim.events.base import Event
 from nsim.events.writer import RequestContext, TraceFormat, TraceWriter
+from nsim.hw import safefs
+
+if TYPE_CHECKING:
+    from nsim.hw.workdir import Workdir
 
 RELEASE = "2025.2"
 
@@ -30,7 +35,7 @@ class Trace:
     """Appends nova-compute records to a file (or collects them in memory when path is None)."""
 
     def __init__(self, path: Path | None, fmt: TraceFormat = "journal", release: str = RELEASE,
-                 host: str | None = None) -> None:
+                 host: str | None = None, fd: int | None = None) -> None:
         self.path = path
         self.fmt = fmt
         self.release = release
@@ -40,10 +45,24 @@ class Trace:
                                    pid=os.getpid())
         self._lock = threading.Lock()
         self.memory: list[str] = []
-        self._fd: int | None = None
-        if path is not None:
+        self._fd: int | None = fd
+        if path is not None and fd is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    @classmethod
+    def in_workdir(cls, workdir: Workdir, path: Path, fmt: TraceFormat = "journal",
+                   release: str = RELEASE, host: str | None = None) -> Trace:
+        """A trace file; inside the work directory it is opened without following a symlink
+        (outside it, it is the path the user gave with -o)."""
+        try:
+            rel = path.relative_to(workdir.root)
+        except ValueError:
+            return cls(path, fmt, release, host)
+        with workdir.dir_fd(*rel.parts[:-1], create=True) as dfd:
+            fd = safefs.open_regular(dfd, rel.parts[-1], path,
+                                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return cls(path, fmt, release, host, fd=fd)
 
     def emit(self, event: Event, *, instance: str | None = None,
              context: RequestContext | None = None, traceback: list[str] | None = None) -> datetime:

@@ -106,11 +106,11 @@ def hw_env() -> Iterator[HwEnv]:
         res = nsim_cli("hw", "prepare", "--workdir", str(workdir.root))
         if res.returncode != 0:
             pytest.fail(f"nsim hw prepare failed: {res.stderr}", pytrace=False)
-        assert f"image: {guest_image.GUEST_IMAGE_ID} name {guest_image.GUEST_IMAGE_NAME}" \
-            in res.stdout, res.stdout
-        assert ImageStore(workdir).get(guest_image.GUEST_IMAGE_ID) is not None
+        image_id = guest_image.load(workdir).image_id
+        assert f"image: {image_id} name {guest_image.GUEST_IMAGE_NAME}" in res.stdout, res.stdout
+        assert ImageStore(workdir).get(image_id) is not None
         print(f"\nguest prepared in {time.monotonic() - started:.1f}s under {workdir.root}")
-        yield HwEnv(workdir, guest_image.GUEST_IMAGE_ID, workdir.default_trace("journal"))
+        yield HwEnv(workdir, image_id, workdir.default_trace("journal"))
     finally:
         try:
             if doctor.daemon_pid("libvirtd") is None:

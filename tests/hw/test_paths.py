@@ -90,7 +90,8 @@ def test_image_service_answers_like_glance_and_refuses_traversal(tmp_path: Path)
         assert shown["os_command_line"] == "quiet"
         assert client.show("blob")["id"] == UUID
         dest = tmp_path / "dl"
-        assert client.download(UUID, dest, shown) == 200_000
+        assert client.download(UUID, os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL),
+                                shown) == 200_000
         assert dest.read_bytes() == src.read_bytes()
         host, port = server.url.removeprefix("http://").split(":")
         for raw in ("/v2/images/../../../etc/passwd", "/v2/images/%2e%2e%2f%2e%2e/file",
@@ -107,7 +108,7 @@ def test_image_service_answers_like_glance_and_refuses_traversal(tmp_path: Path)
         # A byte flipped in transit is caught by the hash check, like glanceclient does.
         server.corrupt_transfers(UUID)
         with pytest.raises(OSError, match="Corrupt image download"):
-            client.download(UUID, tmp_path / "dl2", shown)
+            client.download(UUID, os.open(tmp_path / "dl2", os.O_WRONLY | os.O_CREAT), shown)
 
 
 def test_domain_xml_is_escaped_and_well_formed() -> None:
