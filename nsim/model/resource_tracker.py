@@ -189,9 +189,19 @@ class ResourceTracker:
                                                   "known)", where)
         return claim
 
+    def _presume(self, uuid: str) -> None:
+        """An instance first seen failing or leaving claimed before the window: its share,
+        if any, is inside the baseline."""
+        if uuid in self.uncounted or uuid in self.claims:
+            return
+        for resource in RESOURCES:
+            if not self._holds(uuid, resource):
+                self.absorbed[resource].add(uuid)
+
     def abort(self, uuid: str, where: str, maybe_counted: bool) -> None:
         """A failed build gives its claim back. With `maybe_counted`, nova's audit may still
         count the instance until it is deleted (releases before Newton kept its host)."""
+        self._presume(uuid)
         self.uncounted.add(uuid)
         if not maybe_counted:
             self.drop_claim(uuid, where)

@@ -28,7 +28,6 @@ RULES: dict[str, str] = {
     "instance-disk-path": "the instance disk is <instances_path>/<uuid>/disk",
     "instances-path": "all paths of one host share one instances_path",
     "task-order": "task_state never goes back: networking -> block_device_mapping -> spawning",
-    "lifecycle-order": "lifecycle events follow Started -> Paused -> Resumed",
     "sync-power-state": "sync_power_state never shows a task_state the build has already left",
     "spawned-after-running": "'Instance spawned successfully' ends the spawn: no disk or guest "
                              "XML step of the same build comes after it",

@@ -117,10 +117,13 @@ def test_disk_step_after_spawned_successfully_is_flagged(tmp_path: Path) -> None
     assert flagged[0].line == spawned + 1
 
 
-def test_resumed_without_paused_is_flagged(tmp_path: Path) -> None:
+def test_resumed_without_paused_is_an_assumption(tmp_path: Path) -> None:
+    # A lifecycle event can be missing from an excerpt (or lost by the event thread): the
+    # guest still started paused, as it waits for its VIF.
     lines = [line for line in seed_lines() if "VM Paused" not in line]
     result = replay([write(tmp_path, "nopause.journal", lines)], year=2017)
-    assert rules(result) == {"lifecycle-order"}
+    assert result.violations == []
+    assert any("Paused" in a.message for a in result.assumptions)
 
 
 def test_sync_power_state_naming_the_wrong_task_is_flagged(tmp_path: Path) -> None:
@@ -282,7 +285,7 @@ def test_python_api_returns_typed_result_with_frames() -> None:
 
 def test_unpaused_start_may_report_resumed_before_started(tmp_path: Path) -> None:
     """Without VIF events to wait for, the guest is not started paused; libvirt 9 then emits
-    RESUMED before STARTED, and that is not a lifecycle-order violation."""
+    RESUMED before STARTED, and that is no violation."""
     lines = [line for line in seed_lines()
              if "Preparing to wait for external event" not in line and "VM Paused" not in line
              and "pending task" not in line]
