@@ -76,6 +76,8 @@ class HostObserver:
         self._pending: dict[str, _Attempt] = {}
         self._last_stamp: datetime | None = None
         self._pid: int | None = None
+        self._path_may_change = False
+        """nova-compute restarted since instances_path was learnt: its options may differ."""
         """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
         self._early_overlays: dict[str, tuple[str, str, str]] = {}
         self._suspects: dict[str, tuple[str, str, str]] = {}
@@ -276,9 +278,14 @@ class HostObserver:
 
     def _learn_instances_path(self, path: str, derived_from: str) -> None:
         host = self.host
+        may_change, self._path_may_change = self._path_may_change, False
         if host.instances_path is None:
             host.instances_path = path
             self.assume(f"instances_path is {path} (from {derived_from})")
+        elif host.instances_path != path and may_change:
+            host.instances_path = path
+            self.assume(f"instances_path is now {path} (from {derived_from}; changed across a "
+                        "restart)")
         elif host.instances_path != path:
             self.violation("instances-path", f"{derived_from} implies instances_path {path}, "
                                              f"but earlier paths used {host.instances_path}")
@@ -1004,8 +1011,7 @@ class HostObserver:
             tracker.totals[res] = configured[res]
         for lk in self.host.locks.locks.values():
             lk.holder, lk.waiters, lk.displaced = None, [], []
-        if self.host.config.instances_path is None:
-            self.host.instances_path = None
+        self._path_may_change = self.host.config.instances_path is None
         for inst in self.host.instances.values():
             if inst.operation == "boot" and inst.boot_seen and inst.outcome == Outcome.INCOMPLETE:
                 self._fail(inst, self._rec, "nova-compute restarted during the build "
