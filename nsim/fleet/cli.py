@@ -60,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = fleet.add_subparsers(dest="fleet_command", required=True, metavar="COMMAND")
     p = sub.add_parser("parse", help="parse logs into Parquet partitioned by host and day",
                        description="Parse logs into DIR/host=H/day=YYYY-MM-DD/part-N.parquet, "
-                                   "readable by pandas, DuckDB and Dask.")
+                                   "readable by pandas, DuckDB and Dask. Exit 0, or 2 when an "
+                                   "input could not be read (each named on stderr; the other "
+                                   "inputs are still written).")
     _add_fleet_args(p)
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="directory for the dataset (created; must be empty)")
@@ -69,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        description="`nsim replay` with one task per host; the report has the same "
                                    "shape, plus a `fleet` section naming inputs that were retried "
                                    "or could not be read. Exit 0 when consistent, 1 on "
-                                   "violations, 2 when input is unusable.")
+                                   "violations, 2 when an input could not be read (each named "
+                                   "on stderr; the other inputs are still replayed).")
     _add_fleet_args(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_host_config_arg(p)
@@ -77,15 +80,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _connect(args: argparse.Namespace, stack: ExitStack) -> Client | None:
-    """A client of the requested cluster, or None (after saying why) if it cannot be had."""
+    """A client of the requested cluster, or None (after saying why in one line) if it cannot be
+    had: Dask's errors here are about the cluster, not nsim."""
+    from nsim.fleet.inputs import one_line
     from nsim.fleet.runner import connect
 
     try:
         return stack.enter_context(connect(args.workers, args.scheduler))
-    except OSError as exc:
+    except Exception as exc:
         what = f"connect to scheduler {args.scheduler}" if args.scheduler else "start a local cluster"
-        print(f"nsim: cannot {what}: {exc}", file=sys.stderr)
+        print(f"nsim: cannot {what}: {one_line(exc)}", file=sys.stderr)
         return None
+
+
+def _progress(message: str) -> None:
+    print(f"nsim: {message}", file=sys.stderr, flush=True)
+
+
+def _lost(exc: BaseException) -> int:
+    """The cluster went away mid-run (a connection closed, a timeout): say so in one line."""
+    from nsim.fleet.inputs import one_line
+
+    print(f"nsim: fleet: the cluster failed: {one_line(exc)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
@@ -107,10 +124,14 @@ def cmd_fleet_parse(args: argparse.Namespace) -> int:
         client = _connect(args, stack)
         if client is None:
             return EXIT_USAGE
-        run = fleet_parse(client, args.patterns, str(out), fmt=args.format, year=args.year)
+        try:
+            run = fleet_parse(client, args.patterns, str(out), fmt=args.format, year=args.year,
+                              progress=_progress)
+        except (OSError, TimeoutError) as exc:
+            return _lost(exc)
     written = run.written
     _print_diagnostics(written.diagnostics)
-    sys.stderr.write(run.fleet.to_text())
+    sys.stderr.write(run.fleet.to_text(unreadable=False))
     print(f"wrote {len(written.files)} part file(s) under {out}", file=sys.stderr)
     print(written.counts.summary(), file=sys.stderr)
     return EXIT_USAGE if written.errors else EXIT_OK
@@ -125,11 +146,15 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         client = _connect(args, stack)
         if client is None:
             return EXIT_USAGE
-        run = fleet_replay(client, args.patterns, config, fmt=args.format, year=args.year)
+        try:
+            run = fleet_replay(client, args.patterns, config, fmt=args.format, year=args.year,
+                               progress=_progress)
+        except (OSError, TimeoutError) as exc:
+            return _lost(exc)
     result = run.result
     _print_diagnostics(result.diagnostics)
     if result.errors and not result.counts.records:
-        sys.stderr.write(run.fleet.to_text())
+        sys.stderr.write(run.fleet.to_text(unreadable=False))
         print(result.counts.summary(), file=sys.stderr)
         return EXIT_USAGE
     if args.json:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,26 +60,62 @@ class Sniff:
     """Host keys as `nsim replay` makes them (the record's host, else the file name's stem)."""
     first: datetime | None
     """Stamp of the first record (datetime.min if it has none); None when there is no record."""
+    error: str | None = None
+    """Why the file is not read at all (then it joins no group), in one line."""
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """`Type: message`, first line only, cut at `limit` characters."""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def not_regular(path: str) -> str | None:
+    """Why `path` is refused: it exists and is not a regular file (a FIFO or a device never
+    ends, a directory is no log); None for a regular file, or none at all (the parser says so)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+    return f"not a regular file ({kind}): fleet reads only regular files"
 
 
 def sniff(paths: Sequence[str], fmt: str = "auto", year: int | None = None) -> list[Sniff]:
-    """Read the first SNIFF_RECORDS records of each file (a task run on a worker)."""
+    """Read the first SNIFF_RECORDS records of each file (a task run on a worker).
+
+    A file that is refused or whose reading raises gets its `error`; the others are unaffected.
+    """
     out = []
     for path in paths:
-        hosts: set[str] = set()
-        first: datetime | None = None
-        records = iter(ParseRun([path], fmt=fmt, year=year))
-        try:
-            for n, rec in enumerate(records):
-                if n == 0:
-                    first = rec.timestamp or datetime.min
-                hosts.add(host_key(rec))
-                if n + 1 == SNIFF_RECORDS:
-                    break
-        finally:
-            records.close()  # type: ignore[attr-defined]
-        out.append(Sniff(path, frozenset(hosts), first))
+        why = not_regular(path)
+        if why is None:
+            try:
+                out.append(_sniff_one(path, fmt, year))
+                continue
+            except Exception as exc:  # one file's failure is that file's error alone
+                why = f"cannot read: {one_line(exc)}"
+        out.append(Sniff(path, frozenset(), None, why))
     return out
+
+
+def _sniff_one(path: str, fmt: str, year: int | None) -> Sniff:
+    hosts: set[str] = set()
+    first: datetime | None = None
+    records = iter(ParseRun([path], fmt=fmt, year=year))
+    try:
+        for n, rec in enumerate(records):
+            if n == 0:
+                first = rec.timestamp or datetime.min
+            hosts.add(host_key(rec))
+            if n + 1 == SNIFF_RECORDS:
+                break
+    finally:
+        records.close()  # type: ignore[attr-defined]
+    return Sniff(path, frozenset(hosts), first)
 
 
 @dataclass(frozen=True)
@@ -100,8 +137,9 @@ def group(sniffs: Sequence[Sniff]) -> list[Group]:
     """Connected components of files linked by shared hosts, in order of first record.
 
     Files without records form one group of their own (last), so they are still read and
-    reported once.
+    reported once. Files with an `error` are left out.
     """
+    sniffs = [s for s in sniffs if s.error is None]
     parent: dict[str, str] = {}
 
     def root(host: str) -> str:

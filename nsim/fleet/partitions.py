@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nsim.fleet.inputs import one_line
 from nsim.logs.reader import Counts, ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.replay.run import host_key
@@ -106,27 +107,40 @@ class Written:
 
 def write_partitions(paths: list[str], root: str, part: str, fmt: str = "auto",
                      year: int | None = None) -> Written:
-    """Parse `paths` and write their records under `root` (a task run on a worker)."""
+    """Parse `paths` and write their records under `root` (a task run on a worker).
+
+    A file whose reading raises is an error of that file alone: the records read before are
+    kept, the other files are read.
+    """
     done = Written()
     with PartitionWriter(Path(root), part) as writer:
         for path in paths:
             run = ParseRun([path], fmt=fmt, year=year)
-            day: str | None = None
-            waiting: list[Record] = []
-            for rec in run:
-                if rec.timestamp is not None:
-                    day = rec.timestamp.date().isoformat()
-                if day is None:
-                    waiting.append(rec)
-                    continue
-                for early in waiting:
-                    writer.add(early, day)
-                waiting.clear()
-                writer.add(rec, day)
-            for early in waiting:
-                writer.add(early, NO_DAY)
+            try:
+                _write_file(run, writer)
+            except Exception as exc:  # one file's failure is that file's error alone
+                why = f"stopped after {run.counts.records} record(s): {one_line(exc)}"
+                done.errors.append(f"{path}: {why}")
+                done.diagnostics.append(Diagnostic(source=path, line=None, message=why))
             done.counts.add(run.counts)
             done.diagnostics.extend(run.diagnostics)
             done.errors.extend(run.errors)
     done.files = writer.files
     return done
+
+
+def _write_file(run: ParseRun, writer: PartitionWriter) -> None:
+    day: str | None = None
+    waiting: list[Record] = []
+    for rec in run:
+        if rec.timestamp is not None:
+            day = rec.timestamp.date().isoformat()
+        if day is None:
+            waiting.append(rec)
+            continue
+        for early in waiting:
+            writer.add(early, day)
+        waiting.clear()
+        writer.add(rec, day)
+    for early in waiting:
+        writer.add(early, NO_DAY)

@@ -6,7 +6,7 @@ workers, so they must be at the same paths there (a shared file system).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,12 @@ class FleetReport:
         return {"inputs": len(self.inputs), "tasks": self.tasks, "retried": self.retried,
                 "unreadable": [{"input": p, "error": why} for p, why in self.unreadable]}
 
-    def to_text(self) -> str:
+    def to_text(self, unreadable: bool = True) -> str:
+        """The report; without the `unreadable` lines where each was already said on stderr."""
         out = [f"Fleet: {len(self.inputs)} input(s), {self.tasks} task(s)"]
         out.extend(f"  retried: {p}" for p in self.retried)
-        out.extend(f"  unreadable: {p}: {why}" for p, why in self.unreadable)
+        if unreadable:
+            out.extend(f"  unreadable: {p}: {why}" for p, why in self.unreadable)
         return "\n".join(out) + "\n"
 
 
@@ -63,12 +65,16 @@ class FleetParse:
     fleet: FleetReport
 
 
+Progress = Callable[[str], None] | None
+"""Told now and then how far a long run is (see `run_tasks`)."""
+
+
 def _sniff_all(client: Client, files: list[str], fmt: str, year: int | None,
-               report: FleetReport, errors: list[str]) -> list[Sniff]:
-    """The head of every file; files whose sniff task never finished are errors, not read."""
+               report: FleetReport, errors: list[tuple[str, str]], progress: Progress) -> list[Sniff]:
+    """The head of every file; files refused or whose sniff task never finished are errors."""
     batches = [files[i:i + SNIFF_BATCH] for i in range(0, len(files), SNIFF_BATCH)]
-    outcome = run_tasks(client, [Task(f"nsim-sniff-{i}", sniff, (batch, fmt, year))
-                                 for i, batch in enumerate(batches)])
+    outcome = run_tasks(client, [Task(f"nsim-sniff-{i}", sniff, (batch, fmt, year), _about(batch))
+                                 for i, batch in enumerate(batches)], progress)
     found: list[Sniff] = []
     for i, batch in enumerate(batches):
         name = f"nsim-sniff-{i}"
@@ -78,16 +84,21 @@ def _sniff_all(client: Client, files: list[str], fmt: str, year: int | None,
             found.extend(outcome.results[name])
         else:
             errors.extend(_not_processed(batch, outcome.failed[name]))
+    errors.extend((s.path, s.error) for s in found if s.error is not None)
     return found
 
 
-def _start(patterns: Iterable[str]) -> tuple[Inputs, FleetReport, list[str]]:
+def _about(paths: Sequence[str]) -> str:
+    return paths[0] + (f" (+{len(paths) - 1} file(s))" if len(paths) > 1 else "")
+
+
+def _start(patterns: Iterable[str]) -> tuple[Inputs, FleetReport, list[tuple[str, str]]]:
     """The inputs, a report listing patterns that matched nothing, and those as errors."""
     inputs = expand(patterns)
     report = FleetReport(inputs.files)
     why = "no file matches this pattern"
     report.unreadable.extend((p, why) for p in inputs.unmatched)
-    return inputs, report, [f"{p}: {why}" for p in inputs.unmatched]
+    return inputs, report, [(p, why) for p in inputs.unmatched]
 
 
 def _note_retried(groups: Sequence[Group], outcome: Outcome, report: FleetReport) -> None:
@@ -96,18 +107,22 @@ def _note_retried(groups: Sequence[Group], outcome: Outcome, report: FleetReport
             report.retried.extend(g.paths)
 
 
-def _not_processed(paths: Iterable[str], why: str) -> list[str]:
-    return [f"{p}: not processed: {why}" for p in paths]
+def _not_processed(paths: Iterable[str], why: str) -> list[tuple[str, str]]:
+    return [(p, f"not processed: {why}") for p in paths]
 
 
 def _task_name(g: Group) -> str:
     return f"nsim-{g.name}"
 
 
-def _finish(report: FleetReport, files: Sequence[str], errors: Sequence[str],
-            diagnostics: list[Diagnostic]) -> None:
-    """List the inputs that could not be read (errors read `<path>: <why>`); put retried
-    inputs and diagnostics in input order, as the single-machine commands print them."""
+def _finish(report: FleetReport, files: Sequence[str], own: Sequence[tuple[str, str]],
+            errors: list[str], diagnostics: list[Diagnostic]) -> None:
+    """Add the fleet's `own` errors (input, why: refused, not processed) to `errors` and, to be
+    shown like the reader's, to `diagnostics`; list the inputs that could not be read (errors
+    read `<path>: <why>`); put retried inputs and diagnostics in input order, as the
+    single-machine commands print them."""
+    errors.extend(f"{path}: {why}" for path, why in own)
+    diagnostics.extend(Diagnostic(source=path, line=None, message=why) for path, why in own)
     for path in files:
         report.unreadable.extend((path, e[len(path) + 2:]) for e in errors
                                  if e.startswith(f"{path}: "))
@@ -118,21 +133,21 @@ def _finish(report: FleetReport, files: Sequence[str], errors: Sequence[str],
 
 
 def fleet_replay(client: Client, patterns: Iterable[str], config: HostConfig | None = None,
-                 fmt: str = "auto", year: int | None = None) -> FleetReplay:
+                 fmt: str = "auto", year: int | None = None, progress: Progress = None) -> FleetReplay:
     """Replay every host's files in its own task and merge the results in `nsim replay`'s order.
 
     If a file turns out to hold a host that another group holds too (the sniff saw only the
     file's head), the groups are joined and replayed again together.
     """
     inputs, report, errors = _start(patterns)
-    sniffs = _sniff_all(client, inputs.files, fmt, year, report, errors)
+    sniffs = _sniff_all(client, inputs.files, fmt, year, report, errors, progress)
     done: dict[tuple[str, ...], ReplayResult] = {}
     failed: dict[tuple[str, ...], str] = {}
     while True:
         groups = group(sniffs)
         todo = [g for g in groups if g.paths not in done and g.paths not in failed]
-        outcome = run_tasks(client, [Task(_task_name(g), replay, (list(g.paths), config, fmt, year))
-                                     for g in todo])
+        outcome = run_tasks(client, [Task(_task_name(g), replay, (list(g.paths), config, fmt, year),
+                                          _about(g.paths)) for g in todo], progress)
         report.tasks += len(todo)
         _note_retried(todo, outcome, report)
         for g in todo:
@@ -152,8 +167,7 @@ def fleet_replay(client: Client, patterns: Iterable[str], config: HostConfig | N
     for g in groups:
         if g.paths in failed:
             errors.extend(_not_processed(g.paths, failed[g.paths]))
-    result.errors.extend(errors)
-    _finish(report, inputs.files, result.errors, result.diagnostics)
+    _finish(report, inputs.files, errors, result.errors, result.diagnostics)
     return FleetReplay(result, report)
 
 
@@ -172,27 +186,27 @@ def merge(parts: Sequence[ReplayResult]) -> ReplayResult:
 
 
 def fleet_parse(client: Client, patterns: Iterable[str], out_dir: str, fmt: str = "auto",
-                year: int | None = None) -> FleetParse:
+                year: int | None = None, progress: Progress = None) -> FleetParse:
     """Parse every host's files in its own task into `out_dir`/host=H/day=D/part-N.parquet."""
     inputs, report, errors = _start(patterns)
-    total = Written(errors=errors)
-    groups = group(_sniff_all(client, inputs.files, fmt, year, report, total.errors))
+    total = Written()
+    groups = group(_sniff_all(client, inputs.files, fmt, year, report, errors, progress))
     root = str(Path(out_dir).resolve())
     outcome = run_tasks(client, [Task(_task_name(g), write_partitions,
-                                      (list(g.paths), root, f"{i:05d}", fmt, year))
-                                 for i, g in enumerate(groups)])
+                                      (list(g.paths), root, f"{i:05d}", fmt, year), _about(g.paths))
+                                 for i, g in enumerate(groups)], progress)
     report.tasks = len(groups)
     _note_retried(groups, outcome, report)
     for g in groups:
         name = _task_name(g)
         part: Written | None = outcome.results.get(name)
         if part is None:
-            total.errors.extend(_not_processed(g.paths, outcome.failed[name]))
+            errors.extend(_not_processed(g.paths, outcome.failed[name]))
             continue
         total.counts.add(part.counts)
         total.diagnostics.extend(part.diagnostics)
         total.errors.extend(part.errors)
         total.files.extend(part.files)
     total.files.sort()
-    _finish(report, inputs.files, total.errors, total.diagnostics)
+    _finish(report, inputs.files, errors, total.errors, total.diagnostics)
     return FleetParse(total, report)

@@ -8,8 +8,9 @@ from the scheduler's `remove-worker` events and from the events tasks log when t
 
 from __future__ import annotations
 
-import logging
 import os
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -17,30 +18,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from distributed import Client, Future, KilledWorker, LocalCluster, as_completed, get_worker
+from distributed import Client, Future, KilledWorker, as_completed, get_worker
+
+from nsim.fleet.cluster import local_cluster, quiet
+from nsim.fleet.inputs import one_line
 
 # Reruns Dask makes of a task that raised.
 RETRIES = 2
 # Resubmissions of a task whose workers kept dying (KilledWorker).
 RESUBMITS = 2
 CONNECT_TIMEOUT = "20s"
+# Seconds between two progress lines while tasks are still running.
+PROGRESS_EVERY = 30.0
 
 
 @contextmanager
 def connect(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
-    """A client of `scheduler`, else of a LocalCluster on 127.0.0.1.
+    """A client of `scheduler`, else of a private local cluster (see `nsim.fleet.cluster`).
 
     The local cluster has `workers` worker processes (default: one per core) of one thread
-    each: parsing is pure Python, so processes, not threads, run it in parallel.
+    each: parsing is pure Python, so processes, not threads, run it in parallel. A scheduler
+    named by address is reached with the TLS settings of the Dask configuration
+    (`distributed.comm.tls.*`). Dask logs nothing below CRITICAL meanwhile.
     """
-    if scheduler:
-        with Client(scheduler, timeout=CONNECT_TIMEOUT) as client:
+    with quiet():
+        if scheduler:
+            with Client(scheduler, timeout=CONNECT_TIMEOUT) as client:
+                yield client
+            return
+        with local_cluster(workers or os.cpu_count() or 1) as cluster, \
+                Client(cluster, security=cluster.security) as client:
             yield client
-        return
-    with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                      processes=True, host="127.0.0.1", dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class Task:
     name: str
     func: Callable[..., Any]
     args: tuple[Any, ...]
+    about: str = ""
+    """What the task reads, for progress lines."""
 
 
 @dataclass
@@ -72,8 +82,53 @@ def _attempt(topic: str, func: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
-def run_tasks(client: Client, tasks: Sequence[Task]) -> Outcome:
-    """Run `tasks` on the cluster and collect their results as they finish."""
+class _Progress:
+    """Calls `say` every PROGRESS_EVERY seconds, until stopped, with how many tasks are done and
+    which are still running, so that a long or endless input is never silent."""
+
+    def __init__(self, tasks: Sequence[Task], say: Callable[[str], None] | None) -> None:
+        self.total = len(tasks)
+        self.running = {t.name: t.about or t.name for t in tasks}
+        self.say = say
+        self.start = time.monotonic()
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        if say is not None:
+            self.thread.start()
+
+    def done(self, name: str) -> None:
+        with self.lock:
+            self.running.pop(name, None)
+
+    def _loop(self) -> None:
+        assert self.say is not None
+        while not self.stopped.wait(PROGRESS_EVERY):
+            with self.lock:
+                left = sorted(self.running.values())
+            shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+            self.say(f"fleet: {self.total - len(left)} of {self.total} task(s) done after "
+                     f"{time.monotonic() - self.start:.0f} s; still reading {shown}")
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
+def _why(exc: BaseException | None) -> str:
+    """A failed task's cause in one line."""
+    if exc is None:
+        return "cancelled"
+    if isinstance(exc, KilledWorker):
+        return "KilledWorker: the worker process running it died each time it was run"
+    return one_line(exc)
+
+
+def run_tasks(client: Client, tasks: Sequence[Task],
+              progress: Callable[[str], None] | None = None) -> Outcome:
+    """Run `tasks` on the cluster and collect their results as they finish; `progress` is told
+    every PROGRESS_EVERY seconds how far the run is."""
     run = uuid.uuid4().hex[:12]
     topic = f"nsim-fleet-{run}"
     names: dict[str, str] = {}
@@ -86,28 +141,34 @@ def run_tasks(client: Client, tasks: Sequence[Task]) -> Outcome:
         return client.submit(_attempt, topic, task.func, *task.args, key=key, retries=RETRIES)
 
     outcome = Outcome()
-    running: dict[Future, Task] = {submit(task): task for task in tasks}
-    finished = as_completed(list(running))
-    for batch in finished.batches():
-        ok = [f for f in batch if f.status == "finished"]
-        for future, result in zip(ok, client.gather(ok), strict=True):
-            outcome.results[running.pop(future).name] = result
-        for future in batch:
-            if future not in running:
-                continue
-            task = running.pop(future)
-            exc = None if future.cancelled() else future.exception()
-            if isinstance(exc, KilledWorker) and resubmitted[task.name] < RESUBMITS:
-                resubmitted[task.name] += 1
-                outcome.retried.add(task.name)
-                again = submit(task)
-                running[again] = task
-                finished.add(again)
-            else:
-                why = "cancelled" if exc is None else f"{type(exc).__name__}: {exc}"
-                outcome.failed[task.name] = why
-        for future in batch:
-            future.release()
+    watch = _Progress(tasks, progress)
+    try:
+        running: dict[Future, Task] = {submit(task): task for task in tasks}
+        finished = as_completed(list(running))
+        for batch in finished.batches():
+            ok = [f for f in batch if f.status == "finished"]
+            for future, result in zip(ok, client.gather(ok), strict=True):
+                task = running.pop(future)
+                outcome.results[task.name] = result
+                watch.done(task.name)
+            for future in batch:
+                if future not in running:
+                    continue
+                task = running.pop(future)
+                exc = None if future.cancelled() else future.exception()
+                if isinstance(exc, KilledWorker) and resubmitted[task.name] < RESUBMITS:
+                    resubmitted[task.name] += 1
+                    outcome.retried.add(task.name)
+                    again = submit(task)
+                    running[again] = task
+                    finished.add(again)
+                else:
+                    outcome.failed[task.name] = _why(exc)
+                    watch.done(task.name)
+            for future in batch:
+                future.release()
+    finally:
+        watch.stop()
     outcome.retried |= _rerun(client, topic, names)
     return outcome
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import re
@@ -11,8 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dask
 import pytest
-from distributed import Client, LocalCluster, WorkerPlugin
+from distributed import Client, SpecCluster, WorkerPlugin
+from distributed.security import Security
+
+from nsim.fleet.cluster import local_cluster, quiet
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "sample_logs" / "seed-boot.journal"
@@ -98,17 +101,31 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="package")
-def cluster() -> Iterator[LocalCluster]:
-    """Two single-threaded worker processes on 127.0.0.1, 1 GiB each."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, memory_limit="1GiB",
-                      silence_logs=logging.CRITICAL) as local:
+def cluster() -> Iterator[SpecCluster]:
+    """nsim's private cluster (TLS, no HTTP): two single-threaded worker processes, 1 GiB each."""
+    with quiet(), local_cluster(2, memory_limit="1GiB") as local:
         yield local
 
 
+def trusted(security: Security) -> dict[str, object]:
+    """Dask configuration that makes a client (e.g. the CLI's `--scheduler`) present `security`'s
+    credentials, as a user points nsim at a TLS scheduler."""
+    return {"distributed.comm.require-encryption": True,
+            "distributed.comm.tls.ca-file": security.tls_ca_file,
+            "distributed.comm.tls.client.cert": security.tls_client_cert,
+            "distributed.comm.tls.client.key": security.tls_client_key}
+
+
 @pytest.fixture
-def client(cluster: LocalCluster) -> Iterator[Client]:
-    with Client(cluster) as c:
+def scheduler(cluster: SpecCluster) -> Iterator[str]:
+    """The package cluster's address, with its credentials in the Dask configuration."""
+    with dask.config.set(trusted(cluster.security)):
+        yield cluster.scheduler_address
+
+
+@pytest.fixture
+def client(cluster: SpecCluster) -> Iterator[Client]:
+    with Client(cluster, security=cluster.security) as c:
         c.wait_for_workers(2, timeout=60)
         yield c
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-from distributed import Client, LocalCluster
+from distributed import Client, SpecCluster
 
 import nsim
 from nsim.fleet.run import fleet_parse, fleet_replay
@@ -45,7 +45,7 @@ def test_replay_survives_a_worker_killed_mid_run(client: Client, fleet_dir: Path
     assert run.fleet.unreadable == []
 
 
-def test_killed_worker_error_is_resubmitted(client: Client, cluster: LocalCluster,
+def test_killed_worker_error_is_resubmitted(client: Client, cluster: SpecCluster,
                                             fleet_dir: Path, tmp_path: Path) -> None:
     """With allowed-failures 0 the scheduler gives up on the first death: nsim resubmits."""
     files = [str(fleet_dir / n) for n in ONE_HOST_FILES]
@@ -62,7 +62,7 @@ def test_killed_worker_error_is_resubmitted(client: Client, cluster: LocalCluste
 
 
 def test_a_task_whose_workers_keep_dying_is_reported_not_processed(
-        client: Client, cluster: LocalCluster, fleet_dir: Path, tmp_path: Path) -> None:
+        client: Client, cluster: SpecCluster, fleet_dir: Path, tmp_path: Path) -> None:
     files = [str(fleet_dir / n) for n in ("alpha.journal", "beta.journal")]
     allowed = cluster.scheduler.allowed_failures
     cluster.scheduler.allowed_failures = 0

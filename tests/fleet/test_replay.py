@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from nsim.fleet.inputs import expand, group, sniff
 from nsim.fleet.run import fleet_replay
@@ -75,13 +75,13 @@ def test_sample_logs_and_host_config(client: Client, fleet_dir: Path) -> None:
     assert set(run.result.hosts) == {"compute", "vm"} | oslo
 
 
-def test_cli_json_matches_nsim_replay_json(cluster: LocalCluster, fleet_dir: Path,
+def test_cli_json_matches_nsim_replay_json(scheduler: str, fleet_dir: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     files = expand([f"{fleet_dir}/*.journal", f"{fleet_dir}/*.log"]).files
     code, out, err = run_cli(["replay", "--json", "--year", str(YEAR), *files], capsys)
     fcode, fout, ferr = run_cli(["fleet", "replay", f"{fleet_dir}/*.journal", f"{fleet_dir}/*.log",
                                  "--json", "--year", str(YEAR),
-                                 "--scheduler", cluster.scheduler_address], capsys)
+                                 "--scheduler", scheduler], capsys)
     assert (fcode, code) == (1, 1)  # violations
     report = json.loads(fout)
     assert report.pop("fleet") == {"inputs": len(files), "tasks": 8, "retried": [],
@@ -90,16 +90,16 @@ def test_cli_json_matches_nsim_replay_json(cluster: LocalCluster, fleet_dir: Pat
     assert ferr.splitlines()[-1] == err.splitlines()[-1]  # N records, N events, ...
 
 
-def test_cli_text_report_ends_with_the_fleet_section(cluster: LocalCluster, fleet_dir: Path,
+def test_cli_text_report_ends_with_the_fleet_section(scheduler: str, fleet_dir: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["fleet", "replay", str(fleet_dir / "alpha.journal"), "--year", "2017",
-                            "--scheduler", cluster.scheduler_address], capsys)
+                            "--scheduler", scheduler], capsys)
     assert code == 0
     assert "Consistent: no violations." in out
     assert out.endswith("Fleet: 1 input(s), 1 task(s)\n")
 
 
-def test_unreadable_inputs_are_reported(client: Client, fleet_dir: Path, tmp_path: Path,
+def test_unreadable_inputs_are_reported(client: Client, scheduler: str, fleet_dir: Path, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "notes.txt").write_text("not a log\n")
     patterns = [str(fleet_dir / "alpha.journal"), str(tmp_path / "notes.txt"),
@@ -114,15 +114,15 @@ def test_unreadable_inputs_are_reported(client: Client, fleet_dir: Path, tmp_pat
     }
     # The CLI still prints the report, names them, and exits 2 as `nsim replay` does.
     code, out, err = run_cli(["fleet", "replay", *patterns, "--json", "--year", "2017",
-                              "--scheduler", client.scheduler.address], capsys)
+                              "--scheduler", scheduler], capsys)
     assert code == 2
     assert len(json.loads(out)["fleet"]["unreadable"]) == 3
     assert f"{tmp_path}/missing.journal: no such file" in err
 
 
-def test_nothing_readable_exits_2_without_a_report(client: Client, tmp_path: Path,
+def test_nothing_readable_exits_2_without_a_report(scheduler: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["fleet", "replay", f"{tmp_path}/*.journal",
-                              "--scheduler", client.scheduler.address], capsys)
+                              "--scheduler", scheduler], capsys)
     assert (code, out) == (2, "")
     assert "no file matches this pattern" in err
