@@ -176,3 +176,11 @@ def test_cli_refuses_bad_input_without_traceback(argv: list[str], named: str,
     assert "Traceback" not in res.stderr
     # Refused before anything is done: not even the work directory is created.
     assert not (tmp_path / "wd").exists(), sorted(p.name for p in (tmp_path / "wd").iterdir())
+
+
+def test_workdir_with_a_comma_is_refused() -> None:
+    # qemu-img's `-o backing_file=PATH,backing_fmt=raw` would split the path at the comma.
+    with pytest.raises(UsageError, match="commas"):
+        Workdir("/var/tmp/nsim,evil")
+    res = nsim_cli("hw", "delete", "--all", "--workdir", "/var/tmp/nsim,evil")
+    assert res.returncode == 2 and "commas" in res.stderr and "Traceback" not in res.stderr
