@@ -15,7 +15,8 @@ def test_oslo_forced_on_a_journal_reports_every_line(capsys: pytest.CaptureFixtu
     assert main(["parse", str(SEED), "--format", "oslo"]) == 0
     err = capsys.readouterr().err
     assert f"{SEED}:1: unstamped line with no record before it" in err
-    assert err.splitlines()[-1] == "0 records, 0 events, 0 unknown, 95 bad lines"
+    lines = len(SEED.read_text().splitlines())
+    assert err.splitlines()[-1] == f"0 records, 0 events, 0 unknown, {lines} bad lines"
 
 
 def test_a_broken_gzip_file_cannot_be_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
