@@ -31,6 +31,9 @@ def killing(client: Client, host: str, marker: Path, once: bool = True) -> Itera
         yield
     finally:
         client.unregister_worker_plugin(name)
+        # a worker that stayed away longer than distributed.deploy.lost-worker-timeout (slow
+        # restarts on a busy machine) was dropped from the cluster's spec: start it again
+        client.cluster.scale(2)
         client.wait_for_workers(2, timeout=60)
     assert marker.exists(), "the worker was not killed"
 
