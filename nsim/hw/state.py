@@ -203,8 +203,10 @@ class InstanceStore:
         return self.scan()[0]
 
     def tracker(self, config: HostConfig, exclude: str | None = None) -> ResourceTracker:
-        """nsim.model's resource tracker with every live instance's claim applied."""
+        """nsim.model's resource tracker with every live instance's claim applied. hw knows
+        every instance of its host (its records), so the baseline is the reserved amounts."""
         tracker = ResourceTracker(config)
+        tracker.baseline_known = dict.fromkeys(tracker.baseline_known, True)
         for rec in self.all():
             if rec.uuid == exclude:
                 continue

@@ -116,12 +116,13 @@ def test_planted_regular_base_is_not_a_cache_hit(hw_env: HwEnv, wd: Workdir) -> 
 
 
 def test_trace_symlink_is_refused(hw_env: HwEnv, wd: Workdir, victim: Path) -> None:
-    wd.default_trace("journal").symlink_to(victim)
+    trace = wd.default_trace("journal")
+    trace.symlink_to(victim)
     before = _fingerprint(victim)
     res = nsim_cli("hw", "boot", "--workdir", str(wd.root), "--image", hw_env.image_id,
                    "--flavor", "m1.nano", "--no-wait", "--network", "none")
     assert res.returncode in (1, 2) and "Traceback" not in res.stderr
-    assert f"{wd.default_trace('journal')} resolves outside the work directory" in res.stderr
+    assert f"{trace} resolves outside the work directory" in res.stderr
     assert _fingerprint(victim) == before
 
 

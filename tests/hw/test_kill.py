@@ -53,6 +53,13 @@ def _qemu_img_procs(root: Path) -> list[int]:
     return out
 
 
+def _nsim_taps() -> set[str]:
+    """Taps enslaved to an nsim bridge (brq...)."""
+    net = Path("/sys/class/net")
+    return {t.name for t in net.iterdir() if t.name.startswith("tap")
+            and (t / "master").exists() and (t / "master").resolve().name.startswith("brq")}
+
+
 def _kill_when(wd: Workdir, hw_env: HwEnv, ready: Callable[[], bool], *extra: str) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "nsim.cli", "hw", "boot", "--workdir",
                              str(wd.root), "--image", hw_env.image_id, "--flavor", "m1.nano",
@@ -69,7 +76,7 @@ def _kill_when(wd: Workdir, hw_env: HwEnv, ready: Callable[[], bool], *extra: st
         proc.wait()
 
 
-def _assert_all_gone(wd: Workdir) -> None:
+def _assert_all_gone(wd: Workdir, taps_before: set[str]) -> None:
     res = nsim_cli("hw", "delete", "--all", "--workdir", str(wd.root))
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
@@ -89,9 +96,7 @@ def _assert_all_gone(wd: Workdir) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         finally:
             os.close(fd)
-    taps = [n for n in os.listdir("/sys/class/net") if n.startswith("tap")]
-    assert not [t for t in taps if (Path("/sys/class/net") / t / "master").exists()
-                and (Path("/sys/class/net") / t / "master").resolve().name.startswith("brq")]
+    assert _nsim_taps() <= taps_before  # the killed boot's tap went with its domain
 
 
 def _owned(uuid: str, wd: Workdir) -> bool:
@@ -116,22 +121,24 @@ def test_kill_during_a_boot_then_delete_all(hw_env: HwEnv, wd: Workdir, step: st
             p.suffix == ".converted" for p in wd.base_dir.iterdir()),
         "define": _domain_defined(wd),
     }[step]
+    taps_before = _nsim_taps()
     _kill_when(wd, hw_env, ready)
     time.sleep(0.5)  # PR_SET_PDEATHSIG: the kernel kills qemu-img with its parent
     assert _qemu_img_procs(wd.root) == []
-    _assert_all_gone(wd)
+    _assert_all_gone(wd, taps_before)
 
 
 def test_kill_during_the_disk_full_fault(hw_env: HwEnv, wd: Workdir) -> None:
+    taps_before = _nsim_taps()
     _kill_when(wd, hw_env, lambda: any(s.startswith("nsim-fault-")
                                        for s in mounts_at(wd.base_dir)), "--fault", "disk-full")
     assert mounts_at(wd.base_dir)  # what kill -9 leaves
-    _assert_all_gone(wd)
+    _assert_all_gone(wd, taps_before)
     # and the next boot works
     res = nsim_cli("hw", "boot", "--workdir", str(wd.root), "--image", hw_env.image_id,
                    "--flavor", "m1.nano", "--no-wait")
     assert res.returncode == 0, res.stdout + res.stderr
-    _assert_all_gone(wd)
+    _assert_all_gone(wd, taps_before)
 
 
 def test_failed_disk_full_plan_leaks_no_fault_image(hw_env: HwEnv, wd: Workdir) -> None:
