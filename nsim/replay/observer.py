@@ -123,6 +123,10 @@ class HostObserver:
             teardown.DeletionComplete: self._deletion_complete,
             failure.SpawnFailed: self._failing,
             failure.BuildFailed: self._failing,
+            failure.NetworkAllocFailed: self._failing,
+            failure.GuestStartFailed: self._failing,
+            failure.VifCreationFailed: self._failing,
+            guest.GuestLaunchFailed: self._failing,
             failure.Rescheduled: self._rescheduled,
             failure.Aborted: self._errored,
             failure.RetryInfoAbsent: self._errored,
@@ -948,8 +952,7 @@ class HostObserver:
     def _fail(self, inst: Instance, rec: Record, cause: str) -> None:
         inst.vm_state, inst.task_state, inst.pending_active = VmState.ERROR, None, False
         inst.outcome = Outcome.ERROR
-        if inst.cause is None or _generic(inst.cause):
-            inst.cause = cause
+        inst.cause = cause  # the final verdict names the cause nova settled on
         inst.finish("build", rec.timestamp)
         # The claim is aborted; until the instance is deleted, the audit of some releases
         # still counts it (it keeps its host).
@@ -1113,7 +1116,8 @@ _CLAIM_EVENTS = (claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified
 # Lines of a build past its claim.
 _BUILD_STEPS = (build.NetworkAsyncStart, build.NetworkAllocating, build.BdmStart,
                 build.SpawnStart, image.CreatingImage, guest.GuestXmlStart, guest.Spawned,
-                failure.SpawnFailed, failure.BuildFailed, power.BlockDeviceSetupFailed)
+                failure.SpawnFailed, failure.BuildFailed, power.BlockDeviceSetupFailed,
+                failure.NetworkAllocFailed, failure.GuestStartFailed, failure.VifCreationFailed)
 
 
 def _task(value: str | None) -> TaskState | None:
@@ -1130,11 +1134,6 @@ def _cause(rec: Record, ev: Event) -> str:
         if value:
             return str(value)
     return (rec.message or ev.kind).splitlines()[0]
-
-
-def _generic(cause: str) -> bool:
-    """Causes that a later, more specific line should replace."""
-    return cause.startswith(("Instance failed to spawn", "Failed to build and run instance"))
 
 
 @dataclass
