@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nsim.model.claims import RESOURCES, Claim, shortage
 from nsim.model.config import HostConfig
-from nsim.model.unseen import Change, Maybe, Reconciled, reconcile
+from nsim.model.unseen import EPSILON, Change, Maybe, Reconciled, reconcile
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,12 @@ class ResourceTracker:
             # Several explanations: commit to none; what is uncertain joins the baseline.
             self.absorbed[resource].update(self.maybes[resource])
             self.maybes[resource].clear()
+        # A departure nothing has shown yet may still come: nova drops a deleted instance's
+        # usage at a step the log need not show, and the next audit recounts it.
+        waiting = [c for c in self.pending[resource]
+                   if c.direction < 0 and not audit and abs(outcome.residual) <= EPSILON]
         self._absorb(resource)
+        self.pending[resource] = waiting
         self.baseline[resource] += logged - self.used(resource)
         if audit:
             for uuid, m in list(self.maybes[resource].items()):
