@@ -76,6 +76,7 @@ class HostObserver:
         self._pending: dict[str, _Attempt] = {}
         self._last_stamp: datetime | None = None
         self._pid: int | None = None
+        self._multinode = False
         self._path_may_change = False
         """nova-compute restarted since instances_path was learnt: its options may differ."""
         """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
@@ -426,7 +427,7 @@ class HostObserver:
         if inst is None:
             return
         if ev.node is not None:
-            self.host.node = self.host.node or ev.node
+            self._learn_node(ev.node)
         if not self._is_move(inst):
             self._start_build(inst, rec, proxy=True)
         inst.begin("claim", rec.timestamp)
@@ -441,7 +442,7 @@ class HostObserver:
     def _claim_total(self, rec: Record, ev: claim.ClaimTotal | claim.ClaimVcpuTotal) -> None:
         tracker = self.host.tracker
         res, unit = ev.resource, UNITS[ev.resource]
-        known = tracker.totals[res]
+        known = None if self._multinode else tracker.totals[res]
         if known is None:
             tracker.totals[res] = ev.total
             self.assume(f"host {res} total {ev.total:g} {unit} (from the log)")
@@ -453,7 +454,19 @@ class HostObserver:
             self._pending[uuid].used[res] = ev.used
         self._check_used(res, ev.used, "claim")
 
+    def _learn_node(self, node: str) -> None:
+        """The node a claim or audit names. One service with several nodes (ironic, or a
+        driver reporting several) keeps a resource tracker per node, beyond this model."""
+        if self.host.node is None:
+            self.host.node = node
+        elif node != self.host.node and not self._multinode:
+            self._multinode = True
+            self.assume(f"this nova-compute reports several nodes ({self.host.node}, {node}): "
+                        "usage per node is not checked")
+
     def _check_used(self, res: str, logged: float, where: str) -> None:
+        if self._multinode:
+            return
         tracker, unit = self.host.tracker, UNITS[res]
         seen = tracker.observe(res, logged, audit=where == "final")
         outcome = seen.outcome
@@ -505,7 +518,7 @@ class HostObserver:
         if reasons:
             self.violation("claim-decision", "claim succeeded but does not fit: " + "; ".join(reasons))
         if ev.node is not None:
-            self.host.node = self.host.node or ev.node
+            self._learn_node(ev.node)
         if self._is_move(inst):
             self._moving.discard(inst.uuid)
             inst.operation = "move"
@@ -1072,11 +1085,11 @@ class HostObserver:
 
     def _final_view(self, rec: Record, ev: FinalResourceView) -> None:
         host, tracker = self.host, self.host.tracker
-        host.node = host.node or ev.node
+        self._learn_node(ev.node)
         for res, total, used in (("memory", ev.phys_ram_mb, ev.used_ram_mb),
                                  ("disk", ev.phys_disk_gb, ev.used_disk_gb),
                                  ("vcpu", float(ev.total_vcpus), ev.used_vcpus)):
-            known = tracker.totals[res]
+            known = None if self._multinode else tracker.totals[res]
             if known is None:
                 tracker.totals[res] = total
                 self.assume(f"host {res} total {total:g} {UNITS[res]} (from Final resource view)")

@@ -112,3 +112,12 @@ def test_an_instance_migrated_away_leaves_the_host(tmp_path: Path) -> None:
     result, _ = run(tmp_path, lines)
     assert result.violations == []
     assert result.hosts["nova-compute"].instances[NEW].outcome.value == "active"
+
+
+def test_several_nodes_of_one_service_are_not_checked_as_one(tmp_path: Path) -> None:
+    second = view("12:00:00.100", 40960, 300, 12).replace("name=cmp1", "name=cmp1-b").replace(
+        "phys_ram=32000MB", "phys_ram=64000MB")
+    lines = [view("11:59:00.100", 4608, 40, 3), second, view("12:01:00.100", 5120, 41, 4)]
+    result, _ = run(tmp_path, lines)
+    assert result.violations == []
+    assert any("several nodes" in str(a) for a in result.assumptions)
