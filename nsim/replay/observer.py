@@ -1084,7 +1084,7 @@ class HostObserver:
             self._check_used(ev.resource, total - ev.free, "final")
 
     def _final_view(self, rec: Record, ev: FinalResourceView) -> None:
-        host, tracker = self.host, self.host.tracker
+        tracker = self.host.tracker
         self._learn_node(ev.node)
         for res, total, used in (("memory", ev.phys_ram_mb, ev.used_ram_mb),
                                  ("disk", ev.phys_disk_gb, ev.used_disk_gb),
