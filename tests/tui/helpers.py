@@ -15,6 +15,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+import nsim
 from nsim.tui.app import NsimApp
 from nsim.tui.lessons import Tour
 from nsim.tui.session import Session
@@ -33,6 +34,22 @@ SIZE = (120, 36)
 
 def seed_lines() -> list[str]:
     return (ROOT / SEED).read_text(encoding="utf-8").splitlines()
+
+
+@functools.cache
+def seed_messages() -> tuple[str, ...]:
+    """The message of each record of the seed boot, as `nsim.parse` reads them."""
+    return tuple(rec.message for rec in nsim.parse(str(ROOT / SEED), year=YEAR))
+
+
+def seed_records() -> int:
+    """How many records the seed boot holds: counted, not copied from the file's README."""
+    return len(seed_messages())
+
+
+def seed_index(needle: str) -> int:
+    """The first record of the seed boot whose message contains `needle`."""
+    return next(i for i, message in enumerate(seed_messages()) if needle in message)
 
 
 def write_lines(directory: Path, name: str, lines: list[str]) -> str:

@@ -22,6 +22,7 @@ from tests.tui.helpers import (
     press,
     running,
     seed_lines,
+    seed_records,
     seed_session,
     sync,
     until,
@@ -43,7 +44,7 @@ async def test_the_first_screen_shows_the_first_record_and_the_keys() -> None:
     async with running(session) as (app, _):
         assert app.view.current == 0
         assert "lock_acquired" in pane(app, "event")
-        assert "record 1/58" in status(app)
+        assert f"record 1/{seed_records()}" in status(app)
         assert "No records yet" not in str(app.query_one(LogPane).render())
         assert app.first_screen_at is not None
 
@@ -121,10 +122,11 @@ async def test_page_home_and_end() -> None:
         assert app.view.current == rows - 1
         await press(pilot, "pageup")
         assert app.view.current == 0
+        last = len(session.store) - 1
         await press(pilot, "end")
-        assert app.view.current == 57 and "record 58/58" in status(app)
+        assert app.view.current == last and f"record {last + 1}/{last + 1}" in status(app)
         await press(pilot, "pagedown")
-        assert app.view.current == 57
+        assert app.view.current == last
         await press(pilot, "home")
         assert app.view.current == 0
 
@@ -147,7 +149,7 @@ async def test_play_pause_and_speed() -> None:
         # Real time x100: the whole 9 s boot plays in well under a second and stops at the end.
         await press(pilot, *["plus"] * 5, "space")
         await until(pilot, lambda: not app.playing, timeout=5)
-        assert app.view.current == 57 and "paused 100x" in status(app)
+        assert app.view.current == len(session.store) - 1 and "paused 100x" in status(app)
 
 
 @sync
@@ -199,17 +201,17 @@ async def test_filters_by_request_instance_and_clearing() -> None:
         assert len(app.view) == 3 and f"request {EVENT_REQ}" in status(app)
         assert app.view.current == index_of(session, "VM Paused")
         await press(pilot, "escape")
-        assert len(app.view) == 58
+        assert len(app.view) == seed_records()
         await press(pilot, "i")
-        assert len(app.view) == 57 and f"instance {UUID}" in status(app)
+        assert len(app.view) == seed_records() - 1 and f"instance {UUID}" in status(app)
         await press(pilot, "i")
-        assert len(app.view) == 58
+        assert len(app.view) == seed_records()
         await press(pilot, "r")
         assert len(app.view) == 3
         await answer(pilot, "f", "")
-        assert len(app.view) == 58
+        assert len(app.view) == seed_records()
         await answer(pilot, "f", "deadbeef")
-        assert len(app.view) == 58  # no such instance: unchanged, with a warning
+        assert len(app.view) == seed_records()  # no such instance: unchanged, with a warning
 
 
 @sync
@@ -247,7 +249,7 @@ async def test_an_unreadable_file_shows_a_notice_and_the_rest_opens(tmp_path: Pa
     missing = str(tmp_path / "gone.journal")
     session = Session([missing, SEED], year=YEAR)
     async with running(session) as (app, _):
-        assert len(app.view) == 58
+        assert len(app.view) == seed_records()
         assert f"notice {missing}: no such file" in pane(app, "violations")
         assert any("no such file" in str(n.message) for n in app._notifications)
 
@@ -308,7 +310,7 @@ async def test_a_lesson_step_outside_the_filter_clears_it() -> None:
         await answer(pilot, "f", "req-9b9e")
         assert len(app.view) == 3
         await press(pilot, "right")
-        assert len(app.view) == 58 and app.view.current == app.tour.anchor(1)  # type: ignore[union-attr]
+        assert len(app.view) == seed_records() and app.view.current == app.tour.anchor(1)  # type: ignore[union-attr]
 
 
 @sync

@@ -10,14 +10,24 @@ import pytest
 from nsim.replay.observer import HostObserver
 from nsim.tui.session import Session, count_lines
 from nsim.tui.store import VIOLATION
-from tests.tui.helpers import SEED, UUID, YEAR, index_of, repeat_seed, seed_lines, seed_session, write_lines
+from tests.tui.helpers import (
+    SEED,
+    UUID,
+    YEAR,
+    index_of,
+    repeat_seed,
+    seed_lines,
+    seed_records,
+    seed_session,
+    write_lines,
+)
 
 
 def test_the_seed_boot_indexes_without_findings() -> None:
     session = seed_session().run()
-    assert len(session.store) == 58
+    assert len(session.store) == seed_records()
     assert session.findings == [] and session.notices == []
-    assert session.lines_read == 95
+    assert session.lines_read == len(seed_lines())
     assert session.progress == 1.0
     assert session.store.host_names == {"compute"}
 
@@ -35,7 +45,7 @@ def test_a_violation_is_kept_with_the_record_that_shows_it(tmp_path: Path) -> No
 def test_an_unreadable_file_is_a_notice_and_the_others_are_read(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.journal")
     session = Session([missing, SEED], year=YEAR).run()
-    assert len(session.store) == 58
+    assert len(session.store) == seed_records()
     assert [(n.source, n.line, n.message) for n in session.notices] == [(missing, None, "no such file")]
 
 
@@ -44,7 +54,7 @@ def test_lines_that_cannot_be_parsed_are_notices_at_their_line(tmp_path: Path) -
     lines.insert(10, "this is not a journal line at all")
     lines.insert(20, "\x00\x00\x00garbage")
     session = Session([write_lines(tmp_path, "bad.journal", lines)], year=YEAR).run()
-    assert len(session.store) == 58
+    assert len(session.store) == seed_records()
     assert {n.line for n in session.notices} == {11, 21}
     assert session.findings == []
 
@@ -59,11 +69,11 @@ def test_a_model_failure_is_a_notice_not_a_crash(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(HostObserver, "apply", flaky)
     session = seed_session().run()
-    assert len(session.store) == 58
+    assert len(session.store) == seed_records()
     assert [(n.line, n.message) for n in session.notices] == [
         (8, "the model could not apply this record: RuntimeError: boom")]
     # The replay behind the panes skips it the same way.
-    assert session.moment(57).instance is not None
+    assert session.moment(len(session.store) - 1).instance is not None
 
 
 def test_several_hosts_merge_by_time_with_one_model_each(tmp_path: Path) -> None:
@@ -71,7 +81,7 @@ def test_several_hosts_merge_by_time_with_one_model_each(tmp_path: Path) -> None
     b = repeat_seed(tmp_path, "b.journal", 2, host="compute2")
     session = Session([a, b], year=YEAR).run()
     store = session.store
-    assert len(store) == 4 * 58 and store.host_names == {"compute1", "compute2"}
+    assert len(store) == 4 * seed_records() and store.host_names == {"compute1", "compute2"}
     times = [store.times[i] for i in range(len(store))]
     assert times == sorted(times)
     last = session.moment(len(store) - 1)
@@ -102,5 +112,5 @@ def test_count_lines_reads_plain_and_gzip_files(tmp_path: Path) -> None:
 def test_progress_counts_the_lines_of_a_file_longer_than_the_first_batch(tmp_path: Path) -> None:
     path = repeat_seed(tmp_path, "boots.journal", 5)
     session = Session([path], year=YEAR).run()
-    assert len(session.store) == 5 * 58 > 200
-    assert session.total_lines == session.lines_read == 5 * 95
+    assert len(session.store) == 5 * seed_records() > 200
+    assert session.total_lines == session.lines_read == 5 * len(seed_lines())

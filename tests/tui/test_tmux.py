@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.tui.helpers import ROOT, SEED
+from tests.tui.helpers import ROOT, SEED, seed_index, seed_records
 
 SOCKET = f"nsim-test-{os.getpid()}"
 SESSION = "nsim"
@@ -52,22 +52,24 @@ def terminal() -> Iterator[None]:
 
 
 def test_keys_in_a_real_terminal(terminal: None) -> None:
-    expected = ("record 1/58", "╭─ Log", "Instance", "Image cache", 'Lock "86f71e87')
+    total = seed_records()
+    resumed = seed_index("VM Resumed") + 1  # the status line counts records from 1
+    expected = (f"record 1/{total}", "╭─ Log", "Instance", "Image cache", 'Lock "86f71e87')
     wait_for(lambda s: all(e in s for e in expected))
 
     tmux("send-keys", "-t", SESSION, "/")
     wait_for(lambda s: "search /" in s)
     tmux("send-keys", "-t", SESSION, "-l", "VM Resumed")
     tmux("send-keys", "-t", SESSION, "Enter")
-    wait_for(lambda s: "record 53/58" in s and "power_state running" in s
+    wait_for(lambda s: f"record {resumed}/{total}" in s and "power_state running" in s
              and "VM Resumed (Lifecycle Event)" in s)
 
     tmux("send-keys", "-t", SESSION, "k", "k")
-    wait_for(lambda s: "record 51/58" in s and "power_state paused" in s)
+    wait_for(lambda s: f"record {resumed - 2}/{total}" in s and "power_state paused" in s)
 
     tmux("send-keys", "-t", SESSION, "E", "e")  # no problem either way: the cursor stays
     tmux("send-keys", "-t", SESSION, "End")
-    wait_for(lambda s: "record 58/58" in s and "vm_state    active" in s)
+    wait_for(lambda s: f"record {total}/{total}" in s and "vm_state    active" in s)
 
     tmux("send-keys", "-t", SESSION, "q")
     deadline = time.monotonic() + 10
