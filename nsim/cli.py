@@ -71,15 +71,32 @@ def add_input_args(p: argparse.ArgumentParser) -> None:
                    help="year of journald stamps that carry none (default: from file mtime)")
 
 
+def refuse_overwrite(outputs: list[tuple[str, str | None]], inputs: list[str | None]) -> bool:
+    """Say so on stderr and return True when an output would overwrite an input."""
+    from nsim.report.outputs import OutputError, refuse_input_as_output
+
+    try:
+        refuse_input_as_output(outputs, inputs)
+    except OutputError as exc:
+        print(f"nsim: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
+    from nsim.report.outputs import replacing, replacing_path
+
+    if args.to == "parquet" and (not args.output or args.output == "-"):
+        print("nsim: --to parquet needs -o FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if refuse_overwrite([("-o", args.output)], args.files):
+        return EXIT_USAGE
     printer = DiagnosticPrinter()
     run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
     if args.to == "parquet":
-        if not args.output or args.output == "-":
-            print("nsim: --to parquet needs -o FILE", file=sys.stderr)
-            return EXIT_USAGE
         try:
-            record_out.write_parquet(run, args.output)
+            with replacing_path(args.output) as tmp:
+                record_out.write_parquet(run, tmp)
         except OSError as exc:
             print(f"nsim: {args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -87,7 +104,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         writer = {"table": record_out.write_table, "jsonl": record_out.write_jsonl,
                   "csv": record_out.write_csv}[args.to]
         if args.output and args.output != "-":
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            with replacing(args.output) as out:
                 writer(run, out)
         else:
             writer(run, sys.stdout)

@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, year_arg
+from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.report.outputs import replacing_path
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -15,6 +16,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from nsim.compare.pairs import compare, to_text
     from nsim.compare.plot import plot
 
+    if refuse_overwrite([("--plot", args.plot)], [args.a, args.b]):
+        return EXIT_USAGE
     printer = DiagnosticPrinter()
     try:
         result = compare(args.a, args.b, year=args.year, on_diagnostic=printer)
@@ -32,7 +35,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(to_text(result))
     if args.plot:
-        print(f"nsim: timeline written to {plot(result, args.plot)}", file=sys.stderr)
+        with replacing_path(args.plot) as tmp:
+            plot(result, tmp)
+        print(f"nsim: timeline written to {args.plot}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, year_arg
+from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.report.outputs import replacing, replacing_path
+
+if TYPE_CHECKING:
+    from nsim.sim.engine import SimulationResult
+    from nsim.sim.scenario import Scenario
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from nsim.compare.boots import UnreadableLog
-    from nsim.sim.engine import simulate, splits_output
+    from nsim.sim.engine import splits_output
     from nsim.sim.like import derive_scenario
     from nsim.sim.scenario import ScenarioError, dump_scenario, load_scenario
 
@@ -22,10 +29,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.save_scenario and args.like is None:
         print("nsim: --save-scenario goes with --like", file=sys.stderr)
         return EXIT_USAGE
+    inputs = [args.scenario, args.like]
+    if refuse_overwrite([("-o", args.output), ("--save-scenario", args.save_scenario)], inputs):
+        return EXIT_USAGE
     printer = DiagnosticPrinter()
+    notes: list[str] = []
     try:
         if args.like is not None:
-            notes: list[str] = []
             try:
                 scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer,
                                            notes=notes)
@@ -33,10 +43,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 printer.close()
             for note in notes:
                 print(f"nsim: --like {args.like}: {note}", file=sys.stderr)
-            if args.save_scenario:
-                comments = "".join(f"# {note}\n" for note in notes)
-                Path(args.save_scenario).write_text(comments + dump_scenario(scenario),
-                                                    encoding="utf-8")
         else:
             scenario = load_scenario(args.scenario)
     except UnreadableLog:
@@ -44,20 +50,56 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (ScenarioError, ValueError) as exc:
         print(f"nsim: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.output == "-" and splits_output(scenario):
+    split = splits_output(scenario)
+    if args.output == "-" and split:
         print("nsim: -o -: several hosts with an oslo.log host write one file per host; "
               "give -o DIRECTORY", file=sys.stderr)
         return EXIT_USAGE
+    if split and refuse_overwrite(
+            [("-o", str(Path(args.output) / name)) for name in _host_files(scenario)], inputs):
+        return EXIT_USAGE
+    if args.save_scenario:
+        with replacing(args.save_scenario) as out:
+            out.write("".join(f"# {note}\n" for note in notes) + dump_scenario(scenario))
     source = args.scenario if args.scenario is not None else f"--like {args.like}"
     try:
-        result = simulate(scenario, args.output, seed=args.seed, stdout=sys.stdout)
+        result = _simulate_into(scenario, args.output, args.seed, split)
     except OverflowError:
         print(f"nsim: {source}: the simulated clock ran past the year 9999 (start earlier, "
-              "or give shorter durations or fewer attempts); the trace is cut there",
+              "or give shorter durations or fewer attempts); nothing written",
               file=sys.stderr)
         return EXIT_USAGE
     print(f"{result.summary()} -> {', '.join(result.outputs)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _host_files(scenario: Scenario) -> list[str]:
+    """The file each host writes into a directory output (as nsim.sim.engine names them)."""
+    return [f"{name}.{'journal' if spec.format == 'journal' else 'log'}"
+            for spec in scenario.hosts for name in spec.names()]
+
+
+def _simulate_into(scenario: Scenario, output: str, seed: int | None,
+                   split: bool) -> SimulationResult:
+    """Simulate into temporary files beside the outputs, renamed into place once all is written."""
+    from nsim.sim.engine import simulate
+
+    if output == "-":
+        return simulate(scenario, output, seed=seed, stdout=sys.stdout)
+    if not split:
+        with replacing_path(output) as tmp:
+            result = simulate(scenario, tmp, seed=seed)
+        result.outputs = [output]
+        return result
+    directory = Path(output)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".nsim-", dir=directory) as tmp:
+        result = simulate(scenario, tmp, seed=seed)
+        for i, written in enumerate(result.outputs):
+            final = directory / Path(written).name
+            os.replace(written, final)
+            result.outputs[i] = str(final)
+    return result
 
 
 def register(subparsers: Any) -> None:
