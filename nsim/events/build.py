@@ -52,7 +52,7 @@ def parse_network_info(raw: str) -> tuple[list[Vif], bool]:
     """Parse nova's network_info JSON; returns (vifs, complete). Truncated text gives ([], False)."""
     try:
         data = json.loads(raw.strip().strip("|"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to be nova's
         return [], False
     if not isinstance(data, list):
         return [], False

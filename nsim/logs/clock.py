@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -61,10 +61,15 @@ class YearClock:
 
 
 def iso_stamp(text: str) -> datetime:
-    """short-iso / ISO 8601 stamps; an offset is converted to UTC (then dropped)."""
+    """short-iso / ISO 8601 stamps; an offset is converted to UTC (then dropped).
+
+    ValueError when the stamp, or its UTC time, is outside datetime's years 1 to 9999."""
     stamp = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        try:
+            stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"{text} in UTC is outside the years 1 to 9999") from None
     return stamp
 
 
@@ -75,8 +80,15 @@ def oslo_stamp(text: str) -> datetime:
                     int(text[14:16]), int(text[17:19]), _micro(frac))
 
 
+_EPOCH = datetime(1970, 1, 1)
+_LAST_USEC = (datetime.max - _EPOCH) // timedelta(microseconds=1)
+
+
 def realtime_stamp(usec: str) -> datetime:
-    """journald __REALTIME_TIMESTAMP: microseconds since the epoch, UTC."""
+    """journald __REALTIME_TIMESTAMP: microseconds since the epoch, UTC.
+
+    ValueError for a value that is not a whole number from 0 to the end of the year 9999."""
     value = int(usec)
-    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(
-        tzinfo=None, microsecond=value % 1_000_000)
+    if not 0 <= value <= _LAST_USEC:
+        raise ValueError(f"__REALTIME_TIMESTAMP {str(usec)[:30]} is not between 1970 and 9999")
+    return _EPOCH + timedelta(microseconds=value)

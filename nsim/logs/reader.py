@@ -17,7 +17,7 @@ from nsim.logs.context import parse_context
 from nsim.logs.envelope import Entry, split_suffix
 from nsim.logs.record import Diagnostic, Record
 from nsim.logs.service import ServiceGuess, service_of_name
-from nsim.logs.source import Source, SourceError, open_source, physical_lines
+from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
 from nsim.logs.wrap import unwrapped, wrap_width
 
 Format = Literal["journal", "oslo", "json"]
@@ -40,9 +40,14 @@ _STAMPED = {
     "journal": re.compile(_SNIFF["journal"].pattern[1:]),
     "oslo": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"),
 }
-_JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d+\}\})\s*$")
-_OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d+)$")
+_JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d{1,9}\}\})\s*$")
+_OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d{1,9})$")
 _BACKWARDS = timedelta(seconds=1)
+MAX_RECORD_CHARS = MAX_LINE_BYTES
+"""A record stops growing at this size (like a line): later continuation and traceback lines
+are counted as bad lines, named in one diagnostic when the record ends."""
+MAX_PID = 2**31 - 1
+"""The largest pid a JSON entry may give (Linux's pid_max is at most 2**22)."""
 
 
 @dataclass
@@ -79,6 +84,11 @@ class _Pending:
     message: list[str]
     lines: int = 1
     traceback: list[str] = field(default_factory=list)
+    size: int = 0
+    """Characters of message and traceback so far."""
+    dropped: int = 0
+    """Physical lines left out once the record reached MAX_RECORD_CHARS."""
+    dropped_chars: int = 0
 
 
 def detect_format(sample: list[str]) -> Format | None:
@@ -143,6 +153,12 @@ class _FileParser:
         if p is None:
             return None
         self.pending = None
+        if p.dropped:
+            self.report(Diagnostic(
+                source=self.name, line=p.line, bad_lines=p.dropped,
+                message=f"record longer than {MAX_RECORD_CHARS // (1024 * 1024)} MiB: its "
+                        f"last {p.dropped} line{'s' if p.dropped > 1 else ''} "
+                        f"({p.dropped_chars} characters) left out"))
         e = p.entry
         message = "\n".join(p.message)
         func = path = None
@@ -195,8 +211,18 @@ class _FileParser:
         done = self._flush()
         service = self.services.of(self.current, name, pid, entry.logger)
         self.pending = _Pending(self.current, lineno, stamp, host, process, pid, service, entry,
-                                [entry.text] if entry.text else [])
+                                [entry.text] if entry.text else [], size=len(entry.text))
         return done
+
+    def _fits(self, p: _Pending, lineno: int, text: str) -> bool:
+        """Whether `text` may join `p`; if not it is counted among the record's left-out lines."""
+        p.size += len(text)
+        if p.size <= MAX_RECORD_CHARS:
+            return True
+        p.dropped += self._span
+        p.dropped_chars += len(text)
+        self._bad_line = lineno  # its span is counted above, not as lines of the record
+        return False
 
     def _attach(self, pid: int | None, process: str | None) -> _Pending | None:
         p = self.pending
@@ -230,9 +256,11 @@ class _FileParser:
             # Exception prefix "ERROR logger [instance: U] ...": a traceback line.
             p = self._attach(pid, ident)
             if p is not None:
-                p.traceback.append(parsed[entry.prefix_end + 1:] if entry.prefix_end
-                                   is not None else entry.text)
-                p.lines += 1
+                line = (parsed[entry.prefix_end + 1:] if entry.prefix_end is not None
+                        else entry.text)
+                if self._fits(p, lineno, line):
+                    p.traceback.append(line)
+                    p.lines += 1
                 return None
         if entry.level is not None:
             return self._start(lineno, stamp, host, ident, pid, entry, name)
@@ -241,10 +269,11 @@ class _FileParser:
         if entry.suffix is not None:
             text = text[:text.rfind("{{")].rstrip()
         if p is not None:
-            p.message.append(text)
-            p.lines += 1
-            if entry.suffix is not None:
-                p.entry.suffix = entry.suffix
+            if self._fits(p, lineno, text):
+                p.message.append(text)
+                p.lines += 1
+                if entry.suffix is not None:
+                    p.entry.suffix = entry.suffix
             return None
         orphan = Entry(text=text, suffix=entry.suffix)
         return self._start(lineno, stamp, host, ident, pid, orphan, name)
@@ -288,6 +317,14 @@ class _FileParser:
                 raise ValueError("no MESSAGE")
             stamp = realtime_stamp(obj["__REALTIME_TIMESTAMP"])
             pid = int(obj["_PID"]) if obj.get("_PID") else None
+            if pid is not None and not 0 <= pid <= MAX_PID:
+                raise ValueError(f"_PID {pid} out of range")
+            for key in ("_HOSTNAME", "SYSLOG_IDENTIFIER"):
+                if not isinstance(obj.get(key), str | None):
+                    raise ValueError(f"{key} is not a string")
+        except RecursionError:
+            self._bad(lineno, "not a journal JSON entry (nested too deeply)", text)
+            return None
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             self._bad(lineno, f"not a journal JSON entry ({exc})", text)
             return None
@@ -326,8 +363,9 @@ class _FileParser:
                 self._bad(lineno, "unstamped line with no record before it to continue (the "
                                   "file starts mid-message, or it is not an oslo.log file)", text)
                 return None
-            p.message.append(text)
-            p.lines += 1
+            if self._fits(p, lineno, text):
+                p.message.append(text)
+                p.lines += 1
             return None
         entry = line.entry
         if entry.suffix is not None and entry.level != "DEBUG":
@@ -336,8 +374,10 @@ class _FileParser:
         if entry.context is None and (entry.level == "TRACE" or self._attach(line.pid, None)):
             p = self._attach(line.pid, None)
             if p is not None:
-                p.traceback.append(text[entry.prefix_end + 1:] if entry.prefix_end else entry.text)
-                p.lines += 1
+                trace = text[entry.prefix_end + 1:] if entry.prefix_end else entry.text
+                if self._fits(p, lineno, trace):
+                    p.traceback.append(trace)
+                    p.lines += 1
                 return None
         try:
             stamp = oslo_stamp(line.stamp)
@@ -475,13 +515,16 @@ class ParseRun:
             head = _head(lines)
             fmt, layout = sniff([t for _, t in head], self.fmt)
             if fmt is None:
-                self._unrecognised(source.name, head, lines)
+                # A pipe may never end: past its head, an unknown input is not read further.
+                self._unrecognised(source.name, head, lines if source.regular else iter(()))
                 return
             parser = _FileParser(source, fmt, self.year, self.counts, self._report, layout,
                                  self.inferred_years)
             yield from parser.records(_chain(head, lines))
         finally:
             source.close()
+            if source.error is not None:
+                self.errors.append(source.error)
 
     def _unrecognised(self, path: str, head: list[Numbered], rest: Iterator[Numbered]) -> None:
         total = unreported = 0

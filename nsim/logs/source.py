@@ -6,6 +6,7 @@ import codecs
 import gzip
 import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -17,6 +18,9 @@ from nsim.logs.record import Diagnostic
 
 # A physical line longer than this is reported and skipped rather than held in memory.
 MAX_LINE_BYTES = 8 * 1024 * 1024
+# Bytes without a line end after which an input is no text log: the rest is not read
+# (what stdin fed from /dev/zero would otherwise do forever).
+MAX_UNENDED_BYTES = 64 * MAX_LINE_BYTES
 # Control characters that never appear in a nova log line (tab and ESC excepted).
 _GARBAGE = bytes(c for c in range(32) if c not in (9, 27)) + b"\x7f"
 _GARBAGE_TABLE = bytes.maketrans(b"", b"")
@@ -29,10 +33,14 @@ class SourceError(Exception):
 class Source:
     """One input: a name for messages, a binary stream, and the time it was last written."""
 
-    def __init__(self, name: str, stream: BinaryIO, mtime: datetime) -> None:
+    def __init__(self, name: str, stream: BinaryIO, mtime: datetime, regular: bool = True) -> None:
         self.name = name
         self.stream = stream
         self.mtime = mtime
+        self.regular = regular
+        """A regular file (its size bounds it); stdin may be a pipe that never ends."""
+        self.error: str | None = None
+        """Why reading stopped before the end of the input (the input is then an error)."""
 
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
@@ -42,11 +50,18 @@ class Source:
 def open_source(path: str) -> Source:
     """Open `path` ('-' = stdin); gzip is recognised by its magic bytes, on stdin too."""
     if path == "-":
-        return Source("<stdin>", _gunzipped(sys.stdin.buffer, "<stdin>"), datetime.now())
+        return Source("<stdin>", _gunzipped(sys.stdin.buffer, "<stdin>"), datetime.now(),
+                      regular=_is_regular(sys.stdin.buffer))
     p = Path(path)
     try:
-        if p.is_dir():
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
             raise SourceError(f"{path}: is a directory, not a log file")
+        if not stat.S_ISREG(mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                    else "a device")
+            raise SourceError(f"{path}: not a regular file ({kind}, which may never end); "
+                              "to read it anyway, pipe it in: cat FILE | nsim ... -")
         raw = open(p, "rb")  # noqa: SIM115 - closed by Source.close
         mtime = datetime.fromtimestamp(os.fstat(raw.fileno()).st_mtime)
     except FileNotFoundError:
@@ -60,6 +75,13 @@ def open_source(path: str) -> Source:
     except SourceError:
         raw.close()
         raise
+
+
+def _is_regular(stream: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no file descriptor (a test's stream)
+        return False
 
 
 def _gunzipped(raw: BinaryIO, name: str) -> BinaryIO:
@@ -115,6 +137,14 @@ def physical_lines(source: Source,
         lineno += 1
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             extra = _skip_rest_of_line(stream)
+            if extra is None:
+                source.error = (f"{source.name}: no line end in "
+                                f"{MAX_UNENDED_BYTES // (1024 * 1024)} MiB from line {lineno}: "
+                                "not a text log, the rest is not read")
+                report(Diagnostic(source=source.name, line=lineno, bad_lines=1,
+                                  message=source.error.split(": ", 1)[1]))
+                yield lineno, None
+                return
             report(Diagnostic(source=source.name, line=lineno, bad_lines=1,
                               message=f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB "
                                       f"({len(raw) + extra} bytes), skipped"))
@@ -141,13 +171,15 @@ def physical_lines(source: Source,
         yield lineno, text
 
 
-def _skip_rest_of_line(stream: BinaryIO) -> int:
+def _skip_rest_of_line(stream: BinaryIO) -> int | None:
+    """Bytes read up to the next line end, or None past MAX_UNENDED_BYTES without one."""
     skipped = 0
-    while True:
+    while skipped <= MAX_UNENDED_BYTES:
         chunk = stream.readline(MAX_LINE_BYTES)
         skipped += len(chunk)
         if not chunk or chunk.endswith(b"\n"):
             return skipped
+    return None
 
 
 def _utf16_lines(source: Source,

@@ -24,6 +24,12 @@ MAX_START_YEAR = 9000
 """Latest year a scenario may start in: its stamps stay far from datetime's year 9999."""
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 """A time offset or interval of the scenario: at most MAX_SECONDS (about 10 years)."""
+MAX_HOSTS = 10_000
+"""Hosts a scenario may have (all `count`s together)."""
+MAX_BOOTS = 100_000
+"""Boots a scenario may request (all `count`s together): 10,000 take about half a minute."""
+MAX_AUDITS = 10_000_000
+"""Resource audits the hosts may run while the requests last (hosts x span / interval)."""
 
 
 def _instance_uuid(value: str) -> str:
@@ -48,7 +54,7 @@ class HostSpec(_Strict):
     """One compute host (or `count` identical ones named NAME-1 .. NAME-count)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_HOSTS)
     release: str = "2025.2"
     format: Literal["journal", "oslo"] = "journal"
     log_level: Literal["DEBUG", "INFO"] = "DEBUG"
@@ -129,7 +135,7 @@ class BootRequest(_Strict):
     at: Seconds = 0.0
     flavor: str
     image: str
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_BOOTS)
     interval: Seconds = 0.0
     host: str | None = None
     name: str = "vm"
@@ -154,7 +160,7 @@ class DeleteRequest(_Strict):
     """Delete the `count` oldest active instances (on `host`, when given) at `at` seconds."""
 
     at: Seconds
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_BOOTS)
     host: str | None = None
 
 
@@ -176,7 +182,7 @@ class Scenario(_Strict):
     start: datetime = datetime(2025, 1, 6, 9, 0, 0)
     user: str = "admin"
     project: str = "admin"
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=100)
     """Hosts a boot may try (nova's [scheduler]max_attempts); 1 = no re-scheduling."""
     hosts: list[HostSpec] = Field(min_length=1)
     images: list[ImageSpec] = Field(min_length=1)
@@ -192,6 +198,24 @@ class Scenario(_Strict):
         if value.year > MAX_START_YEAR:
             raise ValueError(f"year {value.year} is too late; start in {MAX_START_YEAR} or before")
         return value.replace(tzinfo=None)
+
+    @model_validator(mode="after")
+    def _size(self) -> Scenario:
+        hosts = sum(h.count for h in self.hosts)
+        if hosts > MAX_HOSTS:
+            raise ValueError(f"hosts: {hosts} hosts; at most {MAX_HOSTS} in one scenario")
+        boots = sum(b.count for b in self.boots)
+        if boots > MAX_BOOTS:
+            raise ValueError(f"boots: {boots} boots; at most {MAX_BOOTS} in one scenario "
+                             "(split it: each scenario's trace can be simulated on its own)")
+        span = max([b.at + (b.count - 1) * b.interval for b in self.boots]
+                   + [d.at for d in self.deletes] + [0.0])
+        audits = sum(h.count * span / h.audit_interval for h in self.hosts if h.audit_interval)
+        if audits > MAX_AUDITS:
+            raise ValueError(f"hosts: about {audits:.3g} resource audits over {span:g} s of "
+                             f"requests; at most {MAX_AUDITS}: give a longer audit_interval "
+                             "(0 = none), fewer hosts or a shorter span")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
