@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from nsim.cli import main
 from nsim.report import records as record_out
+from nsim.report.outputs import replacing_path
 from tests.conftest import SEED, run_cli
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "seed-host.toml"
@@ -185,3 +188,14 @@ def test_an_unwritable_output_names_the_output(log: Path, tmp_path: Path,
     code, _, err = run_cli(["parse", str(log), "--year", "2017", "-o", str(out)], capsys)
     assert code == 2
     assert f"nsim: {out}: No such file or directory" in err
+
+
+def test_an_output_to_a_device_or_fifo_is_written_in_place(tmp_path: Path) -> None:
+    # Replacing /dev/null (as root) with a regular file would break the machine.
+    assert main(["parse", str(SEED), "--year", "2017", "--to", "jsonl", "-o", "/dev/null"]) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    with replacing_path(fifo) as name:
+        assert name == str(fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -62,10 +62,19 @@ def replacing_path(path: str | Path) -> Iterator[str]:
     """A temporary file's name beside `path`, renamed over it when the block succeeds.
 
     When the block raises, the temporary file is removed and `path` keeps its old content
-    (a symlink at `path` is replaced, not written through). The new file gets the old file's
+    (a symlink at `path` is replaced, not written through). A `path` that is not a regular
+    file (a device such as /dev/null, a FIFO) is written in place. The new file gets the old file's
     permissions, or those a plain `open` would give it.
     """
     target = Path(path)
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:
+        special = False
+    if special:
+        # /dev/null, a FIFO, a terminal: written in place, never replaced by a file.
+        yield str(target)
+        return
     # The suffix keeps the target's extension, which some writers read (matplotlib's format).
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
