@@ -1,11 +1,12 @@
 # make run   - set up .venv and run nsim's main job on the bundled sample log
+# make fuzz  - fuzz the reader and replay for a long run (FUZZ_EXAMPLES, default 20000)
 # make test  - set up everything the tests need (system packages included) and run them
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps run test lint bench clean
+.PHONY: setup system-deps run test lint bench fuzz clean
 
 # What `nsim hw` needs on Debian 12 (see nsim/hw/doctor.py; ../shared/docs/hardware.md).
 SYSTEM_PACKAGES := qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev \
@@ -45,6 +46,13 @@ test: setup system-deps
 
 bench: setup
 	$(BIN)/python benchmarks/bench_parse.py
+
+# The fuzz test of the reader and replay (tests/test_fuzz.py) with many random examples
+# (CI runs 300 derandomized ones); FUZZ_EXAMPLES=N for more or fewer.
+FUZZ_EXAMPLES ?= 20000
+fuzz: setup
+	NSIM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/test_fuzz.py::test_fuzz_parse_and_replay --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache
