@@ -220,12 +220,11 @@ class HostObserver:
                 self._request_instance[request_id] = ""
 
     def _uuid(self, rec: Record) -> str | None:
-        req = rec.request_id
+        """The record's instance: its tag, or its request's (bound in `apply`)."""
         if rec.instance:
-            self._bind(req, rec.instance)
             return rec.instance
-        if req:
-            return self._request_instance.get(req) or None
+        if rec.request_id:
+            return self._request_instance.get(rec.request_id) or None
         return None
 
     def _inst(self, rec: Record) -> Instance | None:
