@@ -20,6 +20,9 @@ from nsim.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "sample_logs" / "seed-boot.journal"
+# Real nova-compute logs (origins in their README): ../shared/real-logs/ beside the repository,
+# or wherever NSIM_REAL_LOGS points.
+REAL_LOGS = Path(os.environ.get("NSIM_REAL_LOGS", ROOT.parent / "shared" / "real-logs"))
 
 # Identifiers of one boot (devstack on host "compute").
 INST = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"

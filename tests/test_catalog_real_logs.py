@@ -11,8 +11,9 @@ import nsim
 from nsim.events import classify
 from nsim.logs.record import Record
 from nsim.report.coverage import is_story, typed_share
+from tests.conftest import REAL_LOGS
 
-REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "real-logs"
+REAL = REAL_LOGS
 LOGS = sorted(REAL.glob("*.log")) if REAL.is_dir() else []
 
 

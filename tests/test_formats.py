@@ -5,7 +5,6 @@ hard-wrapped, journals without a year, Havana's AUDIT/TRACE levels."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from nsim.logs.wrap import unwrapped, wrap_width
 from tests.conftest import (
     INST,
+    REAL_LOGS,
     XML_LINES,
     assert_accounted,
     boot_journal,
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "formats"
 OSA = DATA / "osa-compute.journal"
 LOGHUB = DATA / "loghub-openstack.log"
-REAL = Path(os.environ.get("NSIM_REAL_LOGS", ROOT.parent / "shared" / "real-logs"))
+REAL = REAL_LOGS
 SNIPPET = REAL / "rocky-vpp-issue-vif-timeout-snippet.log"
 UNWRAPPED = REAL / "rocky-vpp-issue-vif-timeout-unwrapped.log"
 HAVANA = REAL / "havana-uforia-nova-compute.log"

@@ -24,9 +24,8 @@ from hypothesis import strategies as st
 import nsim
 from nsim.logs.reader import _SNIFF_LINES, sniff
 from nsim.logs.source import Source, _bom_decoder, physical_lines
-from tests.conftest import ROOT, assert_accounted
+from tests.conftest import REAL_LOGS, ROOT, assert_accounted
 
-REAL_LOGS = ROOT.parent / "shared" / "real-logs"
 LOGS = sorted(p for d in (ROOT / "sample_logs", REAL_LOGS) if d.is_dir()
               for p in d.iterdir() if p.is_file() and p.suffix != ".md")
 CORPUS = {p.name: p.read_bytes().splitlines() for p in LOGS}

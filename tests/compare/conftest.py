@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-REAL_LOGS = Path(__file__).resolve().parents[2].parent / "shared" / "real-logs"
+from tests.conftest import REAL_LOGS
+
 HAVANA = "havana-uforia-nova-compute.log"
 TRAIN_ZH = "train-rdo-zh-blog-nova-compute.log"
 ROCKY_VIF = "rocky-vpp-issue-vif-timeout-unwrapped.log"

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from nsim.replay.run import replay
+from tests.conftest import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(str(p) for p in (ROOT / "sample_logs").iterdir()
                  if p.suffix in (".journal",) or p.name.endswith(".oslo.log"))
-REAL = ROOT.parent / "shared" / "real-logs"
+REAL = REAL_LOGS
 
 
 def _write(tmp_path: Path, source: str, lines: list[str], tag: str) -> str:

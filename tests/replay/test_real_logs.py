@@ -7,7 +7,6 @@ nova's wording), independently of nsim's parser and catalog."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from nsim.replay.run import ReplayResult, replay
+from tests.conftest import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = Path(os.environ.get("NSIM_REAL_LOGS", ROOT.parent / "shared" / "real-logs"))
+REAL = REAL_LOGS
 LOGS = sorted(p.name for p in REAL.glob("*.log")) if REAL.is_dir() else []
 _TAG = re.compile(r"\[instance: ([0-9a-f-]{36})\]")
 
