@@ -8,11 +8,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from nsim.logs.reader import FORMATS, ParseRun
-from nsim.logs.record import Diagnostic
-from nsim.model.config import HostConfig
-from nsim.report import records as record_out
+from nsim.logs.schema import FORMATS
+from nsim.report.records import OUTPUTS
+
+if TYPE_CHECKING:
+    from nsim.logs.record import Diagnostic
+    from nsim.model.config import HostConfig
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 # Diagnostics printed per input before the rest are only counted.
@@ -84,6 +87,8 @@ def refuse_overwrite(outputs: list[tuple[str, str | None]], inputs: list[str | N
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    from nsim.logs.reader import ParseRun
+    from nsim.report import records as record_out
     from nsim.report.outputs import replacing, replacing_path
 
     if args.to == "parquet" and (not args.output or args.output == "-"):
@@ -136,15 +141,41 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if result.violations else EXIT_OK
 
 
+def version() -> str:
+    """nsim's version, from the installed package's metadata."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("nsim")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: prints `nsim X.Y.Z` and exits 0 (the metadata is read only then)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 help: str = "print nsim's version and exit") -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"nsim {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; sub-commands import what they run only when they run."""
     parser = argparse.ArgumentParser(
         prog="nsim", description="Understand how nova-compute boots an instance, from its logs.")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("parse", help="parse nova-compute logs into typed records",
                        description="Parse nova-compute logs (journald text, oslo.log files, "
                                    "journalctl -o json) into records with typed events.")
     add_input_args(p)
-    p.add_argument("--to", choices=record_out.OUTPUTS, default="table", help="output form")
+    p.add_argument("--to", choices=OUTPUTS, default="table", help="output form")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.set_defaults(func=cmd_parse)
 

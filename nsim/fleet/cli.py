@@ -20,7 +20,7 @@ from nsim.cli import (
     add_host_config_arg,
     year_arg,
 )
-from nsim.logs.reader import FORMATS
+from nsim.logs.schema import FORMATS
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 
 from nsim.events.catalog import classify
 from nsim.logs import journal, oslo
@@ -16,12 +15,10 @@ from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import parse_context
 from nsim.logs.envelope import Entry, split_suffix
 from nsim.logs.record import Diagnostic, Record
+from nsim.logs.schema import FORMATS, Format
 from nsim.logs.service import ServiceGuess, service_of_name
 from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
 from nsim.logs.wrap import unwrapped, wrap_width
-
-Format = Literal["journal", "oslo", "json"]
-FORMATS: tuple[str, ...] = ("auto", "journal", "oslo", "json")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SNIFF = {

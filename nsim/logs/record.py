@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from nsim.events.base import Event
+from nsim.logs.schema import JSON_COLUMNS
 
 
 class Record(BaseModel):
@@ -55,13 +56,6 @@ class Record(BaseModel):
         out["event"] = self.kind
         out["fields"] = self.event.model_dump(mode="json") if self.event is not None else None
         return out
-
-
-JSON_COLUMNS: tuple[str, ...] = (
-    "source", "line", "lines", "timestamp", "host", "process", "service", "pid", "level", "logger",
-    "context", "request_id", "global_request_id", "user", "project", "instance", "message",
-    "func", "path", "lineno", "traceback", "event", "fields",
-)
 
 
 class Diagnostic(BaseModel):

@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from nsim.logs.reader import Counts, ParseRun
 from nsim.logs.record import Diagnostic, Record
@@ -17,6 +16,9 @@ from nsim.model.config import HostConfig
 from nsim.model.host import Host
 from nsim.replay.findings import Assumption, Violation
 from nsim.replay.observer import HostObserver
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state",
                      "power_state", "image_id", "image_cache", "memory_mb", "disk_gb", "vcpus",
@@ -42,6 +44,8 @@ class ReplayResult:
 
     def instances_frame(self) -> pd.DataFrame:
         """One row per instance: host, outcome, states, claim, cache use, build time."""
+        import pandas as pd
+
         rows = [{"uuid": i.uuid, "host": i.host, "operation": i.operation,
                  "outcome": i.outcome.value, "cause": i.cause,
                  "vm_state": i.vm_state.value if i.vm_state else None,
@@ -57,6 +61,8 @@ class ReplayResult:
 
     def phases_frame(self) -> pd.DataFrame:
         """One row per (instance, phase) with start, end and seconds."""
+        import pandas as pd
+
         rows = [{"uuid": i.uuid, "host": i.host, "phase": p.name, "start": p.start,
                  "end": p.end, "seconds": p.seconds}
                 for h in self.hosts.values() for i in h.instances.values()
@@ -64,6 +70,8 @@ class ReplayResult:
         return pd.DataFrame(rows, columns=["uuid", "host", "phase", "start", "end", "seconds"])
 
     def violations_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([vars(v) for v in self.violations],
                             columns=["source", "line", "rule", "message"])
 

@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from nsim.logs.record import JSON_COLUMNS, Record
+from nsim.logs.schema import JSON_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from nsim.logs.record import Record
 
 OUTPUTS = ("table", "jsonl", "csv", "parquet")
 _PARQUET_BATCH = 20_000
