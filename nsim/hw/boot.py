@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 import uuid as uuidlib
@@ -90,6 +91,8 @@ OWNER_EVENT_PREPARE = PY3_OWNERS.event_prepare
 OWNER_EVENT_POP = PY3_OWNERS.event_pop
 VIF_PLUGGING_TIMEOUT = 60.0
 MARKER_TIMEOUT = 180.0
+STOP_STEPS = ("fetch", "convert", "overlay", "define", "start", "resume")
+"""Steps after which `--stop-after` freezes the boot (SIGSTOP) for a look at the host mid-boot."""
 PHASES = ("claim", "image_fetch", "convert", "overlay", "xml", "domain_start", "resume",
           "spawn", "build", "guest_ready")
 
@@ -107,6 +110,7 @@ class BootOptions:
     host_config: HostConfig | None = None
     wait_for_guest: bool = True
     marker_timeout: float = MARKER_TIMEOUT
+    stop_after: str | None = None
 
     def validate(self) -> None:
         validate_image_ref(self.image)
@@ -120,6 +124,8 @@ class BootOptions:
         if self.virt_type not in ("auto", "kvm", "qemu"):
             raise UsageError(f"--virt-type must be auto, kvm or qemu, not {self.virt_type!r}")
         faults.validate_fault(self.fault)
+        if self.stop_after is not None and self.stop_after not in STOP_STEPS:
+            raise UsageError(f"--stop-after must be one of {', '.join(STOP_STEPS)}")
 
 
 @dataclass
@@ -182,6 +188,8 @@ class HostContext:
     bridge_note: str
     fault: faults.FaultPlan | None = None
     direct_io: bool | None = None
+    stop_after: str | None = None
+    say: Callable[[str], None] = lambda _msg: None
     _guest: guest_image.GuestArtifacts | None = None
 
     def guest(self) -> guest_image.GuestArtifacts:
@@ -251,6 +259,13 @@ class InstanceBuild:
              context: RequestContext | None = None) -> Any:
         return synchronized(self.ctx.trace, name, owner, context or self.req,
                             workdir=self.ctx.workdir if external else None)
+
+    def checkpoint(self, step: str) -> None:
+        """With `--stop-after step`: freeze the whole process here (SIGSTOP) until SIGCONT."""
+        if self.ctx.stop_after == step:
+            self.ctx.say(f"stopped after {step} of {self.uuid}: look around (virsh, the work "
+                         f"dir), then `kill -CONT {os.getpid()}` to go on")
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     # -- the build ---------------------------------------------------------------------
     def run(self) -> InstanceResult:
@@ -421,6 +436,7 @@ class InstanceBuild:
                 except BaseException:
                     os.unlink(self.disk_path.name, dir_fd=dfd)
                     raise
+        self.checkpoint("overlay")
 
     def _base_verified(self) -> bool:
         """Whether _base/<sha1> is the file nsim made for this image (its recorded sha256).
@@ -459,6 +475,7 @@ class InstanceBuild:
             created.append(part.name)
             with _phase(self.result, "image_fetch"):
                 self.ctx.images.download(self.image_id, fd, self.meta)
+            self.checkpoint("fetch")
             fmt = qemu_img.deep_inspect(self.image_id, part, self.meta["disk_format"])
             data = qemu_img.qemu_img_info(self.ex, part)
             fmt = data["format"]
@@ -484,6 +501,7 @@ class InstanceBuild:
                                             f"Unable to convert image to raw: {exp}") from exp
                 finally:
                     self.result.phases["convert"] = round(t.elapsed(), 3)
+                self.checkpoint("convert")
                 os.unlink(part.name, dir_fd=dfd)
                 data = qemu_img.qemu_img_info(self.ex, converted)
                 if data["format"] != "raw":
@@ -572,15 +590,18 @@ class InstanceBuild:
                     raise HypervisorUnavailable(self.ctx.node) from exc
                 raise
             self.defined = True
+            self.checkpoint("define")
             if self.ctx.fault and self.ctx.fault.after_define:
                 self.ctx.fault.after_define(self)
             host.launch(dom, pause=self.paused_start)
             self.result.phases["domain_start"] = round(t.elapsed(), 3)
+            self.checkpoint("start")
             if self.paused_start:
                 self._wait_for_vif_events()
                 t = _Timer()
                 dom.resume()
                 self.result.phases["resume"] = round(t.elapsed(), 3)
+            self.checkpoint("resume")
         except Exception as exc:
             # _create_guest_with_network -> _cleanup_failed_start: power off, delete the
             # instance files, undefine (no "destroyed" line on this path).
@@ -806,7 +827,8 @@ def boot(workdir: Workdir, opts: BootOptions, on_progress: Callable[[str], None]
         ctx = HostContext(workdir=workdir, trace=trace, host=host, images=client, server=server,
                           config=host_config(workdir, node, opts.host_config), node=node,
                           virt_type=virt_type, store=InstanceStore(workdir),
-                          use_bridge=use_bridge, bridge_note=bridge_note, fault=plan)
+                          use_bridge=use_bridge, bridge_note=bridge_note, fault=plan,
+                          stop_after=opts.stop_after, say=say)
         builds = []
         for i in range(opts.count):
             b = InstanceBuild(ctx, meta, FLAVORS[opts.flavor], i + 1)

@@ -113,7 +113,8 @@ def cmd_boot(args: argparse.Namespace) -> int:
     opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.format,
                        trace_path=Path(args.output).resolve() if args.output else None,
                        fault=args.fault, network=args.network, virt_type=args.virt_type,
-                       host_config=config, wait_for_guest=not args.no_wait)
+                       host_config=config, wait_for_guest=not args.no_wait,
+                       stop_after=args.stop_after)
     result = boot(workdir, opts, on_progress=lambda m: print(m, file=sys.stderr))
     if args.json:
         out = asdict(result)
@@ -145,6 +146,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add `nsim hw ...` to nsim's sub-commands."""
+    from nsim.hw.boot import STOP_STEPS
     from nsim.hw.faults import FAULTS
 
     hw = subparsers.add_parser(
@@ -185,6 +187,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add_host_config_arg(p, help="TOML host totals/options for the claim")
     p.add_argument("--no-wait", action="store_true",
                    help="do not wait for the guest's marker on its console")
+    p.add_argument("--stop-after", choices=STOP_STEPS, metavar="STEP",
+                   help="freeze the boot (SIGSTOP) after STEP to look at the host mid-boot, "
+                        f"then `kill -CONT` it: {', '.join(STOP_STEPS)}")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_guarded(cmd_boot))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nsim.hw import guest_image
+from nsim.hw.boot import STOP_STEPS
 from nsim.hw.image_service import ImageStore
 from nsim.hw.recovery import mounts_at
 from nsim.hw.workdir import Workdir
@@ -153,3 +154,49 @@ def test_failed_disk_full_plan_leaks_no_fault_image(hw_env: HwEnv, wd: Workdir) 
         assert not [p for p in wd.run_dir.iterdir() if p.name.startswith("fault-")]
     finally:
         subprocess.run(["umount", str(wd.base_dir)], check=False)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped (SIGSTOP): state T in /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
+@pytest.mark.parametrize("step", STOP_STEPS)
+def test_kill_right_after_each_step_then_delete_all(hw_env: HwEnv, wd: Workdir,
+                                                     step: str) -> None:
+    """`--stop-after STEP` freezes the boot at a known point; kill -9 there leaves nothing
+    that `delete --all` does not remove (the paused domain of `start`, the running one of
+    `resume`, the base file of `fetch` with its lock released)."""
+    taps_before = _nsim_taps()
+    proc = subprocess.Popen([sys.executable, "-m", "nsim.cli", "hw", "boot", "--workdir",
+                             str(wd.root), "--image", hw_env.image_id, "--flavor", "m1.nano",
+                             "--no-wait", "--stop-after", step], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while not _stopped(proc.pid):
+            assert proc.poll() is None, f"the boot ended before {step}: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, f"{step} not reached"
+            time.sleep(0.01)
+        state = {"define": "shut off", "start": "paused", "resume": "running"}.get(step)
+        if state is not None:
+            [uuid] = [u for u in _domains() if _owned(u, wd)]
+            assert _domstate(uuid) == state
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.stderr is not None
+        said = proc.stderr.read()
+    assert f"stopped after {step} of " in said
+    _assert_all_gone(wd, taps_before)
+
+
+def _domains() -> list[str]:
+    return subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--uuid"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.split()
+
+
+def _domstate(uuid: str) -> str:
+    return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", uuid],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.strip()
