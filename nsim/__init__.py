@@ -12,6 +12,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# The package nsim.replay (light) is imported before `def replay` below: importing it later,
+# on first use, would bind the name `nsim.replay` to it instead of to the function.
+import nsim.replay  # noqa: F401
+
 if TYPE_CHECKING:
     import pandas as pd
 

@@ -42,3 +42,11 @@ def test_public_api_names_load_on_first_use() -> None:
         ParseRun, Record, Diagnostic, ReplayResult)
     with pytest.raises(AttributeError):
         _ = nsim.no_such_name
+
+
+def test_api_functions_are_not_shadowed_by_submodules() -> None:
+    """Loading nsim.replay.run on first use leaves `nsim.replay` the function."""
+    out = subprocess.run([sys.executable, "-c", "import nsim, nsim.replay.run; "
+                          "print(callable(nsim.replay), callable(nsim.parse))"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
