@@ -13,6 +13,8 @@ SYSTEM_PACKAGES := qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clie
 	pkg-config busybox-static cpio
 # The test that runs `nsim tui` in a real terminal (tests/tui/test_tmux.py).
 SYSTEM_PACKAGES += tmux
+# nsim's speed is measured against lnav's (benchmarks/bench_vs_lnav.py).
+SYSTEM_PACKAGES += lnav
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)

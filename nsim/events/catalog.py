@@ -9,6 +9,7 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError
 
+from nsim import grammars
 from nsim.events import (
     audit,
     build,
@@ -24,7 +25,7 @@ from nsim.events import (
 )
 from nsim.events.base import Event
 from nsim.events.translate import to_english
-from nsim.grammars import first_terminals, ignored_terminals, load_parser
+from nsim.grammars import first_terminals, ignored_terminals, load_parser, plain_lark
 
 _MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power, move)
 
@@ -74,14 +75,16 @@ def _first_tokens() -> re.Pattern[str] | None:
 
 def _parse(message: str) -> Event | None:
     try:
-        return _parser().parse(message)
+        return grammars.parse(_parser(), message)
     except (LarkError, ValueError):
         # ValueError covers pydantic's ValidationError: a message of the right shape
         # whose values do not fit the kind is still an unknown message, not a crash.
         return None
 
 
-def _classify(message: str) -> Event | None:
+def _classify(message: str, plain: bool = False) -> Event | None:
+    """The event of `message`; `plain` (whether Lark parses alone) only keys the cache, so
+    that a comparison of both paths does not read one path's answers for the other's."""
     first = _first_tokens()
     starts = first is None or first.match(message) is not None
     if starts:
@@ -107,4 +110,4 @@ def classify(message: str) -> Event | None:
         return None
     if len(message) > _CACHED_LENGTH:
         return _classify(message)
-    return _cached_classify(message)
+    return _cached_classify(message, plain_lark())

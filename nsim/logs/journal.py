@@ -8,6 +8,7 @@ from typing import Any
 from lark import Lark
 from lark.exceptions import LarkError
 
+from nsim import grammars
 from nsim.grammars import load_parser
 from nsim.logs.envelope import Entry, EntryTransformer, Line
 
@@ -47,7 +48,7 @@ def parser() -> Lark:
 def parse_line(text: str) -> Line | None:
     """A journal line, or None when it does not have journald's shape."""
     try:
-        return parser().parse(text, start="start")
+        return grammars.parse(parser(), text, "start")
     except LarkError:
         return None
 
@@ -55,6 +56,6 @@ def parse_line(text: str) -> Line | None:
 def parse_message(text: str) -> Entry | None:
     """The MESSAGE of a journal entry (as in `journalctl -o json`)."""
     try:
-        return parser().parse(text, start="entry")
+        return grammars.parse(parser(), text, "entry")
     except LarkError:
         return None

@@ -8,6 +8,7 @@ from typing import Any
 from lark import Lark
 from lark.exceptions import LarkError
 
+from nsim import grammars
 from nsim.grammars import load_parser
 from nsim.logs.envelope import EntryTransformer, Line
 
@@ -29,6 +30,6 @@ def parse_line(text: str) -> Line | None:
     if len(text) < 20 or not text[:4].isdigit():
         return None
     try:
-        return parser().parse(text)
+        return grammars.parse(parser(), text)
     except LarkError:
         return None

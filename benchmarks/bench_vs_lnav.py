@@ -1,0 +1,96 @@
+"""nsim next to lnav on the same journal, and nsim's start-up next to a bare Python.
+
+    .venv/bin/python benchmarks/bench_vs_lnav.py [--boots N] [--journal PATH] [--repeat K]
+
+Builds (in a temporary directory, or at --journal PATH, which is kept) a DEBUG journal of N
+simulated boots (default 2,000) on one Zed host with `nsim simulate`'s engine, then times, each
+in a fresh process and K times (default 3, the median is kept):
+  - `lnav -n -c ';SELECT count(*) FROM all_logs' FILE`: lnav loads, indexes and counts it;
+  - `nsim parse --to jsonl FILE` and `nsim replay FILE`;
+  - `nsim --help` and `nsim --version` against `python -c pass` (start-up).
+NSIM_PLAIN_LARK=1 in the environment times nsim with Lark alone (no derived regex).
+The last line printed is `replay_vs_lnav R`: nsim replay's wall time / lnav's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nsim.sim.engine import simulate
+from nsim.sim.scenario import Scenario, parse_scenario
+
+NSIM = str(Path(sys.executable).with_name("nsim"))
+
+
+def scenario(boots: int) -> Scenario:
+    """One roomy Zed host booting `boots` instances of two images; all are deleted later."""
+    lifetime = {"dist": "uniform", "low": 20, "high": 60}
+    return parse_scenario({
+        "seed": 3, "start": "2023-03-14T08:00:00",
+        "hosts": [{"name": "compute", "release": "zed", "format": "journal",
+                   "memory_mb": 262144, "disk_gb": 8000, "vcpus": 128, "audit_interval": 60}],
+        "images": [{"id": "3b2f0c7e-9d4a-4e61-8c1b-5a7f2e9d0c14", "name": "cirros",
+                    "size_bytes": 21430272},
+                   {"id": "8e6a1d25-4b7c-4f0e-9a3d-2c5b7e1f9a60", "name": "ubuntu",
+                    "size_bytes": 593494016}],
+        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1},
+                    {"name": "m1.small", "memory_mb": 2048, "disk_gb": 20, "vcpus": 1}],
+        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": boots // 2, "interval": 0.5,
+                   "lifetime": lifetime},
+                  {"flavor": "m1.small", "image": "ubuntu", "count": boots - boots // 2,
+                   "interval": 0.5, "lifetime": lifetime}],
+    })
+
+
+def wall(cmd: Sequence[str], repeat: int) -> float:
+    """The median wall time of `cmd` over `repeat` runs (its output discarded)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+        if done.returncode not in (0, 1):  # replay exits 1 on violations
+            raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--boots", type=int, default=2000)
+    ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    lnav = shutil.which("lnav")
+    if lnav is None:
+        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.journal or Path(tmp) / "zed.journal"
+        sim = simulate(scenario(args.boots), path)
+        print(f"journal: {path}: {sim.summary()}")
+        file = str(path)
+        lnav_s = wall([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", file], args.repeat)
+        parse_s = wall([NSIM, "parse", "--to", "jsonl", "--year", "2023", file], args.repeat)
+        replay_s = wall([NSIM, "replay", "--year", "2023", file], args.repeat)
+        bare_s = wall([sys.executable, "-c", "pass"], args.repeat * 3)
+        help_s = wall([NSIM, "--help"], args.repeat * 3)
+        version_s = wall([NSIM, "--version"], args.repeat * 3)
+    print(f"lnav -n (load, count):  {lnav_s:6.2f} s  ({sim.lines / lnav_s:9.0f} lines/s)")
+    print(f"nsim parse --to jsonl:  {parse_s:6.2f} s  ({sim.lines / parse_s:9.0f} lines/s)")
+    print(f"nsim replay:            {replay_s:6.2f} s  ({sim.lines / replay_s:9.0f} lines/s)")
+    print(f"python -c pass {bare_s:.3f} s, nsim --help {help_s:.3f} s, nsim --version {version_s:.3f} s")
+    print(f"startup_over_python help {help_s - bare_s:.3f} s, version {version_s - bare_s:.3f} s "
+          "(target <= 0.3)")
+    print(f"parse_vs_lnav {parse_s / lnav_s:.1f}")
+    print(f"replay_vs_lnav {replay_s / lnav_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()
