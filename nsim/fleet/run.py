@@ -35,15 +35,20 @@ class FleetReport:
     retried: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     """(input, why): unreadable files, patterns that matched none, tasks that never finished."""
+    apart: list[tuple[str, str]] = field(default_factory=list)
+    """(input, why): files read alone, not with the files they shared a task with, because
+    that task never finished (why); one bad file costs only itself."""
 
     def to_json(self) -> dict[str, Any]:
         return {"inputs": len(self.inputs), "tasks": self.tasks, "retried": self.retried,
+                "apart": [{"input": p, "because": why} for p, why in self.apart],
                 "unreadable": [{"input": p, "error": why} for p, why in self.unreadable]}
 
     def to_text(self, unreadable: bool = True) -> str:
         """The report; without the `unreadable` lines where each was already said on stderr."""
         out = [f"Fleet: {len(self.inputs)} input(s), {self.tasks} task(s)"]
         out.extend(f"  retried: {p}" for p in self.retried)
+        out.extend(f"  read alone: {p} (its task failed: {why})" for p, why in self.apart)
         if unreadable:
             out.extend(f"  unreadable: {p}: {why}" for p, why in self.unreadable)
         return "\n".join(out) + "\n"
@@ -76,6 +81,7 @@ def _sniff_all(client: Client, files: list[str], fmt: str, year: int | None,
     outcome = run_tasks(client, [Task(f"nsim-sniff-{i}", sniff, (batch, fmt, year), _about(batch))
                                  for i, batch in enumerate(batches)], progress)
     found: list[Sniff] = []
+    failed: list[tuple[tuple[str, ...], str]] = []
     for i, batch in enumerate(batches):
         name = f"nsim-sniff-{i}"
         if name in outcome.retried:
@@ -83,9 +89,54 @@ def _sniff_all(client: Client, files: list[str], fmt: str, year: int | None,
         if name in outcome.results:
             found.extend(outcome.results[name])
         else:
-            errors.extend(_not_processed(batch, outcome.failed[name]))
+            failed.append((tuple(batch), outcome.failed[name]))
+    alone = _one_by_one(client, failed, "sniff", lambda p: (sniff, ([p], fmt, year)), report,
+                        errors, progress)
+    found.extend(s for path in alone for s in alone[path])
+    order = {p: i for i, p in enumerate(files)}
+    found.sort(key=lambda s: order[s.path])
     errors.extend((s.path, s.error) for s in found if s.error is not None)
     return found
+
+
+def _one_by_one(client: Client, failed: Sequence[tuple[tuple[str, ...], str]], kind: str,
+                task_for: Callable[[str], tuple[Callable[..., Any], tuple[Any, ...]]],
+                report: FleetReport, errors: list[tuple[str, str]],
+                progress: Progress) -> dict[str, Any]:
+    """Run each file of the failed tasks (paths, why) in a task of its own, and those that fail
+    again once more one at a time: a file that kills its worker then costs only itself.
+    Results by path; files failing alone are errors."""
+    tasks, whys = [], {}
+    for paths, why in failed:
+        if len(paths) == 1:
+            errors.extend(_not_processed(paths, why))
+            continue
+        for path in paths:
+            whys[path] = why
+            func, args = task_for(path)
+            tasks.append(Task(f"nsim-alone-{kind}-{Path(path).name}-{len(tasks)}", func, args,
+                              path))
+    outcome = run_tasks(client, tasks, progress) if tasks else Outcome()
+    lost = [t for t in tasks if t.name not in outcome.results]
+    if len(lost) > 1:  # a dying worker takes the tasks queued on it along: one at a time now
+        for task in lost:
+            again = run_tasks(client, [task], progress)
+            outcome.results.update(again.results)
+            outcome.failed.update(again.failed)
+            outcome.retried |= again.retried
+    report.tasks += len(tasks) if kind != "sniff" else 0
+    results = {}
+    for task in tasks:
+        path = task.about
+        if task.name in outcome.retried:
+            report.retried.append(path)
+        if task.name in outcome.results:
+            results[path] = outcome.results[task.name]
+            if kind != "sniff":
+                report.apart.append((path, whys[path]))
+        else:
+            errors.extend(_not_processed([path], outcome.failed[task.name]))
+    return results
 
 
 def _about(paths: Sequence[str]) -> str:
@@ -163,10 +214,11 @@ def fleet_replay(client: Client, patterns: Iterable[str], config: HostConfig | N
         if [g.paths for g in group(widened)] == [g.paths for g in groups]:
             break
         sniffs = widened
-    result = merge([done[g.paths] for g in groups if g.paths in done])
-    for g in groups:
-        if g.paths in failed:
-            errors.extend(_not_processed(g.paths, failed[g.paths]))
+    alone = _one_by_one(client, list(failed.items()), "replay",
+                        lambda p: (replay, ([p], config, fmt, year)), report, errors, progress)
+    result = merge([part for g in groups
+                    for part in ([done[g.paths]] if g.paths in done
+                                 else [alone[p] for p in g.paths if p in alone])])
     _finish(report, inputs.files, errors, result.errors, result.diagnostics)
     return FleetReplay(result, report)
 
@@ -195,18 +247,28 @@ def fleet_parse(client: Client, patterns: Iterable[str], out_dir: str, fmt: str 
     outcome = run_tasks(client, [Task(_task_name(g), write_partitions,
                                       (list(g.paths), root, f"{i:05d}", fmt, year), _about(g.paths))
                                  for i, g in enumerate(groups)], progress)
-    report.tasks = len(groups)
+    report.tasks += len(groups)
     _note_retried(groups, outcome, report)
+    failed = [(g.paths, outcome.failed[_task_name(g)]) for g in groups
+              if _task_name(g) not in outcome.results]
+    for i, g in enumerate(groups):  # a task may die after writing: its files go, to be re-read
+        if _task_name(g) not in outcome.results:
+            for left in Path(root).glob(f"host=*/day=*/part-{i:05d}.parquet"):
+                left.unlink()
+    index = {p: i for i, p in enumerate(inputs.files)}
+    alone = _one_by_one(client, failed, "parse",
+                        lambda p: (write_partitions, ([p], root, f"alone-{index[p]:05d}", fmt,
+                                                      year)), report, errors, progress)
     for g in groups:
-        name = _task_name(g)
-        part: Written | None = outcome.results.get(name)
-        if part is None:
-            errors.extend(_not_processed(g.paths, outcome.failed[name]))
-            continue
-        total.counts.add(part.counts)
-        total.diagnostics.extend(part.diagnostics)
-        total.errors.extend(part.errors)
-        total.files.extend(part.files)
+        parts = [outcome.results[_task_name(g)]] if _task_name(g) in outcome.results \
+            else [alone[p] for p in g.paths if p in alone]
+        for part in parts:
+            total.counts.add(part.counts)
+            total.diagnostics.extend(part.diagnostics)
+            total.errors.extend(part.errors)
+            total.files.extend(part.files)
     total.files.sort()
+    for temp in Path(root).glob("host=*/day=*/.part-*.tmp"):  # what dead tasks left
+        temp.unlink(missing_ok=True)
     _finish(report, inputs.files, errors, total.errors, total.diagnostics)
     return FleetParse(total, report)

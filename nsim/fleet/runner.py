@@ -30,6 +30,10 @@ RESUBMITS = 2
 CONNECT_TIMEOUT = "20s"
 # Seconds between two progress lines while tasks are still running.
 PROGRESS_EVERY = 30.0
+# Seconds a run waits with no worker at all (every one died, none came back) before it gives
+# up on the tasks left instead of waiting forever.
+NO_WORKER_GRACE = 120.0
+NO_WORKER = "no worker left: every worker process died and none came back"
 
 
 @contextmanager
@@ -116,6 +120,42 @@ class _Progress:
             self.thread.join()
 
 
+class _Orphaned:
+    """Cancels the run's futures once the cluster has had no worker for NO_WORKER_GRACE
+    seconds, so that a run whose workers all died ends, with NO_WORKER as its tasks' cause."""
+
+    def __init__(self, client: Client, grace: float) -> None:
+        self.client = client
+        self.grace = grace
+        self.futures: list[Future] = []
+        self.fired = threading.Event()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _workers(self) -> int:
+        try:
+            return len(self.client.scheduler_info()["workers"])
+        except Exception:  # the scheduler is gone too: nothing will ever run
+            return 0
+
+    def _loop(self) -> None:
+        since: float | None = None
+        while not self.stopped.wait(min(1.0, self.grace / 4)):
+            if self._workers():
+                since = None
+                continue
+            since = since if since is not None else time.monotonic()
+            if time.monotonic() - since >= self.grace:
+                self.fired.set()
+                self.client.cancel(list(self.futures))
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def _why(exc: BaseException | None) -> str:
     """A failed task's cause in one line."""
     if exc is None:
@@ -126,9 +166,11 @@ def _why(exc: BaseException | None) -> str:
 
 
 def run_tasks(client: Client, tasks: Sequence[Task],
-              progress: Callable[[str], None] | None = None) -> Outcome:
+              progress: Callable[[str], None] | None = None,
+              no_worker_grace: float = NO_WORKER_GRACE) -> Outcome:
     """Run `tasks` on the cluster and collect their results as they finish; `progress` is told
-    every PROGRESS_EVERY seconds how far the run is."""
+    every PROGRESS_EVERY seconds how far the run is; after `no_worker_grace` seconds without
+    any worker the tasks left fail with NO_WORKER."""
     run = uuid.uuid4().hex[:12]
     topic = f"nsim-fleet-{run}"
     names: dict[str, str] = {}
@@ -138,10 +180,13 @@ def run_tasks(client: Client, tasks: Sequence[Task],
         n = resubmitted[task.name]
         key = f"{task.name}-{run}" + (f"-again{n}" if n else "")
         names[key] = task.name
-        return client.submit(_attempt, topic, task.func, *task.args, key=key, retries=RETRIES)
+        future = client.submit(_attempt, topic, task.func, *task.args, key=key, retries=RETRIES)
+        orphaned.futures.append(future)
+        return future
 
     outcome = Outcome()
     watch = _Progress(tasks, progress)
+    orphaned = _Orphaned(client, no_worker_grace)
     try:
         running: dict[Future, Task] = {submit(task): task for task in tasks}
         finished = as_completed(list(running))
@@ -163,11 +208,13 @@ def run_tasks(client: Client, tasks: Sequence[Task],
                     running[again] = task
                     finished.add(again)
                 else:
-                    outcome.failed[task.name] = _why(exc)
+                    outcome.failed[task.name] = NO_WORKER if orphaned.fired.is_set() \
+                        else _why(exc)
                     watch.done(task.name)
             for future in batch:
                 future.release()
     finally:
+        orphaned.stop()
         watch.stop()
     outcome.retried |= _rerun(client, topic, names)
     return outcome

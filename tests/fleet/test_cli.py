@@ -18,7 +18,8 @@ def test_own_local_cluster_with_workers(fleet_dir: Path, capsys: pytest.CaptureF
     assert code == 0, err
     report = json.loads(out)
     assert list(report["hosts"]) == ["alpha"]
-    assert report["fleet"] == {"inputs": 1, "tasks": 1, "retried": [], "unreadable": []}
+    assert report["fleet"] == {"inputs": 1, "tasks": 1, "retried": [], "apart": [],
+                               "unreadable": []}
 
 
 def test_unreachable_scheduler(fleet_dir: Path, monkeypatch: pytest.MonkeyPatch,

@@ -85,7 +85,7 @@ def test_cli_json_matches_nsim_replay_json(scheduler: str, fleet_dir: Path,
     assert (fcode, code) == (1, 1)  # violations
     report = json.loads(fout)
     assert report.pop("fleet") == {"inputs": len(files), "tasks": 8, "retried": [],
-                                   "unreadable": []}
+                                   "apart": [], "unreadable": []}
     assert _sorted(report) == _sorted(json.loads(out))
     assert ferr.splitlines()[-1] == err.splitlines()[-1]  # N records, N events, ...
 
