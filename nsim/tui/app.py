@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from pathlib import Path
+from typing import Literal
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -17,6 +19,7 @@ from textual.widgets import Footer
 
 from nsim.tui.cache_pane import CachePane
 from nsim.tui.event_pane import EventPane
+from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen, StatusBar
 from nsim.tui.host_pane import HostPane
 from nsim.tui.instance_pane import InstancePane
@@ -24,9 +27,18 @@ from nsim.tui.lesson_pane import LessonPane
 from nsim.tui.log_pane import LogPane
 from nsim.tui.pane import Pane
 from nsim.tui.prompt import Prompt
+from nsim.tui.record_screen import RecordScreen
 from nsim.tui.session import Moment, Session
+from nsim.tui.store import MARK
 from nsim.tui.tour import Tour
-from nsim.tui.view import Filter, FilterKind, View, parse_when
+from nsim.tui.view import (
+    Filter,
+    FilterError,
+    View,
+    compile_pattern,
+    parse_filter,
+    parse_when,
+)
 from nsim.tui.violations_pane import ViolationsPane
 
 SPEEDS: tuple[float | None, ...] = (None, 1, 2, 5, 10, 20, 50, 100)
@@ -48,29 +60,65 @@ class NsimApp(App[None]):
     TITLE = "nsim"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("j,down", "step(1)", "step", key_display="j/↓"),
-        Binding("k,up", "step(-1)", "back", key_display="k/↑"),
-        Binding("pagedown", "page(1)", "page", show=False),
-        Binding("pageup", "page(-1)", "page back", show=False),
-        Binding("home", "home", "first", show=False),
-        Binding("end", "end", "last", show=False),
-        Binding("space", "play", "play/pause"),
-        Binding("plus,equals_sign", "speed(1)", "faster", show=False),
-        Binding("minus", "speed(-1)", "slower", show=False),
-        Binding("e", "problem(True)", "next problem"),
-        Binding("E", "problem(False)", "previous problem", show=False),
-        Binding("slash", "search", "search"),
-        Binding("n", "search_again(True)", "next match", show=False),
-        Binding("N", "search_again(False)", "previous match", show=False),
-        Binding("f", "filter", "filter"),
-        Binding("i", "filter_here('instance')", "this instance", show=False),
-        Binding("r", "filter_here('request')", "this request", show=False),
-        Binding("escape", "clear_filter", "all records", show=False),
-        Binding("t", "go_to_time", "time"),
-        Binding("right,l", "lesson(1)", "next step", key_display="→"),
-        Binding("left,h", "lesson(-1)", "previous step", key_display="←"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit", "quit"),
+        Binding("j,down", "step(1)", "step", key_display="j ↓", tooltip="step forward one record"),
+        Binding("k,up", "step(-1)", "back", key_display="k ↑",
+                tooltip="step back one record (the panes show the model exactly at that record)"),
+        Binding("pagedown", "page(1)", "page", show=False, tooltip="page forward"),
+        Binding("pageup", "page(-1)", "page back", show=False, tooltip="page back"),
+        Binding("home,g", "home", "first", show=False, tooltip="first record"),
+        Binding("end,G", "end", "last", show=False, tooltip="last record"),
+        Binding("enter", "open_record", "record", key_display="⏎",
+                tooltip="the record under the cursor whole: every line of its message, the "
+                        "whole traceback, its event (^W wraps, Esc closes)"),
+        Binding("ctrl+w", "wrap", "wrap", show=False,
+                tooltip="wrap long records (every line of the message) or cut them to one row"),
+        Binding("left,h", "arrow(-1)", "left", show=False, key_display="← h",
+                tooltip="scroll the log left (nsim teach: previous lesson step)"),
+        Binding("right,l", "arrow(1)", "right", show=False, key_display="→ l",
+                tooltip="scroll the log right (nsim teach: next lesson step)"),
+        Binding("less_than_sign", "pan(-1)", "pan left", show=False,
+                tooltip="scroll the log left"),
+        Binding("greater_than_sign", "pan(1)", "pan right", show=False,
+                tooltip="scroll the log right"),
+        Binding("slash", "search", "search", key_display="/",
+                tooltip="search: a regular expression, case-insensitive unless it has a capital; "
+                        "hits are highlighted"),
+        Binding("n", "search_again(True)", "next match", show=False,
+                tooltip="next match (from the top after the last)"),
+        Binding("N", "search_again(False)", "previous match", show=False,
+                tooltip="previous match (from the bottom before the first)"),
+        Binding("f", "filter", "filter",
+                tooltip="add a filter: [!]KIND VALUE, KIND text (a regex), level (at least it; "
+                        "! hides just it), logger, instance, request; without KIND: req-… a "
+                        "request, an instance prefix, else a regex; ! hides what matches"),
+        Binding("x", "filters", "filters", show=False,
+                tooltip="the filters in force: remove one"),
+        Binding("i", "filter_here('instance')", "this instance", show=False,
+                tooltip="filter by this record's instance (again: remove)"),
+        Binding("r", "filter_here('request')", "this request", show=False,
+                tooltip="filter by this record's request (again: remove)"),
+        Binding("escape", "clear_filters", "all records", show=False,
+                tooltip="remove every filter"),
+        Binding("e", "problem(True)", "next problem", show=False,
+                tooltip="next violation or ERROR"),
+        Binding("E", "problem(False)", "previous problem", show=False,
+                tooltip="previous violation or ERROR"),
+        Binding("m", "mark", "mark", show=False, tooltip="mark / unmark this record (▌)"),
+        Binding("u", "next_mark(True)", "next mark", show=False, tooltip="next mark"),
+        Binding("U", "next_mark(False)", "previous mark", show=False, tooltip="previous mark"),
+        Binding("F", "follow", "follow", show=False,
+                tooltip="follow: read what is appended to the files (as tail -f); at the last "
+                        "record, stay at the last"),
+        Binding("t", "go_to_time", "time", show=False,
+                tooltip="go to a time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"),
+        Binding("space", "play", "play", show=False, tooltip="play / pause"),
+        Binding("plus,equals_sign", "speed(1)", "faster", show=False, key_display="+",
+                tooltip="play faster: one record per tick, or the log's own time x1 to x100 "
+                        "(long quiet gaps are cut short)"),
+        Binding("minus", "speed(-1)", "slower", show=False, key_display="-",
+                tooltip="play slower"),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "quit", tooltip="quit"),
     ]
 
     def __init__(self, session: Session, tour: Tour | None = None) -> None:
@@ -81,6 +129,7 @@ class NsimApp(App[None]):
         self.playing = False
         self.speed = 0
         self.search_term = ""
+        self.pattern: re.Pattern[str] | None = None
         self.step = 0
         self.first_screen = asyncio.Event()
         self.first_screen_at: float | None = None
@@ -89,6 +138,7 @@ class NsimApp(App[None]):
         self._shown_notices = 0
         self._first_pending = False
         self._moment: Moment | None = None
+        self._known = 0
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -132,14 +182,16 @@ class NsimApp(App[None]):
         self.session.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "lesson":
-            return self.tour is not None
+        if action == "follow":
+            return self.tour is None
         return True
 
     # -- indexing -----------------------------------------------------------------------
     def on_indexed(self, _: Indexed) -> None:
         session = self.session
+        at_end = self.view.pos + 1 >= self._known  # at the last record the UI knew of
         self.view.catch_up()
+        self._known = len(self.view)
         for notice in session.notices[self._shown_notices:]:
             if notice.line is None:
                 self.notify(str(notice), title="cannot read", severity="error", timeout=10)
@@ -154,6 +206,10 @@ class NsimApp(App[None]):
             if self.tour is not None:
                 self._go_to_step(0)
             self.call_after_refresh(self._first_painted)
+            self._show()
+            return
+        if session.done.is_set() and session.following.is_set() and at_end:
+            self.view.end()  # following at the last record: stay at the last
             self._show()
             return
         # The record under the cursor and the model after it are as they were: only the
@@ -185,8 +241,8 @@ class NsimApp(App[None]):
         text = Text()
         count = len(view)
         text.append(f" record {view.pos + 1 if count else 0}/{count}", "bold")
-        if view.filter is not None:
-            text.append(f" of {len(session.store)} · {view.filter}", "yellow")
+        if view.filters:
+            text.append(f" of {len(session.store)}", "yellow")
         index = view.current
         if index is not None and not math.isnan(session.store.times[index]):
             rec = session.store.get(index)
@@ -198,6 +254,8 @@ class NsimApp(App[None]):
                     "green" if self.playing else "")
         if self.search_term:
             text.append(f" · /{self.search_term}", "cyan")
+        if session.following.is_set():
+            text.append(" · following", "green")
         if not session.done.is_set():
             text.append(f" · reading… {len(session.store)} records", "grey62")
         self.status_bar.show(text, session.progress, session.done.is_set())
@@ -265,60 +323,121 @@ class NsimApp(App[None]):
             return
         self._schedule()
 
+    # -- the log ----------------------------------------------------------------------
+    def action_open_record(self) -> None:
+        index = self.view.current
+        if index is not None:
+            self.push_screen(RecordScreen(self.session.store.get(index)))
+
+    def action_wrap(self) -> None:
+        self.log_pane.wrap = not self.log_pane.wrap
+        self.log_pane.refresh()
+
+    def action_arrow(self, direction: int) -> None:
+        if self.tour is not None:
+            self.action_lesson(direction)
+        else:
+            self.action_pan(direction)
+
+    def action_pan(self, direction: int) -> None:
+        self.log_pane.pan(direction * max(8, self.log_pane.content_size.width // 4))
+
+    def action_mark(self) -> None:
+        index = self.view.current
+        if index is not None:
+            self.session.store.toggle(index, MARK)
+            self.log_pane.refresh()
+
+    def action_next_mark(self, forward: bool) -> None:
+        if self.view.next_flagged(forward, MARK) is None:
+            self.notify("No further mark in this direction.", timeout=3)
+        self._show()
+
+    def action_follow(self) -> None:
+        following = self.session.following
+        if following.is_set():
+            following.clear()
+        else:
+            following.set()
+            self.view.end()
+            self._show()
+        self._status()
+
     # -- asking -------------------------------------------------------------------------
     def action_search(self) -> None:
         self.push_screen(Prompt("search /", self.search_term), self._searched)
 
     def _searched(self, term: str | None) -> None:
-        if term:
-            self.search_term = term
-            self.action_search_again(True)
+        if not term:
+            return
+        try:
+            self.pattern = compile_pattern(term)
+        except FilterError as exc:
+            self.notify(str(exc), severity="error", timeout=5)
+            return
+        self.search_term = term
+        self.log_pane.pattern = self.pattern
+        self.action_search_again(True)
 
     def action_search_again(self, forward: bool) -> None:
-        if not self.search_term:
+        if self.pattern is None:
             self.action_search()
             return
-        if self.view.search(self.search_term, forward) is None:
-            self.notify(f"{self.search_term!r} not found {'below' if forward else 'above'}.",
-                        severity="warning", timeout=3)
+        found = self.view.search(self.pattern, forward)
+        if found is None:
+            self.notify(f"{self.search_term!r} not found.", severity="warning", timeout=3)
+        elif found[1]:
+            self.notify("search wrapped: continuing from the " + ("top" if forward else "bottom"),
+                        timeout=2)
         self._show()
 
     def action_filter(self) -> None:
-        current = self.view.filter.value if self.view.filter else ""
-        self.push_screen(Prompt("filter: instance uuid or req-… (empty: all)", current),
+        self.push_screen(Prompt("filter [!]text|level|logger|instance|request VALUE"),
                          self._filtered)
 
     def _filtered(self, text: str | None) -> None:
-        if text is None:
+        if not text or not text.strip():
             return
-        text = text.strip()
-        if not text:
-            self.view.set_filter(None)
-        else:
-            kind: FilterKind = "request" if text.startswith("req-") else "instance"
-            value = self.view.resolve(kind, text)
-            if value is None:
-                self.notify(f"No {kind} starts with {text!r}.", severity="warning", timeout=4)
-                return
-            self.view.set_filter(Filter(kind, value))
+        try:
+            new = parse_filter(text, self.session.store)
+        except FilterError as exc:
+            self.notify(str(exc), severity="warning", timeout=5)
+            return
+        self._set_filters([*self.view.filters, new])
+
+    def _set_filters(self, filters: list[Filter]) -> None:
+        self.view.set_filters(filters)
+        self.log_pane.border_title = " ".join(["Log", *map(str, filters)])
+        if filters and not len(self.view):
+            self.notify("No record passes these filters.", severity="warning", timeout=4)
         self._show()
 
-    def action_filter_here(self, kind: FilterKind) -> None:
+    def action_filters(self) -> None:
+        if not self.view.filters:
+            self.notify("No filter in force (f adds one).", timeout=3)
+            return
+        self.push_screen(FiltersScreen(self.view.filters), self._removed)
+
+    def _removed(self, old: Filter | None) -> None:
+        if old is not None:
+            self._set_filters([f for f in self.view.filters if f != old])
+
+    def action_filter_here(self, kind: Literal["instance", "request"]) -> None:
         index = self.view.current
         if index is None:
             return
         store = self.session.store
         value = store.owners[index] if kind == "instance" else store.requests[index]
-        if value is None or self.view.filter == Filter(kind, value):
-            self.view.set_filter(None)
-        else:
-            self.view.set_filter(Filter(kind, value))
-        self._show()
+        if value is None:
+            self.notify(f"This record names no {kind}.", timeout=3)
+            return
+        here = Filter(kind, value)
+        filters = self.view.filters
+        self._set_filters([f for f in filters if f != here] if here in filters else [*filters, here])
 
-    def action_clear_filter(self) -> None:
-        if self.view.filter is not None:
-            self.view.set_filter(None)
-            self._show()
+    def action_clear_filters(self) -> None:
+        if self.view.filters:
+            self._set_filters([])
 
     def action_go_to_time(self) -> None:
         self.push_screen(Prompt("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"), self._timed)
@@ -336,7 +455,8 @@ class NsimApp(App[None]):
         self._show()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)
+                                     and self.check_action(b.action.split("(")[0], ())]))
 
     # -- the lesson ---------------------------------------------------------------------
     def action_lesson(self, delta: int) -> None:
@@ -350,7 +470,7 @@ class NsimApp(App[None]):
         anchor = self.tour.anchor(step)
         if anchor is not None:
             if not self.view.contains(anchor):
-                self.view.set_filter(None)
+                self._set_filters([])
             self.view.go_to(anchor)
         focus = self.tour.lesson.steps[step].pane
         for widget in (self.log_pane, *self.panes):

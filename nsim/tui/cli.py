@@ -47,7 +47,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
     if refused(args.files, args.format, args.year):
         return EXIT_USAGE
-    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config)).run()
+    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config,
+                    follow=args.follow)).run()
     return EXIT_OK
 
 
@@ -81,6 +82,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "Several files (hosts) are merged by time. Press ? for keys.")
     add_input_args(p)
     add_host_config_arg(p)
+    p.add_argument("--follow", action="store_true",
+                   help="read what is appended to the files, as tail -f does (F toggles it)")
     p.set_defaults(func=cmd_tui)
 
     p = sub.add_parser("teach", help="a guided lesson over one boot (terminal UI)",

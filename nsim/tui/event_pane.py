@@ -61,7 +61,7 @@ class EventPane(Pane):
             "code": f"{rec.func} {rec.path}:{rec.lineno}" if rec.func else None,
         }
         _fields(body, envelope, 0)
-        for line in rec.traceback[:12]:
+        for line in rec.traceback:
             body.append(line + "\n", "red")
         for assumption in moment.assumptions:
             body.append(f"model assumes: {assumption.message}\n", "italic grey62")

@@ -1,4 +1,4 @@
-"""The status line (position, play state, filter, indexing progress), the keys, and `?` help."""
+"""The status line (position, play state, filters, indexing progress), and `?` help."""
 
 from __future__ import annotations
 
@@ -9,26 +9,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
-
-# Every key, in the order `?` lists them; (keys, what they do).
-KEYS: tuple[tuple[str, str], ...] = (
-    ("j  ↓", "step forward one record"),
-    ("k  ↑", "step back one record (the panes show the model exactly at that record)"),
-    ("PgDn  PgUp", "page forward / back"),
-    ("Home  End", "first / last record"),
-    ("space", "play / pause"),
-    ("+  -", "play speed: one record per tick, or the log's own time x1 to x100 "
-             "(long quiet gaps are cut short)"),
-    ("e  E", "next / previous violation or ERROR"),
-    ("/", "search; n / N next / previous match"),
-    ("f", "filter by instance uuid or request id (prefix; empty clears)"),
-    ("i  r", "filter by this record's instance / request (again: clear)"),
-    ("Esc", "clear the filter"),
-    ("t", "go to a time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"),
-    ("→  ←", "lesson: next / previous step (nsim teach)"),
-    ("?", "this help"),
-    ("q", "quit"),
-)
 
 
 class StatusBar(Horizontal):
@@ -57,23 +37,44 @@ class StatusBar(Horizontal):
             bar.update(total=100, progress=round(100 * progress))
 
 
+def key_names(binding: Binding) -> str:
+    """The keys of a binding as the help lists them: its display, else its keys."""
+    if binding.key_display:
+        return binding.key_display
+    return "  ".join(_KEY_NAMES.get(k, k) for k in binding.key.split(","))
+
+
+_KEY_NAMES = {"down": "↓", "up": "↑", "left": "←", "right": "→", "pagedown": "PgDn",
+              "pageup": "PgUp", "home": "Home", "end": "End", "space": "space",
+              "slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter",
+              "plus": "+", "equals_sign": "=", "minus": "-", "less_than_sign": "<",
+              "greater_than_sign": ">", "ctrl+w": "^W", "tab": "Tab"}
+
+
 class HelpScreen(ModalScreen[None]):
-    """All keys."""
+    """Every key of the app, read from its bindings: the keys, and what they do."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 100%;
                                   border: round $accent; background: $surface; padding: 0 1; }
     """
+
+    def __init__(self, bindings: list[Binding], title: str = "Keys",
+                 hint: str = "Esc closes") -> None:
+        super().__init__()
+        self.bindings = bindings
+        self.title = title
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold yellow", no_wrap=True)
         table.add_column()
-        for keys, what in KEYS:
-            table.add_row(keys, what)
+        for binding in self.bindings:
+            table.add_row(key_names(binding), binding.tooltip or binding.description)
         with VerticalScroll() as box:
-            box.border_title = "Keys"
-            box.border_subtitle = "Esc closes"
+            box.border_title = self.title
+            box.border_subtitle = self.hint
             yield Static(table)

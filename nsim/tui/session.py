@@ -12,6 +12,8 @@ from __future__ import annotations
 import bisect
 import gzip
 import itertools
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +34,8 @@ FIRST_BATCH = 200
 _PROGRESS_EVERY = 0.2
 _FIRST_PAINT_WAIT = 2.0
 _MAX_NOTICES = 10_000
+FOLLOW_POLL = 0.5
+"""Seconds between two looks at the followed files' sizes."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,43 @@ class Moment:
     """What the model assumed at this record."""
 
 
+@dataclass
+class _Tail:
+    """How far a followed file is read (bytes), the physical lines indexed, the year of its
+    stamps, and the lines of its last record, held back until the next look (more lines of
+    that record may be on their way)."""
+
+    path: str
+    offset: int
+    lines: int
+    year: int | None
+    pending: bytes = b""
+
+
+def _line_offset(path: str, lines: int) -> int | None:
+    """The byte offset after the first `lines` physical lines of a plain file (None for gzip)."""
+    with open(path, "rb") as raw:
+        if raw.peek(2)[:2] == b"\x1f\x8b":
+            return None
+        offset = 0
+        while lines > 0 and (block := raw.read(1 << 20)):
+            count = block.count(b"\n")
+            if count < lines:
+                lines -= count
+                offset += len(block)
+                continue
+            return offset + _line_offset_in(block, lines)
+        return offset
+
+
+def _line_offset_in(data: bytes, lines: int) -> int:
+    """The offset in `data` after its first `lines` lines."""
+    cut = 0
+    for _ in range(lines):
+        cut = data.index(b"\n", cut) + 1
+    return cut
+
+
 def count_lines(path: str) -> int | None:
     """Physical lines of a regular file (gzip read through), or None for stdin and the unreadable."""
     if path == "-":
@@ -78,7 +119,8 @@ class Session:
 
     def __init__(self, paths: Iterable[str], year: int | None = None, fmt: str = "auto",
                  config: HostConfig | None = None, chunk: int = CHUNK,
-                 interval: int = DEFAULT_INTERVAL, cost_factor: float = COST_FACTOR) -> None:
+                 interval: int = DEFAULT_INTERVAL, cost_factor: float = COST_FACTOR,
+                 follow: bool = False) -> None:
         self.paths = list(paths)
         self.year = year
         self.fmt = fmt
@@ -95,6 +137,10 @@ class Session:
         self.done = threading.Event()
         self._resume = threading.Event()
         self._stop = threading.Event()
+        self.following = threading.Event()
+        """Set while appended lines are read (`follow`); the UI toggles it."""
+        if follow:
+            self.following.set()
         self._thread: threading.Thread | None = None
         self._on_progress: Callable[[], None] | None = None
 
@@ -102,7 +148,7 @@ class Session:
     def start(self, on_progress: Callable[[], None] | None = None) -> None:
         """Index in a background thread; `on_progress` is called from it now and then."""
         self._on_progress = on_progress
-        self._thread = threading.Thread(target=self._index, name="nsim-index", daemon=True)
+        self._thread = threading.Thread(target=self._work, name="nsim-index", daemon=True)
         self._thread.start()
 
     def run(self) -> Session:
@@ -166,7 +212,14 @@ class Session:
         if self._on_progress is not None:
             self._on_progress()
 
-    def _index(self) -> None:
+    def _work(self) -> None:
+        """The thread: index the inputs, then follow them."""
+        indexed = self._index()
+        if indexed is not None:
+            self._follow(*indexed)
+
+    def _index(self) -> tuple[Models, list[ParseRun]] | None:
+        """Index every record of the inputs; the models and runs at their end, None when stopped."""
         runs = [ParseRun([p], fmt=self.fmt, year=self.year, on_diagnostic=self._diagnostic)
                 for p in self.paths]
         models: Models = {}
@@ -174,25 +227,102 @@ class Session:
         try:
             for rec in merged(runs):
                 if self._stop.is_set():
-                    return
-                index = self.store.append(rec, host_key(rec))
-                self._apply(models, rec, index)
-                self.timeline.offer(index + 1, models)
+                    return None
+                self._add(models, rec)
                 self.lines_read = sum(r.counts.physical_lines for r in runs)
-                if index + 1 == FIRST_BATCH:
+                if len(self.store) == FIRST_BATCH:
                     self._first_screen()
                 elif time.perf_counter() >= next_report:
                     next_report = time.perf_counter() + _PROGRESS_EVERY
                     self._progress()
         except Exception as exc:  # shown in the UI instead of a crash
-            self._notice(self.paths[0] if len(self.paths) == 1 else "input", None,
-                         f"indexing stopped after {len(self.store)} records: internal error "
-                         f"{type(exc).__name__}: {exc}")
+            self._internal_error(exc)
+            return None
         finally:
             self.lines_read = sum(r.counts.physical_lines for r in runs)
             self.done.set()
             self.first_batch.set()
             self._progress()
+        return models, runs
+
+    def _internal_error(self, exc: Exception) -> None:
+        self._notice(self.paths[0] if len(self.paths) == 1 else "input", None,
+                     f"indexing stopped after {len(self.store)} records: internal error "
+                     f"{type(exc).__name__}: {exc}")
+
+    def _add(self, models: Models, rec: Record) -> None:
+        index = self.store.append(rec, host_key(rec))
+        self._apply(models, rec, index)
+        self.timeline.offer(index + 1, models)
+
+    # -- following --------------------------------------------------------------------
+    def _follow(self, models: Models, runs: list[ParseRun]) -> None:
+        """Until stopped, read the lines appended to each plain file (while `following`)."""
+        tails: list[_Tail] = []
+        while not self._stop.wait(FOLLOW_POLL):
+            if not self.following.is_set():
+                continue
+            if not tails:
+                for path, run in zip(self.paths, runs, strict=True):
+                    lines = run.counts.physical_lines
+                    offset = None if run.errors else _line_offset(path, lines)
+                    if offset is not None:
+                        year = self.year or run.inferred_years.get(path, (None, 0))[0]
+                        tails.append(_Tail(path, offset, lines, year))
+            try:
+                if any([self._read_tail(models, tail) for tail in tails]):
+                    self._progress()
+            except Exception as exc:  # shown in the UI instead of a crash
+                self._internal_error(exc)
+                return
+
+    def _read_tail(self, models: Models, tail: _Tail) -> bool:
+        """Index the whole lines appended to `tail`'s file since the last look; whether any were."""
+        try:
+            with open(tail.path, "rb") as raw:
+                size = os.fstat(raw.fileno()).st_size
+                if size < tail.offset:  # truncated or replaced: read it again from its start
+                    self._notice(tail.path, None, "the file shrank: following it from its start")
+                    tail.offset = tail.lines = 0
+                    tail.pending = b""
+                raw.seek(tail.offset)
+                new = raw.read(size - tail.offset)
+        except OSError as exc:
+            self._notice(tail.path, None, f"cannot follow: {exc.strerror or exc}")
+            return False
+        new = new[:new.rfind(b"\n") + 1]
+        if not new and not tail.pending:
+            return False
+        tail.offset += len(new)
+        chunk, before = tail.pending + new, tail.lines
+        records = self._parse_part(chunk, tail)
+        if new and records:  # the last record may go on: keep its lines for the next look
+            last = records.pop()
+            cut = _line_offset_in(chunk, last.line - before - 1)
+            tail.pending = chunk[cut:]
+            chunk = chunk[:cut]
+        else:
+            tail.pending = b""
+        for rec in records:
+            self._add(models, rec)
+        tail.lines += chunk.count(b"\n")
+        self.lines_read += chunk.count(b"\n")
+        return bool(records)
+
+    def _parse_part(self, chunk: bytes, tail: _Tail) -> list[Record]:
+        """The records of lines of `tail`'s file, numbered and named as in the file."""
+        before = tail.lines
+
+        def diagnostic(diag: Diagnostic) -> None:
+            line = None if diag.line is None else diag.line + before
+            self._diagnostic(diag.model_copy(update={"source": tail.path, "line": line}))
+
+        with tempfile.NamedTemporaryFile(suffix=".log") as part:
+            part.write(chunk)
+            part.flush()
+            run = ParseRun([part.name], fmt=self.fmt, year=tail.year, on_diagnostic=diagnostic)
+            return [rec.model_copy(update={"source": tail.path, "line": rec.line + before})
+                    for rec in run]
 
     def _first_screen(self) -> None:
         self.first_batch.set()

@@ -1,8 +1,8 @@
 """Records of a large input kept compact: sealed chunks are pickled and compressed.
 
-Per record the store keeps small columns (time, host, owning instance, request id, flags)
-for filtering and jumping; the full `Record` is rebuilt from its chunk on demand, with a
-few recently used chunks kept decoded. Search runs over a compressed lower-case text of
+Per record the store keeps small columns (time, host, owning instance, request id, level,
+logger, flags) for filtering and jumping; the full `Record` is rebuilt from its chunk on
+demand, with a few recently used chunks kept decoded. Search runs over a compressed text of
 each chunk, so it does not rebuild records.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import pickle
+import re
 import sys
 import threading
 import zlib
@@ -18,7 +19,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from nsim.events.lock import LOCKUTILS
 from nsim.logs.record import Record
+from nsim.nova_names import is_uuid
 
 # Records per sealed chunk, and decoded chunks kept in memory.
 CHUNK = 1024
@@ -26,7 +29,10 @@ _DECODED = 8
 # Flag bits per record.
 ERROR = 1
 VIOLATION = 2
+MARK = 4
 _NO_TIME = float("nan")
+RANKS = {"DEBUG": 1, "INFO": 2, "AUDIT": 2, "WARNING": 3, "ERROR": 4, "TRACE": 4, "CRITICAL": 5}
+"""Severity of each level (0: none); a level filter keeps records of at least its rank."""
 
 
 def epoch(stamp: datetime) -> float:
@@ -35,10 +41,22 @@ def epoch(stamp: datetime) -> float:
 
 
 def search_text(rec: Record) -> str:
-    """What `/` searches in one record: the columns the log pane shows, lower-cased."""
+    """What `/` searches in one record: the columns the log pane shows and the traceback, on
+    one line."""
     parts = (rec.host or "", rec.level or "", rec.logger or "", rec.request_id or "",
-             rec.instance or "", rec.message.replace("\n", " "))
-    return " ".join(parts).lower()
+             rec.instance or "", rec.message, *rec.traceback)
+    return " ".join(parts).replace("\n", " ")
+
+
+def owner(rec: Record) -> str | None:
+    """The instance a record names: its `[instance: U]`, or the uuid an instance lock is named by."""
+    if rec.instance:
+        return rec.instance
+    if rec.logger == LOCKUTILS:
+        name = getattr(rec.event, "name", None)
+        if isinstance(name, str) and is_uuid(name):
+            return name
+    return None
 
 
 class _Chunk:
@@ -67,6 +85,9 @@ class RecordStore:
         self.owners: list[str | None] = []
         """The instance each record belongs to: its `[instance: U]`, else its request's."""
         self.requests: list[str | None] = []
+        self.ranks = bytearray()
+        """The `RANKS` of each record's level."""
+        self.loggers: list[str | None] = []
         self.flags = bytearray()
         self._sealed: list[_Chunk] = []
         self._open: list[Record] = []
@@ -79,23 +100,25 @@ class RecordStore:
 
     def append(self, rec: Record, host: str) -> int:
         """Add a record; returns its index."""
-        owner = rec.instance
+        named = owner(rec)
         req = rec.request_id
         if req is not None:
             req = sys.intern(req)
             known = self._request_owner.get(req)
-            if owner is not None and known is None:
-                self._request_owner[req] = owner
-            elif owner is not None and known != owner:
+            if named is not None and known is None:
+                self._request_owner[req] = named
+            elif named is not None and known != named:
                 self._request_owner[req] = ""  # one request, several instances: ambiguous
-            elif owner is None:
-                owner = known or None
+            elif named is None:
+                named = known or None
         with self._lock:
             self.times.append(epoch(rec.timestamp) if rec.timestamp is not None else _NO_TIME)
             self.hosts.append(sys.intern(host))
             self.host_names.add(host)
-            self.owners.append(sys.intern(owner) if owner else None)
+            self.owners.append(sys.intern(named) if named else None)
             self.requests.append(req)
+            self.ranks.append(RANKS.get(rec.level or "", 0))
+            self.loggers.append(sys.intern(rec.logger) if rec.logger else None)
             self._open.append(rec)
             self.flags.append(ERROR if rec.level in ("ERROR", "CRITICAL") or rec.traceback else 0)
             if len(self._open) >= self.chunk:
@@ -132,43 +155,65 @@ class RecordStore:
         for i in range(start, stop):
             yield self.get(i)
 
-    def search(self, term: str, start: int, forward: bool = True) -> int | None:
-        """The first record from `start` (inclusive, in the given direction) whose text has `term`."""
-        needle = term.lower()
+    def toggle(self, index: int, flag: int) -> None:
+        self.flags[index] ^= flag
+
+    def request_owner(self, request: str) -> str | None:
+        """The one instance a request's records name, if they name exactly one."""
+        return self._request_owner.get(request) or None
+
+    def _texts(self, n: int) -> tuple[str, array[int] | list[int]]:
+        """Chunk `n`'s search text (records joined by newlines) and where each record starts."""
+        with self._lock:
+            sealed = self._sealed[n] if n < len(self._sealed) else None
+            texts = None if sealed else [search_text(r) for r in self._open]
+        if sealed is not None:
+            return zlib.decompress(sealed.text).decode("utf-8"), sealed.offsets
+        assert texts is not None
+        offsets = [0]
+        for t in texts[:-1]:
+            offsets.append(offsets[-1] + len(t) + 1)
+        return "\n".join(texts), offsets
+
+    def search(self, pattern: re.Pattern[str], start: int, forward: bool = True) -> int | None:
+        """The first record from `start` (inclusive, in the given direction) that `pattern` matches."""
         size = len(self)
-        if not needle or not 0 <= start < size:
+        if not 0 <= start < size:
             return None
         n = start // self.chunk
         step = 1 if forward else -1
         while 0 <= n * self.chunk < size:
-            hit = self._search_chunk(n, needle, start, forward)
+            hit = self._search_chunk(n, pattern, start, forward)
             if hit is not None:
                 return hit
             n += step
         return None
 
-    def _search_chunk(self, n: int, needle: str, start: int, forward: bool) -> int | None:
+    def _search_chunk(self, n: int, pattern: re.Pattern[str], start: int,
+                      forward: bool) -> int | None:
         base = n * self.chunk
-        with self._lock:
-            sealed = self._sealed[n] if n < len(self._sealed) else None
-            open_texts = None if sealed else [search_text(r) for r in self._open]
-        if sealed is None:
-            assert open_texts is not None
-            order = range(len(open_texts)) if forward else range(len(open_texts) - 1, -1, -1)
-            for k in order:
-                if (base + k >= start if forward else base + k <= start) and needle in open_texts[k]:
-                    return base + k
-            return None
-        text = zlib.decompress(sealed.text).decode("utf-8")
+        text, offsets = self._texts(n)
         local = start - base
         if forward:
-            begin = sealed.offsets[local] if 0 <= local < len(sealed.offsets) else 0
-            pos = text.find(needle, begin)
+            match = pattern.search(text, offsets[local] if 0 <= local < len(offsets) else 0)
+            pos = None if match is None else match.start()
         else:
-            end = len(text)
-            if 0 <= local < len(sealed.offsets) - 1:
-                end = sealed.offsets[local + 1] - 1
-            pos = text.rfind(needle, 0, end)
-        if pos < 0:
+            end = offsets[local + 1] - 1 if 0 <= local < len(offsets) - 1 else len(text)
+            pos = None
+            for match in pattern.finditer(text, 0, end):
+                pos = match.start()
+        if pos is None:
             return None
-        return base + bisect.bisect_right(sealed.offsets, pos) - 1
+        return base + bisect.bisect_right(offsets, pos) - 1
+
+    def matching(self, pattern: re.Pattern[str], start: int, stop: int) -> set[int]:
+        """The records in start..stop-1 that `pattern` matches."""
+        hits: set[int] = set()
+        for n in range(start // self.chunk, (stop - 1) // self.chunk + 1 if stop > start else 0):
+            base = n * self.chunk
+            text, offsets = self._texts(n)
+            for match in pattern.finditer(text):
+                index = base + bisect.bisect_right(offsets, match.start()) - 1
+                if start <= index < stop:
+                    hits.add(index)
+        return hits

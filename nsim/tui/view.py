@@ -1,58 +1,154 @@
-"""What the log pane walks through: all records or those of one instance or request, and a cursor.
+"""What the log pane walks through: the records the filters keep, and a cursor.
 
-Positions are places in the view; indexes are places in the record store. The view keeps
-up with records indexed after a filter was set.
+Positions are places in the view; indexes are places in the record store. Filters stack as
+lnav's do: a record is shown when, for each kind that has "in" filters, one of them keeps it,
+and no "out" filter matches it. The view keeps up with records indexed after a filter was set.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
-from nsim.tui.store import ERROR, VIOLATION, RecordStore, epoch
+from nsim.tui.store import ERROR, RANKS, VIOLATION, RecordStore, epoch
 
-FilterKind = Literal["instance", "request"]
+_ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
+FilterKind = Literal["text", "level", "logger", "instance", "request"]
+KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
+
+
+class FilterError(ValueError):
+    """A filter or search that cannot be used (a bad regex, an unknown level or instance)."""
+
+
+def compile_pattern(text: str) -> re.Pattern[str]:
+    """`text` as a regex, case-insensitive unless it has a capital letter (lnav's smart case)."""
+    try:
+        return re.compile(text, 0 if any(c.isupper() for c in text) else re.IGNORECASE)
+    except re.error as exc:
+        raise FilterError(f"not a regular expression: {text!r} ({exc})") from None
 
 
 @dataclass(frozen=True)
 class Filter:
+    """Keep (or, `out`, hide) records: `text` a regex over the row, `level` at least that level
+    (out: exactly it), `logger` that logger or its children, `instance`/`request` that id."""
+
     kind: FilterKind
     value: str
+    out: bool = False
+    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.value}"
+        value = self.value[:8] if self.kind in ("instance", "request") else self.value
+        if self.kind == "request":
+            value = self.value.removeprefix("req-")[:8]
+        return f"{'-' if self.out else '+'}{self.kind} {value}"
+
+
+def parse_filter(text: str, store: RecordStore) -> Filter:
+    """A filter from `[!|-]KIND VALUE` (KIND: text, level, logger, instance, request); with no
+    kind, `req-…` is a request, the prefix of an indexed instance that instance, else a regex."""
+    text = text.strip()
+    out = text[:1] in ("!", "-")
+    text = text[1:].strip() if out else text.removeprefix("+").strip()
+    head, _, rest = text.partition(" ")
+    kind: FilterKind
+    if head in KINDS and rest.strip():
+        kind, value = head, rest.strip()  # type: ignore[assignment]
+    elif text.startswith("req-"):
+        kind, value = "request", text
+    elif _ID_PREFIX.fullmatch(text) and resolve(store, "instance", text) is not None:
+        kind, value = "instance", text
+    else:
+        kind, value = "text", text
+    if not value:
+        raise FilterError("an empty filter")
+    if kind == "text":
+        return Filter("text", value, out, compile_pattern(value))
+    if kind == "level":
+        value = value.upper()
+        if value not in RANKS:
+            raise FilterError(f"no level {value!r}; levels: {', '.join(RANKS)}")
+        return Filter("level", value, out)
+    if kind in ("instance", "request"):
+        full = resolve(store, kind, value)
+        if full is None:
+            raise FilterError(f"no {kind} starts with {value!r}")
+        return Filter(kind, full, out)
+    return Filter(kind, value, out)
+
+
+def resolve(store: RecordStore, kind: Literal["instance", "request"], prefix: str) -> str | None:
+    """The full instance uuid or request id that `prefix` starts, among indexed records."""
+    column = store.owners if kind == "instance" else store.requests
+    for value in column:
+        if value is not None and value.startswith(prefix):
+            return value
+    return None
 
 
 class View:
-    """A cursor over the records, optionally restricted to one instance or request."""
+    """A cursor over the records the stacked filters keep."""
 
     def __init__(self, store: RecordStore) -> None:
         self.store = store
-        self.filter: Filter | None = None
+        self.filters: list[Filter] = []
         self._indices: list[int] = []
         self._scanned = 0
         self.pos = 0
 
     def __len__(self) -> int:
-        return len(self.store) if self.filter is None else len(self._indices)
+        return len(self._indices) if self.filters else len(self.store)
 
     def catch_up(self) -> None:
         """Take in records indexed since the last call."""
-        if self.filter is None:
+        if not self.filters:
             return
-        column = self.store.owners if self.filter.kind == "instance" else self.store.requests
-        value, end = self.filter.value, len(self.store)
-        self._indices.extend(i for i in range(self._scanned, end) if column[i] == value)
+        end = len(self.store)
+        self._indices.extend(self._kept(self._scanned, end))
         self._scanned = end
+
+    def _kept(self, start: int, stop: int) -> list[int]:
+        """The records in start..stop-1 the filters keep."""
+        store = self.store
+        texts = {f: store.matching(f.pattern, start, stop) for f in self.filters
+                 if f.pattern is not None}
+
+        def hit(f: Filter, i: int) -> bool:
+            if f.kind == "text":
+                return i in texts[f]
+            if f.kind == "level":
+                rank = RANKS[f.value]
+                return store.ranks[i] == rank if f.out else store.ranks[i] >= rank
+            if f.kind == "logger":
+                name = store.loggers[i]
+                return name is not None and (name == f.value or name.startswith(f.value + "."))
+            if f.kind == "request":
+                return store.requests[i] == f.value
+            owner = store.owners[i]
+            request = store.requests[i]
+            return owner == f.value or (owner is None and request is not None
+                                        and store.request_owner(request) == f.value)
+
+        ins: dict[FilterKind, list[Filter]] = {}
+        for f in self.filters:
+            if not f.out:
+                ins.setdefault(f.kind, []).append(f)
+        outs = [f for f in self.filters if f.out]
+        return [i for i in range(start, stop)
+                if all(any(hit(f, i) for f in group) for group in ins.values())
+                and not any(hit(f, i) for f in outs)]
 
     def index_at(self, pos: int) -> int | None:
         """The record index at view position `pos`, or None outside the view."""
         if not 0 <= pos < len(self):
             return None
-        return pos if self.filter is None else self._indices[pos]
+        return self._indices[pos] if self.filters else pos
 
     @property
     def current(self) -> int | None:
@@ -60,7 +156,7 @@ class View:
 
     def position_of(self, index: int) -> int:
         """The view position of the first record at or after `index` (the last one if none is)."""
-        pos = index if self.filter is None else bisect.bisect_left(self._indices, index)
+        pos = bisect.bisect_left(self._indices, index) if self.filters else index
         return max(0, min(pos, len(self) - 1))
 
     # -- moving ---------------------------------------------------------------------------
@@ -76,15 +172,15 @@ class View:
     def go_to(self, index: int) -> None:
         self.pos = self.position_of(index)
 
-    def next_flagged(self, forward: bool) -> int | None:
-        """Move to the next (or previous) record with a violation or an ERROR; its index or None."""
+    def next_flagged(self, forward: bool, mask: int = ERROR | VIOLATION) -> int | None:
+        """Move to the next (or previous) record with a flag of `mask`; its index or None."""
         step = 1 if forward else -1
         pos = self.pos + step
         flags = self.store.flags
         while 0 <= pos < len(self):
             index = self.index_at(pos)
             assert index is not None
-            if flags[index] & (ERROR | VIOLATION):
+            if flags[index] & mask:
                 self.pos = pos
                 return index
             pos += step
@@ -101,43 +197,46 @@ class View:
                 return index
         return None
 
-    def search(self, term: str, forward: bool) -> int | None:
-        """Move to the next (or previous) record containing `term`; its index or None."""
+    def search(self, pattern: re.Pattern[str], forward: bool) -> tuple[int, bool] | None:
+        """Move to the next (or previous) record `pattern` matches, from the other end when
+        none is left in that direction; its index and whether the search wrapped, or None."""
         start = self.current
         if start is None:
             return None
-        probe = start + (1 if forward else -1)
-        while (hit := self.store.search(term, probe, forward)) is not None:
-            if self.contains(hit):
-                self.go_to(hit)
-                return hit
-            probe = hit + (1 if forward else -1)
+        step = 1 if forward else -1
+        for probe, wrapped in ((start + step, False), (0 if forward else len(self.store) - 1, True)):
+            while (hit := self.store.search(pattern, probe, forward)) is not None:
+                if wrapped and (hit > start if forward else hit < start):
+                    break
+                if self.contains(hit):
+                    self.go_to(hit)
+                    return hit, wrapped
+                probe = hit + step
         return None
 
     def contains(self, index: int) -> bool:
         """Whether record `index` is in the view."""
-        if self.filter is None:
+        if not self.filters:
             return 0 <= index < len(self.store)
         pos = bisect.bisect_left(self._indices, index)
         return pos < len(self._indices) and self._indices[pos] == index
 
     # -- filtering ------------------------------------------------------------------------
-    def resolve(self, kind: FilterKind, prefix: str) -> str | None:
-        """The full instance uuid or request id that `prefix` starts, among indexed records."""
-        column = self.store.owners if kind == "instance" else self.store.requests
-        for value in column:
-            if value is not None and value.startswith(prefix):
-                return value
-        return None
-
-    def set_filter(self, new: Filter | None) -> None:
-        """Show only the records of `new` (None: all), keeping the cursor near its record."""
+    def set_filters(self, filters: list[Filter]) -> None:
+        """Show only the records `filters` keep (none: all), keeping the cursor near its record."""
         current = self.current
-        self.filter = new
+        self.filters = list(filters)
         self._indices = []
         self._scanned = 0
         self.catch_up()
         self.pos = 0 if current is None else self.position_of(current)
+
+    def add_filter(self, new: Filter) -> None:
+        if new not in self.filters:
+            self.set_filters([*self.filters, new])
+
+    def remove_filter(self, old: Filter) -> None:
+        self.set_filters([f for f in self.filters if f != old])
 
 
 _TIME_FORMATS = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M")

@@ -7,12 +7,12 @@ from pathlib import Path
 from textual.widgets import Input
 
 from nsim.tui.app import SPEEDS, NsimApp
+from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen
 from nsim.tui.log_pane import LogPane
 from nsim.tui.session import Session
 from nsim.tui.tour import Tour, load
 from tests.tui.helpers import (
-    EVENT_REQ,
     SEED,
     SHA1,
     UUID,
@@ -184,8 +184,13 @@ async def test_search_with_n_and_shift_n() -> None:
         assert app.view.current == first
         await press(pilot, "n")
         assert app.view.current == index_of(session, "VM Paused")
-        await press(pilot, "n", "n")
-        assert app.view.current == index_of(session, "VM Resumed")
+        await press(pilot, "n")
+        last = index_of(session, "VM Resumed")
+        assert app.view.current == last
+        await press(pilot, "n")  # past the last hit: from the top again
+        assert app.view.current == first
+        await press(pilot, "N")  # before the first: from the bottom
+        assert app.view.current == last
         await press(pilot, "N", "N")
         assert app.view.current == first
         assert "/lifecycle event" in status(app)
@@ -193,25 +198,67 @@ async def test_search_with_n_and_shift_n() -> None:
         assert app.view.current == first
 
 
+def title(app: NsimApp) -> str:
+    return str(app.query_one(LogPane).border_title)
+
+
 @sync
-async def test_filters_by_request_instance_and_clearing() -> None:
+async def test_filters_stack_are_listed_and_come_off_one_at_a_time() -> None:
     session = seed_session()
+    total = seed_records()
     async with running(session) as (app, pilot):
         await answer(pilot, "f", "req-9b9e")
-        assert len(app.view) == 3 and f"request {EVENT_REQ}" in status(app)
+        assert len(app.view) == 3 and "+request 9b9e116b" in title(app)
         assert app.view.current == index_of(session, "VM Paused")
+        assert f"record 1/3 of {total}" in status(app)
+        await answer(pilot, "f", "!text paused")  # out, and case-insensitive
+        assert [session.store.get(i).message[:9] for i in range(total) if app.view.contains(i)] \
+            == ["During sy", "VM Resume"]
+        assert title(app) == "Log +request 9b9e116b -text paused"
+        await press(pilot, "x")
+        assert isinstance(app.screen, FiltersScreen)
+        await press(pilot, "enter")  # removes the first: the request
+        assert title(app) == "Log -text paused"
+        assert len(app.view) == total - sum(1 for m in range(total)
+                                            if "paused" in session.store.get(m).message.lower())
+        await answer(pilot, "f", "!level DEBUG")
+        assert len(app.view) == sum(1 for m in range(total) if session.store.get(m).level == "INFO"
+                                    and "paused" not in session.store.get(m).message.lower())
         await press(pilot, "escape")
-        assert len(app.view) == seed_records()
+        assert len(app.view) == total and title(app) == "Log"
+        await answer(pilot, "f", "level WARNING")  # at least WARNING: none in this boot
+        assert len(app.view) == 0
+        assert any("No record passes" in str(n.message) for n in app._notifications)
+        await press(pilot, "escape")
+        await answer(pilot, "f", "logger nova.virt")  # the logger and its children
+        loggers = {session.store.get(i).logger for i in range(total) if app.view.contains(i)}
+        assert loggers == {"nova.virt.libvirt.driver", "nova.virt.libvirt.imagebackend"} or (
+            loggers and all(name.startswith("nova.virt.") for name in loggers))
+        await answer(pilot, "f", "-text lock|Lock")
+        assert not any("lock" in session.store.get(i).message.lower()
+                       for i in range(total) if app.view.contains(i))
+        await press(pilot, "escape")
+        await answer(pilot, "f", "deadbeef")  # no instance: a regex then, that nothing matches
+        assert len(app.view) == 0
+        await press(pilot, "escape")
+        await answer(pilot, "f", "text claim(")
+        assert len(app.view) == total
+        assert any("not a regular expression" in str(n.message) for n in app._notifications)
+
+
+@sync
+async def test_the_instance_filter_keeps_the_instance_lock_and_its_request() -> None:
+    session = seed_session()
+    async with running(session) as (app, pilot):
         await press(pilot, "i")
-        assert len(app.view) == seed_records() - 1 and f"instance {UUID}" in status(app)
+        assert app.view.contains(0) and "acquired by" in session.store.get(0).message
+        assert session.store.get(0).instance is None  # named only by the lock
+        assert len(app.view) == seed_records() and f"+instance {UUID[:8]}" in title(app)
         await press(pilot, "i")
-        assert len(app.view) == seed_records()
+        assert title(app) == "Log"
         await press(pilot, "r")
-        assert len(app.view) == 3
-        await answer(pilot, "f", "")
-        assert len(app.view) == seed_records()
-        await answer(pilot, "f", "deadbeef")
-        assert len(app.view) == seed_records()  # no such instance: unchanged, with a warning
+        assert len(app.view) == sum(1 for i in range(seed_records())
+                                    if session.store.requests[i] == session.store.requests[0])
 
 
 @sync

@@ -91,11 +91,16 @@ def test_several_hosts_merge_by_time_with_one_model_each(tmp_path: Path) -> None
     assert last.host is not None and last.host.name == store.hosts[-1]
 
 
-def test_the_instance_of_a_moment_falls_back_to_the_hint_then_the_newest() -> None:
-    session = seed_session().run()
-    assert session.store.owners[0] is None
-    moment = session.moment(0)
+def test_the_instance_of_a_moment_falls_back_to_the_hint_then_the_newest(tmp_path: Path) -> None:
+    audit = ("Jun 16 13:14:00 compute nova-compute[5666]: INFO nova.compute.resource_tracker [-] "
+             "Auditing locally available compute resources for compute (node: compute)")
+    session = Session([write_lines(tmp_path, "boot.journal", [*seed_lines(), audit])],
+                      year=YEAR).run()
+    last = len(session.store) - 1
+    assert session.store.owners[last] is None
+    moment = session.moment(last)
     assert moment.instance is not None and moment.instance.uuid == UUID
+    assert session.moment(last, "no-such-instance").instance.uuid == UUID  # type: ignore[union-attr]
     assert session.moment(None).record is None
 
 
