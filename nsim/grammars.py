@@ -238,7 +238,9 @@ class _Deriver:
             raise _TooBig
         order, unless = self.lexer(stack[-1])
         names = [t.name for t in order]
-        skip = [f"{self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
+        # An ignored terminal's own pattern is tested first: the guard (earlier terminals,
+        # TEXT among them) is then tried only where a blank is, not after the last one.
+        skip = [f"(?={t.pattern.to_regexp()}){self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
                 for i, t in enumerate(order) if t.name in self.ignore]
         alts = []
         for terminal in sorted((n for n in self.states[stack[-1]] if n in self.terms),
