@@ -14,7 +14,7 @@ from nsim.logs import journal, oslo
 from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import parse_context
 from nsim.logs.envelope import Entry, split_suffix
-from nsim.logs.record import Diagnostic, Record
+from nsim.logs.record import Diagnostic, Record, unchecked_record
 from nsim.logs.schema import FORMATS, Format
 from nsim.logs.service import ServiceGuess, service_of_name
 from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
@@ -170,15 +170,15 @@ class _FileParser:
         ctx = (parse_context(e.context, project_first=self.fmt != "oslo" and e.stamp is None)
                if e.context else None)
         event = classify(message) if e.level is not None else None
-        record = Record.model_construct(
-            source=p.source, line=p.line, lines=p.lines, timestamp=p.timestamp, host=p.host,
-            process=p.process, service=p.service, pid=e.pid if e.pid is not None else p.pid,
-            level=e.level, logger=e.logger, context=e.context,
-            request_id=ctx.request_id if ctx else None,
-            global_request_id=ctx.global_request_id if ctx else None,
-            user=ctx.user if ctx else None, project=ctx.project if ctx else None,
-            instance=e.instance, message=message, func=func, path=path, lineno=lineno,
-            traceback=p.traceback, event=event)
+        record = unchecked_record({
+            "source": p.source, "line": p.line, "lines": p.lines, "timestamp": p.timestamp,
+            "host": p.host, "process": p.process, "service": p.service,
+            "pid": e.pid if e.pid is not None else p.pid, "level": e.level, "logger": e.logger,
+            "context": e.context, "request_id": ctx.request_id if ctx else None,
+            "global_request_id": ctx.global_request_id if ctx else None,
+            "user": ctx.user if ctx else None, "project": ctx.project if ctx else None,
+            "instance": e.instance, "message": message, "func": func, "path": path,
+            "lineno": lineno, "traceback": p.traceback, "event": event})
         self.counts.records += 1
         if event is None:
             self.counts.unknown += 1
