@@ -319,7 +319,7 @@ class InstanceBuild:
     # -- claim -------------------------------------------------------------------------
     def _claim(self) -> None:
         f = self.flavor
-        claim = Claim(f.memory_mb, f.root_gb + f.ephemeral_gb, f.vcpus)
+        claim = Claim.for_flavor(f.memory_mb, f.root_gb, f.ephemeral_gb, f.vcpus)
         with _phase(self.result, "claim"), self.lock(COMPUTE_RESOURCES, OWNER_CLAIM, external=True):
             tracker = self.ctx.store.tracker(self.ctx.config)
             limits = {r: tracker.limit(r) for r in ("memory", "disk", "vcpu")}
@@ -329,7 +329,7 @@ class InstanceBuild:
                 self.record = {
                     "uuid": self.uuid, "status": "building", "image_id": self.image_id,
                     "flavor": {"name": f.name, "memory_mb": f.memory_mb, "root_gb": f.root_gb,
-                               "vcpus": f.vcpus},
+                               "ephemeral_gb": f.ephemeral_gb, "vcpus": f.vcpus},
                     "created": datetime.now().isoformat(),
                     "trace": record_trace(self.ctx.workdir, self.ctx.trace.path),
                     "fmt": self.ctx.trace.fmt, "node": self.ctx.node,

@@ -188,13 +188,12 @@ class HostObserver:
             del self._pending[other]
             inst = self.host.instance(other)
             inst.claim = attempt.claim
-            tracker = self.host.tracker
-            tracker.instance_claim(other, attempt.claim, self.where())
+            self.host.claim(other, attempt.claim, self.where())
             if other == uuid:
                 self.assume(f"{other}: the claim's outcome is not in the log; the build goes on, "
                             "so it succeeded")
             else:
-                tracker.abort(other, self.where(), maybe_counted=True)
+                self.host.abort_claim(other, self.where(), still_counted=True)
                 self.assume(f"{other}: the claim's outcome is not in the log")
 
     def violation(self, rule: str, message: str) -> None:
@@ -329,7 +328,7 @@ class HostObserver:
         if inst is None:
             return
         if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
-            self.host.tracker.drop_claim(inst.uuid)
+            self.host.give_back(inst.uuid, self.where())
         elif owner_function(ev.owner) == CLAIM_FUNCTION:
             self._start_build(inst, rec, proxy=True)
             inst.begin("claim", rec.timestamp)
@@ -521,11 +520,11 @@ class HostObserver:
         if self._is_move(inst):
             self._moving.discard(inst.uuid)
             inst.operation = "move"
-            self.host.tracker.move_claim(inst.uuid, claimed, self.where())
+            self.host.move_claim(inst.uuid, claimed, self.where())
             return
         self._start_build(inst, rec, proxy=True)
         inst.claim = claimed
-        self.host.tracker.instance_claim(inst.uuid, claimed, self.where())
+        self.host.claim(inst.uuid, claimed, self.where())
         if attempt.node_named and claimed.disk_gb is not None:
             # From Rocky the tracker adds swap and leaves out a volume-backed root disk,
             # which the claim's own disk amount does not (nova/compute/resource_tracker.py).
@@ -637,7 +636,7 @@ class HostObserver:
             if base.state == BaseState.PRESENT:
                 self.violation("cache-double-fetch", f"_base/{name} downloaded again although cached")
             if base.state not in (BaseState.DOWNLOADING, BaseState.CONVERTING):
-                cache.start_fetch(name, inst.uuid if inst else None)
+                self.host.fetch_started(name, inst.uuid if inst else None)
             if inst is not None:
                 inst.finish("image_fetch", rec.timestamp)
                 self._expect_image(inst, name)
@@ -651,7 +650,7 @@ class HostObserver:
             base = cache.entry(name)
             if base.state == BaseState.PRESENT:
                 self.violation("cache-double-fetch", f"_base/{name} converted again although cached")
-            cache.start_convert(name)
+            self.host.convert_started(name)
             if inst is not None:
                 self._after_spawned(inst, "qemu-img convert", rec)
                 base.fetched_by = base.fetched_by or inst.uuid
@@ -672,7 +671,7 @@ class HostObserver:
                            f"still {state}: its fetch ends only here")
         base = self.host.cache.files.get(name)
         if base is not None and base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
-            self.host.cache.complete(name)
+            self.host.fetch_completed(name)
 
     def _expect_image(self, inst: Instance, name: str) -> None:
         if inst.image_id is not None and cache_filename(inst.image_id) != name:
@@ -687,23 +686,23 @@ class HostObserver:
         base = cache.entry(name)
         if base.state == BaseState.ABSENT and base.fetched_by is None:
             self.assume(f"base file _base/{name} was cached before the log window")
-            cache.complete(name)
+            self.host.fetch_completed(name)
         elif base.state in (BaseState.DOWNLOADING, BaseState.CONVERTING):
             # The fetch may have ended without a line (INFO level, or a rename after a
             # convert): only its end logged after this overlay proves the overlay early.
             self._early_overlays[name] = (self.where(), target, base.state.value)
-            cache.complete(name)
+            self.host.fetch_completed(name)
         elif base.state == BaseState.REMOVED:
             self.assume(f"base file _base/{name} was fetched again after its removal "
                         "(the fetch is not in the log)")
-            cache.complete(name)
+            self.host.fetch_completed(name)
         if inst is None or posixpath.basename(target) != "disk":
             return  # a rescue or other extra disk, not the instance's root disk
         expected = self.host.instance_dir(inst.uuid)
         if expected is not None and target != posixpath.join(expected, "disk"):
             self.violation("instance-disk-path", f"instance disk {target}, expected {expected}/disk")
         self._expect_image(inst, name)
-        hit = cache.use(name, inst.uuid, rec.timestamp)
+        hit = self.host.use_base(name, inst.uuid, rec.timestamp)
         inst.image_cache = "hit" if hit else "miss"
         inst.base_file = name
         inst.begin("overlay", rec.timestamp)
@@ -715,7 +714,7 @@ class HostObserver:
             path = cmd.source if cmd.operation == "info" else cmd.target
             name = self._base_file(path) if path and path.endswith((".part", ".converted")) else None
             if name is not None:
-                self.host.cache.abort_fetch(name)
+                self.host.fetch_aborted(name)
         if cmd is not None and cmd.operation == "convert" and ev.returncode == 0 and cmd.source:
             # fetch_to_raw renames <base>.converted to <base> without a line of its own.
             name = self._base_file(cmd.source)
@@ -901,8 +900,7 @@ class HostObserver:
         inst.cleaning = False
         inst.task_state = TaskState.DELETING
         inst.begin("delete", rec.timestamp)
-        self.host.tracker.release(inst.uuid, self.where(), "deleted")
-        self.host.cache.release(inst.uuid)
+        self.host.instance_leaving(inst.uuid, self.where(), "deleted")
 
     def _destroyed(self, rec: Record, ev: teardown.Destroyed) -> None:
         inst = self._inst(rec)
@@ -930,8 +928,7 @@ class HostObserver:
         inst.vm_state, inst.task_state, inst.pending_active = VmState.DELETED, None, False
         if inst.outcome in (Outcome.ACTIVE, Outcome.INCOMPLETE):
             inst.outcome = Outcome.DELETED
-        self.host.tracker.release(inst.uuid, self.where(), "deleted")
-        self.host.cache.release(inst.uuid)
+        self.host.instance_leaving(inst.uuid, self.where(), "deleted")
 
     def _failing(self, rec: Record, ev: Event) -> None:
         """A build step failed: the exception leaves the claim's context, which aborts it
@@ -943,7 +940,7 @@ class HostObserver:
             # A window starting mid-build learns the build's request from its failure.
             inst.build_request = inst.build_request or rec.request_id
             if inst.operation == "boot":
-                self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=True)
+                self.host.abort_claim(inst.uuid, self.where(), still_counted=True)
 
     def _rescheduled(self, rec: Record, ev: failure.Rescheduled) -> None:
         inst = self.host.instance(ev.instance_uuid)
@@ -951,8 +948,7 @@ class HostObserver:
         inst.outcome, inst.cause = Outcome.RESCHEDULED, _cause(rec, ev)
         inst.finish("build", rec.timestamp)
         # A re-scheduled build leaves the node: nova clears the instance's host.
-        self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=False)
-        self.host.cache.release(inst.uuid)
+        self.host.abort_claim(inst.uuid, self.where(), still_counted=False)
 
     def _errored(self, rec: Record, ev: Event) -> None:
         uuid = getattr(ev, "instance_uuid", None) or self._uuid(rec)
@@ -968,8 +964,7 @@ class HostObserver:
         inst.finish("build", rec.timestamp)
         # The claim is aborted; until the instance is deleted, the audit of some releases
         # still counts it (it keeps its host).
-        self.host.tracker.abort(inst.uuid, self.where(), maybe_counted=True)
-        self.host.cache.release(inst.uuid)
+        self.host.abort_claim(inst.uuid, self.where(), still_counted=True)
 
     # -- moves, reboots, restarts ------------------------------------------------------------
     def _stashing(self, rec: Record, ev: Event) -> None:
@@ -994,15 +989,12 @@ class HostObserver:
         inst.vm_state, inst.task_state = None, None
         self.assume(f"{inst.uuid}: the claim taken as a boot's belongs to a migration onto this "
                     "host")
-        self.host.tracker.move_claim(inst.uuid, inst.claim or Claim(None, None, None),
-                                     self.where())
-        self.host.cache.release(inst.uuid)
+        self.host.move_claim(inst.uuid, inst.claim or Claim(None, None, None), self.where())
 
     def _left(self, rec: Record, ev: move.MigratedAway) -> None:
         inst = self._inst(rec)
         if inst is not None:
-            self.host.tracker.release(inst.uuid, self.where(), f"migrated to {ev.destination}")
-            self.host.cache.release(inst.uuid)
+            self.host.instance_leaving(inst.uuid, self.where(), f"migrated to {ev.destination}")
 
     def _running_again(self, rec: Record, ev: power.Rebooted) -> None:
         inst = self._inst(rec)
@@ -1053,7 +1045,7 @@ class HostObserver:
             elif age < min_age:
                 self.violation("cache-remove-age", f"_base/{name} removed {age:.0f}s after its last "
                                                    f"use (minimum {min_age}s)")
-        self.host.cache.remove(name)
+        self.host.base_removed(name)
 
     def _active_bases(self, rec: Record, ev: imagecache.ActiveBaseFiles) -> None:
         listed = {name for name in (self._base_file(p) for p in ev.paths) if name}
@@ -1071,8 +1063,7 @@ class HostObserver:
         users = sorted(base.users)
         for uuid in users:
             self._suspects[uuid] = (self.where(), rule, message.format(users=", ".join(users)))
-            self.host.cache.release(uuid)
-            self.host.tracker.release(uuid, self.where(), "gone without a line here")
+            self.host.instance_leaving(uuid, self.where(), "gone without a line here")
         self.assume(f"the image cache manager counts none of {', '.join(users)} as using "
                     f"_base/{filename}: taken as gone from this host without a line here")
 

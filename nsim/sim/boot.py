@@ -151,7 +151,7 @@ class Attempt:
             h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
             self.say(claim.InsufficientResources(reason=reason))
             return reason
-        h.tracker.instance_claim(self.uuid, wanted)
+        h.claim(self.uuid, wanted)
         self.say(claim.ClaimSuccessful(node=h.name))
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
         return None
@@ -187,10 +187,10 @@ class Attempt:
         if h.cache.entry(name, img.id).state != BaseState.PRESENT:
             lock = yield from h.lock(name, h.owners.fetch, self.ctx)
             if h.cache.files[name].state != BaseState.PRESENT:
-                h.cache.start_fetch(name, self.uuid)
+                h.fetch_started(name, self.uuid)
                 yield self.wait(s.download(img.size_mb))
                 if "image_download" in self.faults:
-                    h.cache.abort_fetch(name)
+                    h.fetch_aborted(name)
                     h.unlock(name, lock, self.ctx)
                     return image_download_failure(img.id, self.python3)
                 yield from self._run(h.qemu_img.info(f"{base}.part"), s.qemu_img_info)
@@ -198,18 +198,18 @@ class Attempt:
                     h.say(image.ImageConverting(image_id=img.id, disk_format=img.disk_format),
                           self.ctx)
                     h.say(image.DirectIo(path=h.spec.instances_path, supported=True), self.ctx)
-                    h.cache.start_convert(name)
+                    h.convert_started(name)
                     yield from self._run(h.qemu_img.convert(f"{base}.part", f"{base}.converted",
                                                             img.disk_format),
                                          s.convert(img.size_mb))
                     yield from self._run(h.qemu_img.info(f"{base}.converted"), s.qemu_img_info)
-                h.cache.complete(name)
+                h.fetch_completed(name)
             h.unlock(name, lock, self.ctx)
         lock = yield from h.lock(name, h.owners.create_image, self.ctx)
         yield from self._run(h.qemu_img.info(base), s.qemu_img_info)
         # nova: size = root_gb GiB, None when the flavor has no root disk size.
         size = self.order.flavor.disk_gb * 2**30 or None
-        h.cache.use(name, self.uuid, h.when())
+        h.use_base(name, self.uuid, h.when())
         yield from self._run(h.qemu_img.create(base, f"{self.instance_dir}/disk", size), s.overlay)
         if h.qemu_img.resize_after_create and size is not None:
             yield from self._run(h.qemu_img.resize(f"{self.instance_dir}/disk", size),
@@ -258,9 +258,8 @@ class Attempt:
         network_failed = yield network
         yield from shutdown(self, deallocate=network_failed is not None, deleting=False)
         lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.abort_claim, self.ctx)
-        h.tracker.drop_claim(self.uuid)
+        h.give_back(self.uuid)
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
-        h.cache.release(self.uuid)
         if h.has(failure.BuildFailed):  # Rocky on
             self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
         yield from self._reschedule(build_lock, fault.reason)
@@ -295,8 +294,7 @@ def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[An
     yield attempt.wait(s.destroy * 0.5)
     attempt.say(teardown.DeletionComplete(path=deleted))
     if deleting:
-        h.tracker.drop_claim(attempt.uuid)
-        h.cache.release(attempt.uuid)
+        h.give_back(attempt.uuid)
     attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
                                   what="destroy the instance on the hypervisor."))
     if deallocate:

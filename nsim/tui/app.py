@@ -21,11 +21,11 @@ from nsim.tui.footer import HelpScreen, StatusBar
 from nsim.tui.host_pane import HostPane
 from nsim.tui.instance_pane import InstancePane
 from nsim.tui.lesson_pane import LessonPane
-from nsim.tui.lessons import Tour
 from nsim.tui.log_pane import LogPane
 from nsim.tui.pane import Pane
 from nsim.tui.prompt import Prompt
 from nsim.tui.session import Moment, Session
+from nsim.tui.tour import Tour
 from nsim.tui.view import Filter, FilterKind, View, parse_when
 from nsim.tui.violations_pane import ViolationsPane
 

@@ -20,13 +20,32 @@ def seed_path() -> Path:
     return Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
 
 
+def refused(paths: list[str], fmt: str = "auto", year: int | None = None) -> bool:
+    """Say on stderr, as `nsim parse` does, why a file cannot be read (missing, a directory,
+    not a nova-compute log), and return True when one cannot; reads each file up to its first
+    record only."""
+    from nsim.logs.reader import ParseRun
+
+    if "-" in paths:
+        print("nsim: the terminal UI reads its keys from the terminal, so it cannot read a log "
+              "from stdin; give a file", file=sys.stderr)
+        return True
+    errors: list[str] = []
+    for path in paths:
+        run = ParseRun([path], fmt=fmt, year=year)
+        for _ in run:  # the first record: the file is open and its format known
+            break
+        errors += run.errors
+    for error in errors:
+        print(f"nsim: {error}", file=sys.stderr)
+    return bool(errors)
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from nsim.tui.app import NsimApp
     from nsim.tui.session import Session
 
-    if "-" in args.files:
-        print("nsim: tui reads its keys from the terminal, so it cannot read a log from stdin; "
-              "give a file", file=sys.stderr)
+    if refused(args.files, args.format, args.year):
         return EXIT_USAGE
     NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config)).run()
     return EXIT_OK
@@ -34,8 +53,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def cmd_teach(args: argparse.Namespace) -> int:
     from nsim.tui.app import NsimApp
-    from nsim.tui.lessons import LessonError, Tour, load
     from nsim.tui.session import Session
+    from nsim.tui.tour import LessonError, Tour, load
 
     try:
         lesson = load(args.lang)
@@ -44,6 +63,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     path = args.file or str(seed_path())
     year = args.year if args.year is not None or args.file else SEED_YEAR
+    if refused([path], year=year):
+        return EXIT_USAGE
     session = Session([path], year=year)
     NsimApp(session, Tour(lesson, session)).run()
     return EXIT_OK
@@ -51,7 +72,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `tui` and `teach` to the `nsim` command."""
-    from nsim.tui.lessons import languages
+    from nsim.tui.lessons import languages  # a glob of the lesson folder: no model, no Textual
 
     p = sub.add_parser("tui", help="step through logs beside the host model (terminal UI)",
                        description="Open nova-compute logs in a terminal UI: the log record by "

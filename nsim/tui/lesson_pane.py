@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-from nsim.tui.lessons import Tour
+from nsim.tui.tour import Tour
 
 
 class LessonPane(VerticalScroll):

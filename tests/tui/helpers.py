@@ -17,8 +17,8 @@ from textual.widgets import Input
 
 import nsim
 from nsim.tui.app import NsimApp
-from nsim.tui.lessons import Tour
 from nsim.tui.session import Session
+from nsim.tui.tour import Tour
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "sample_logs/seed-boot.journal"

@@ -8,9 +8,9 @@ from textual.widgets import Input
 
 from nsim.tui.app import SPEEDS, NsimApp
 from nsim.tui.footer import HelpScreen
-from nsim.tui.lessons import Tour, load
 from nsim.tui.log_pane import LogPane
 from nsim.tui.session import Session
+from nsim.tui.tour import Tour, load
 from tests.tui.helpers import (
     EVENT_REQ,
     SEED,

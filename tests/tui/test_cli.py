@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ from nsim.cli import main
 from nsim.tui.app import NsimApp
 from nsim.tui.cli import SEED_YEAR, seed_path
 from tests.tui.helpers import SEED
+
+OTHER = "sample_logs/failed-spawn.journal"
 
 
 @pytest.fixture
@@ -21,10 +25,36 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[NsimApp]:
 
 
 def test_tui_opens_every_file_with_the_year(opened: list[NsimApp]) -> None:
-    assert main(["tui", SEED, "other.journal", "--year", "2017"]) == 0
+    assert main(["tui", SEED, OTHER, "--year", "2017"]) == 0
     (app,) = opened
-    assert app.session.paths == [SEED, "other.journal"] and app.session.year == 2017
+    assert app.session.paths == [SEED, OTHER] and app.session.year == 2017
     assert app.tour is None
+
+
+@pytest.mark.parametrize("command", ["tui", "teach"])
+@pytest.mark.parametrize("path", ["missing.log", "/etc/passwd", "README.md", "sample_logs"])
+def test_an_unreadable_file_is_refused_as_parse_refuses_it(
+        opened: list[NsimApp], capsys: pytest.CaptureFixture[str], command: str, path: str) -> None:
+    assert main(["parse", path]) == 2
+    said = capsys.readouterr().err.splitlines()[0]
+    assert said.startswith(f"nsim: {path}: ")
+    assert main([command, path]) == 2
+    assert capsys.readouterr().err.splitlines() == [said]
+    assert opened == []
+
+
+def test_one_unreadable_file_among_good_ones_is_refused(
+        opened: list[NsimApp], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui", SEED, "missing.log", "--year", "2017"]) == 2
+    assert capsys.readouterr().err == "nsim: missing.log: no such file\n"
+    assert opened == []
+
+
+def test_registering_the_commands_loads_no_model_lesson_or_textual() -> None:
+    probe = ("import sys, nsim.cli; nsim.cli.build_parser(); "
+             "print(' '.join(m for m in sys.modules if m.startswith(('nsim.tui', 'textual'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert sorted(out.stdout.split()) == ["nsim.tui", "nsim.tui.cli", "nsim.tui.lessons"]
 
 
 def test_tui_refuses_stdin_and_a_bad_host_config(opened: list[NsimApp], tmp_path: Path,

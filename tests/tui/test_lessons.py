@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from nsim.tui import lessons
-from nsim.tui.lessons import VALUES, LessonError, Tour, languages, load
+from nsim.tui.lessons import languages
 from nsim.tui.session import Session
+from nsim.tui.tour import VALUES, LessonError, Tour, load
 from tests.tui.helpers import IMAGE, SHA1, UUID, YEAR, seed_lines, seed_session, write_lines
 
 STEP_IDS = ["start", "claim", "totals", "claimed", "network", "image-cache", "convert", "overlay",

@@ -8,7 +8,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from nsim.tui.app import NsimApp
-from nsim.tui.lessons import Tour, load
+from nsim.tui.tour import Tour, load
 from tests.tui.helpers import SIZE, answer, seed_session, wait_indexed
 
 SnapCompare = Callable[..., bool]
