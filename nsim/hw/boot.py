@@ -52,6 +52,7 @@ from nsim.events.writer import RequestContext, TraceFormat
 from nsim.hw import domain_xml, faults, guest_image, network, qemu_img, recovery, safefs
 from nsim.hw.domain_xml import FLAVORS, DomainSpec, Flavor, VifSpec
 from nsim.hw.errors import HwError, PrerequisiteError, UsageError
+from nsim.hw.faults import STOP_STEPS
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
 from nsim.hw.libvirt_host import DomainEvent, LibvirtHost, probe_virt_type, require_libvirt
 from nsim.hw.locks import synchronized
@@ -91,8 +92,6 @@ OWNER_EVENT_PREPARE = PY3_OWNERS.event_prepare
 OWNER_EVENT_POP = PY3_OWNERS.event_pop
 VIF_PLUGGING_TIMEOUT = 60.0
 MARKER_TIMEOUT = 180.0
-STOP_STEPS = ("fetch", "convert", "overlay", "define", "start", "resume")
-"""Steps after which `--stop-after` freezes the boot (SIGSTOP) for a look at the host mid-boot."""
 PHASES = ("claim", "image_fetch", "convert", "overlay", "xml", "domain_start", "resume",
           "spawn", "build", "guest_ready")
 

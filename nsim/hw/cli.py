@@ -146,8 +146,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add `nsim hw ...` to nsim's sub-commands."""
-    from nsim.hw.boot import STOP_STEPS
-    from nsim.hw.faults import FAULTS
+    from nsim.hw.faults import FAULTS, STOP_STEPS
 
     hw = subparsers.add_parser(
         "hw", help="do nova's boot for real with qemu-img and libvirt, writing nova's trace",
