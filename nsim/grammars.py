@@ -304,37 +304,36 @@ def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
 
 
 def _first_of(items: list[Any]) -> frozenset[str] | None:
+    c = sre_parse
     for op, av in items:
-        name = str(op)
-        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
             continue  # zero-width: the next item begins the match
-        if name == "LITERAL":
+        if op is c.LITERAL:
             return frozenset(chr(av))
-        if name in ("SUBPATTERN", "ATOMIC_GROUP"):
-            sub = av[-1] if name == "SUBPATTERN" else av
-            if name == "SUBPATTERN" and (av[1] or av[2]):
-                return None  # local flags
-            return _first_of(list(sub))
-        if name == "BRANCH":
+        if op is c.SUBPATTERN:
+            return None if av[1] or av[2] else _first_of(list(av[3]))  # local flags: None
+        if op is c.ATOMIC_GROUP:
+            return _first_of(list(av))
+        if op is c.BRANCH:
             firsts = [_first_of(list(branch)) for branch in av[1]]
             if any(f is None for f in firsts):
                 return None
             return frozenset().union(*firsts)  # type: ignore[arg-type]
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
             low, _, sub = av
             return _first_of(list(sub)) if low >= 1 else None
-        if name == "IN":
+        if op is c.IN:
             chars: set[str] = set()
             for kind, value in av:
-                kind = str(kind)
-                if kind == "LITERAL":
+                if kind is c.LITERAL:
                     chars.add(chr(value))
-                elif kind == "RANGE" and value[1] - value[0] < 256:
-                    chars.update(chr(c) for c in range(value[0], value[1] + 1))
+                elif kind is c.RANGE and value[1] - value[0] < 256:
+                    chars.update(chr(n) for n in range(value[0], value[1] + 1))
                 else:
                     return None
             return frozenset(chars)
         return None
+    return None
     return None
 
 

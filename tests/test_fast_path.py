@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import nsim
 from nsim.events import catalog
-from nsim.grammars import NO_MATCH, forced_plain_lark, grammar_dir
+from nsim.grammars import NO_MATCH, _first_chars, forced_plain_lark, grammar_dir
 from nsim.logs import journal, oslo
 from nsim.logs.record import Record
 from tests.conftest import REAL_LOGS, ROOT
@@ -110,3 +110,12 @@ def test_records_are_what_model_construct_makes() -> None:
         twin = Record.model_construct(**rec.__dict__)
         assert rec == twin
         assert rec.model_fields_set == twin.model_fields_set
+
+
+@pytest.mark.parametrize(("regexp", "first"), [
+    ("Lock", "L"), ("(?:Jan|Feb) ", "JF"), ("[0-9a-c]x", "0123456789abc"), (r"(?=a)[ab]", "ab"),
+    (r"(?>\{\{)+", "{"), (r"\S+", None), ("x?y", None), ("(?i:a)", None), ("[^a]", None)])
+def test_first_chars(regexp: str, first: str | None) -> None:
+    """What the derived regex is dispatched on: a match's possible first characters, or None
+    where they are not simply known (then every alternative is kept)."""
+    assert _first_chars(regexp, 0) == (frozenset(first) if first is not None else None)
