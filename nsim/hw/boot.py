@@ -93,8 +93,6 @@ VIF_PLUGGING_TIMEOUT = 60.0
 MARKER_TIMEOUT = 180.0
 STOP_STEPS = ("fetch", "convert", "overlay", "define", "start", "resume")
 """Steps after which `--stop-after` freezes the boot (SIGSTOP) for a look at the host mid-boot."""
-PHASES = ("claim", "image_fetch", "convert", "overlay", "xml", "domain_start", "resume",
-          "spawn", "build", "guest_ready")
 
 
 @dataclass
