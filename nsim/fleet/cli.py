@@ -12,14 +12,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli import (
-    EXIT_OK,
-    EXIT_USAGE,
-    EXIT_VIOLATIONS,
-    DiagnosticPrinter,
-    add_host_config_arg,
-    year_arg,
-)
+from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
 from nsim.logs.schema import FORMATS
 
 if TYPE_CHECKING:
