@@ -35,9 +35,6 @@ CLAIM_FUNCTION = "instance_claim"
 ABORT_CLAIM_FUNCTION = "abort_instance_claim"
 MOVE_CLAIM_FUNCTIONS = ("resize_claim", "rebuild_claim", "live_migration_claim")
 """Claims of a move onto this node: resize/cold migration, evacuation, live migration."""
-UPDATE_USAGE_FUNCTION = "update_usage"
-AUDIT_FUNCTION = "_update_available_resource"
-TERMINATE_FUNCTION = "do_terminate_instance"
 FETCH_FUNCTION = "fetch_func_sync"
 OVERLAY_FUNCTIONS = ("copy_qcow2_image", "create_qcow2_image")
 """The image backend's overlay under the base file's lock: py2 `copy_qcow2_image`, py3

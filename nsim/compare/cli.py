@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing_path
 
 

@@ -92,8 +92,6 @@ OWNER_EVENT_PREPARE = PY3_OWNERS.event_prepare
 OWNER_EVENT_POP = PY3_OWNERS.event_pop
 VIF_PLUGGING_TIMEOUT = 60.0
 MARKER_TIMEOUT = 180.0
-PHASES = ("claim", "image_fetch", "convert", "overlay", "xml", "domain_start", "resume",
-          "spawn", "build", "guest_ready")
 
 
 @dataclass

@@ -9,11 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli import add_host_config_arg
+from nsim.cli.common import add_host_config_arg
+from nsim.errors import EXIT_FAILED, EXIT_OK
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _workdir_arg(p: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nsim.events import build, claim, failure, guest, image, teardown
 from nsim.events.writer import RequestContext
@@ -26,9 +26,6 @@ from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, networ
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
 from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
-
-if TYPE_CHECKING:
-    from nsim.sim.engine import Engine
 
 # nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
 STOPPED_DELAY = 15.0
@@ -51,10 +48,25 @@ class BootOrder:
     tried: list[str] = field(default_factory=list)
 
 
+class Conductor(Protocol):
+    """What a build on a host reports to and asks of the rest of the cloud (nsim.sim.engine)."""
+
+    max_attempts: int
+    """Builds per request (nova's scheduler max_attempts); 1: a failure is not re-scheduled."""
+
+    def on_active(self, attempt: Attempt) -> None: ...
+
+    def on_failed(self, attempt: Attempt, retry: bool) -> None: ...
+
+    def start(self, process: Generator[Any, Any, None]) -> None: ...
+
+    def neutron_context(self) -> RequestContext: ...
+
+
 class Attempt:
     """A boot of `order` on `host` with drawn `steps` and injected `faults`."""
 
-    def __init__(self, engine: Engine, host: SimHost, order: BootOrder, steps: Steps,
+    def __init__(self, engine: Conductor, host: SimHost, order: BootOrder, steps: Steps,
                  faults: frozenset[str]) -> None:
         self.engine = engine
         self.host = host
@@ -267,7 +279,7 @@ class Attempt:
     def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:
         h = self.host
         h.failed_builds += 1
-        if self.engine.scenario.max_attempts == 1:
+        if self.engine.max_attempts == 1:
             self.say(failure.RetryInfoAbsent())
             h.unlock(self.uuid, build_lock, self.ctx)
             self.engine.on_failed(self, retry=False)

@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing, replacing_path
 
 if TYPE_CHECKING:

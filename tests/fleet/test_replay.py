@@ -9,7 +9,7 @@ import pytest
 from distributed import Client
 
 from nsim.fleet.inputs import expand, group, sniff
-from nsim.fleet.run import fleet_replay
+from nsim.fleet.jobs import fleet_replay
 from nsim.model.config import HostConfig
 from nsim.replay.run import replay
 from nsim.report.replay import to_json
