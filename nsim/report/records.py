@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 from nsim.logs.schema import JSON_COLUMNS
+from nsim.report.numbers import stamp, with_resolution
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,15 +20,16 @@ _PARQUET_BATCH = 20_000
 
 
 def write_table(records: Iterable[Record], out: IO[str]) -> None:
-    """One line per record: time, level, event kind, instance, message head."""
-    for rec in records:
-        stamp = rec.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if rec.timestamp else "-"
+    """One line per record: time (at the log's resolution), level, event kind, instance,
+    message head."""
+    for rec, whole in with_resolution(records):
+        when = stamp(rec.timestamp, whole)
         kind = rec.kind or "?"
         inst = rec.instance[:8] if rec.instance else "-"
         message = rec.message.split("\n", 1)[0]
         if len(message) > 90:
             message = message[:87] + "..."
-        out.write(f"{stamp}  {rec.level or '-':7} {kind:24} {inst:8}  {message}\n")
+        out.write(f"{when}  {rec.level or '-':7} {kind:24} {inst:8}  {message}\n")
 
 
 def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:

@@ -8,6 +8,7 @@ from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.replay.findings import RULES
 from nsim.replay.run import ReplayResult
+from nsim.report.numbers import ms, seconds, stamp, whole_seconds
 
 
 def _iso(value: Any) -> str | None:
@@ -27,8 +28,8 @@ def _instance_json(inst: Instance) -> dict[str, Any]:
         "image_id": inst.image_id,
         "image_cache": inst.image_cache,
         "phases": [{"name": p.name, "start": _iso(p.start), "end": _iso(p.end),
-                    "seconds": p.seconds} for p in inst.ordered_phases()],
-        "build_seconds": inst.build_seconds,
+                    "seconds": ms(p.seconds)} for p in inst.ordered_phases()],
+        "build_seconds": ms(inst.build_seconds),
     }
 
 
@@ -69,9 +70,16 @@ def _amount(value: float | None, unit: str = "") -> str:
     return "?" if value is None else f"{value:g} {unit}".rstrip()
 
 
+def _stamps_whole(host: Host) -> bool:
+    """Whether the host's log stamps whole seconds (every phase bound falls on one)."""
+    return whole_seconds(t for i in host.instances.values() for p in i.ordered_phases()
+                         for t in (p.start, p.end))
+
+
 def to_text(result: ReplayResult) -> str:
     out: list[str] = []
     for host in result.hosts.values():
+        whole = _stamps_whole(host)
         view = host.tracker.view()
         out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
         out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
@@ -98,8 +106,8 @@ def to_text(result: ReplayResult) -> str:
             if inst.cause:
                 out.append(f"      cause: {inst.cause}")
             for phase in inst.ordered_phases():
-                secs = "?" if phase.seconds is None else f"{phase.seconds:7.3f}s"
-                start = phase.start.strftime("%H:%M:%S.%f")[:-3] if phase.start else "?"
+                secs = "?" if phase.seconds is None else f"{seconds(phase.seconds, whole)}s"
+                start = stamp(phase.start, whole, date=False)
                 out.append(f"      {phase.name:13} {secs:>9}  from {start}")
             if inst.build_seconds is not None:
                 out.append(f"      (nova logged {inst.build_seconds:.2f}s to build)")
