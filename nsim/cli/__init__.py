@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from nsim.cli.common import add_host_config_arg, add_input_args
+from nsim.cli.common import add_host_config_arg, add_input_args, add_report_args
 from nsim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NsimError
 from nsim.report.records import OUTPUTS
 
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "where the log and the model disagree. Exit 0 when consistent, "
                                    "1 on violations, 2 when input is unusable.")
     add_input_args(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_report_args(p)
     add_host_config_arg(p)
     p.set_defaults(func=_run("replay"))
 

@@ -62,6 +62,14 @@ def add_host_config_arg(p: argparse.ArgumentParser,
     p.add_argument("--host-config", metavar="FILE", type=host_config_arg, help=help)
 
 
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    """--json or --quiet: the forms of a replay report."""
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the result as JSON")
+    form.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the verdict and the counts (hosts, boots, violations)")
+
+
 def add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
     p.add_argument("--format", choices=FORMATS, default="auto",

@@ -58,7 +58,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         json.dump(replay_out.to_json(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(replay_out.to_text(result))
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet))
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

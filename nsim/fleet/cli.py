@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, year_arg
+from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, add_report_args, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
 from nsim.logs.schema import FORMATS
 
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                    "violations, 2 when an input could not be read (each named "
                                    "on stderr; the other inputs are still replayed).")
     _add_fleet_args(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_report_args(p)
     add_host_config_arg(p)
     p.set_defaults(func=cmd_fleet_replay)
 
@@ -157,7 +157,7 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(replay_out.to_text(result) + run.fleet.to_text())
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet) + run.fleet.to_text())
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

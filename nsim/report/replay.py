@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from nsim.model.host import Host
@@ -70,16 +71,51 @@ def _amount(value: float | None, unit: str = "") -> str:
     return "?" if value is None else f"{value:g} {unit}".rstrip()
 
 
-def _stamps_whole(host: Host) -> bool:
-    """Whether the host's log stamps whole seconds (every phase bound falls on one)."""
-    return whole_seconds(t for i in host.instances.values() for p in i.ordered_phases()
-                         for t in (p.start, p.end))
+def _stamps_whole(inst: Instance) -> bool:
+    """Whether the instance's log stamps whole seconds (every phase bound falls on one)."""
+    return whole_seconds(t for p in inst.ordered_phases() for t in (p.start, p.end))
 
 
-def to_text(result: ReplayResult) -> str:
-    out: list[str] = []
+# Host names listed in the summary before the rest are only counted.
+_SUMMARY_HOSTS = 8
+
+
+def _tally(counts: Counter[str]) -> str:
+    """`3 active, 1 error`, most frequent first."""
+    return ", ".join(f"{n} {what}" for what, n in counts.most_common())
+
+
+def _names(names: list[str]) -> str:
+    """The first _SUMMARY_HOSTS names, then how many more."""
+    shown = ", ".join(names[:_SUMMARY_HOSTS])
+    rest = len(names) - _SUMMARY_HOSTS
+    return f"{shown}, ... {rest} more" if rest > 0 else shown
+
+
+def summary(result: ReplayResult) -> list[str]:
+    """The verdict, then hosts, boots by outcome and violations by rule: one line each."""
+    instances = [i for h in result.hosts.values() for i in h.instances.values()]
+    boots = Counter(i.outcome.value for i in instances if i.operation == "boot")
+    moves = Counter(i.operation for i in instances if i.operation != "boot")
+    rules = Counter(v.rule for v in result.violations)
+    n = len(result.violations)
+    out = [f"Violations: {n} ({_tally(rules)})." if n else "Consistent: no violations.",
+           f"Hosts: {len(result.hosts)}" + (f" ({_names(list(result.hosts))})" if result.hosts else ""),
+           f"Boots: {boots.total()}" + (f" ({_tally(boots)})" if boots else "")]
+    if moves:
+        out.append(f"Moves: {moves.total()} ({_tally(moves)})")
+    out.append(f"Assumptions: {len(result.assumptions)}")
+    return out
+
+
+def to_text(result: ReplayResult, quiet: bool = False) -> str:
+    """The summary, then (unless `quiet`) each host's state and instances, the assumptions and
+    the violations with their rules."""
+    out = summary(result)
+    if quiet:
+        return "\n".join(out) + "\n"
     for host in result.hosts.values():
-        whole = _stamps_whole(host)
+        out.append("")
         view = host.tracker.view()
         out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
         out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
@@ -105,6 +141,7 @@ def to_text(result: ReplayResult) -> str:
             out.append(line)
             if inst.cause:
                 out.append(f"      cause: {inst.cause}")
+            whole = _stamps_whole(inst)
             for phase in inst.ordered_phases():
                 secs = "?" if phase.seconds is None else f"{seconds(phase.seconds, whole)}s"
                 start = stamp(phase.start, whole, date=False)
@@ -112,11 +149,11 @@ def to_text(result: ReplayResult) -> str:
             if inst.build_seconds is not None:
                 out.append(f"      (nova logged {inst.build_seconds:.2f}s to build)")
     if result.assumptions:
+        out.append("")
         out.append("Assumptions")
         out.extend(f"  {a}" for a in result.assumptions)
     if result.violations:
+        out.append("")
         out.append(f"Violations ({len(result.violations)})")
         out.extend(f"  {v}\n      rule: {RULES.get(v.rule, v.rule)}" for v in result.violations)
-    else:
-        out.append("Consistent: no violations.")
     return "\n".join(out) + "\n"
