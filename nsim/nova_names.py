@@ -4,7 +4,7 @@ lock, and what an instance uuid looks like.
 A lock owner is the decorated callable's name as oslo_utils.reflection prints it: under
 Python 2 (nova through Train) `module.function`, under Python 3 (Ussuri on) `module.` +
 `__qualname__`, so nested functions carry their enclosing scopes and `<locals>`
-(nova-facts §1, §2, §4). Match owners by `owner_function(owner) == BUILD_FUNCTION` (or the
+(docs/nova.md §1, §2, §4). Match owners by `owner_function(owner) == BUILD_FUNCTION` (or the
 other *_FUNCTION names): that holds for both forms.
 """
 

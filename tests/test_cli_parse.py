@@ -60,7 +60,7 @@ def test_jsonl_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:
     for row in rows:
         assert set(row) >= ISSUE_KEYS
         assert row["source"] == str(SEED)
-        assert row["event"] is not None  # every seed message is in nova-facts' catalog
+        assert row["event"] is not None  # every seed message is in the event catalog
         raw = SEED_LINES[row["line"] - 1]
         assert row["message"].split("\n")[0] in raw
         assert datetime.fromisoformat(row["timestamp"]).year == 2017

@@ -1,7 +1,7 @@
 """One boot attempt and one delete on a simulated host, logged in nova's order (the
 periodic resource audit is in nsim.sim.audit).
 
-The order follows nova's code path (shared/docs/nova-facts.md §1) and the seed boot: instance lock,
+The order follows nova's code path (docs/nova.md §1) and the seed boot: instance lock,
 "Starting instance...", the claim under `compute_resources` (with the Stein-and-earlier
 claim test lines), networks allocated in the background, block devices, spawn: image cache
 (per-image lock: fetch, convert, overlay), console log, guest XML (waits for the network),
