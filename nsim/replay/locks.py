@@ -39,8 +39,7 @@ class LockChecks(ObserverState):
                                                             rec.timestamp), self.where()))
         lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
         if owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
-            self._bind(rec.request_id, ev.name)
-            self.host.instance(ev.name)
+            self.host.instance(ev.name)  # its request was tied to it in `apply`
             return
         inst = self._inst(rec)
         if inst is None:

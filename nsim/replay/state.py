@@ -17,6 +17,7 @@ from nsim.events import (
     lock,
     power,
 )
+from nsim.logs.attribution import Attribution
 from nsim.logs.record import Record
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.host import Host
@@ -76,7 +77,7 @@ class ObserverState:
         self.host = host
         self.violations: list[Violation] = []
         self.assumptions: list[Assumption] = []
-        self._request_instance: dict[str, str] = {}
+        self._attribution = Attribution()
         self._pending: dict[str, Attempt] = {}
         self._last_stamp: datetime | None = None
         self._pid: int | None = None
@@ -94,8 +95,7 @@ class ObserverState:
     def apply(self, rec: Record) -> None:
         if rec.timestamp is not None:
             self._last_stamp = rec.timestamp
-        if rec.instance and rec.request_id:
-            self._bind(rec.request_id, rec.instance)
+        self._attribution.observe(rec)
         if rec.instance in self._suspects:
             where, rule, message = self._suspects.pop(rec.instance)
             source, _, line = where.rpartition(":")
@@ -130,21 +130,9 @@ class ObserverState:
         self.assumptions.append(Assumption(rec.source if rec else self.host.name,
                                            rec.line if rec else None, message))
 
-    def _bind(self, request_id: str | None, uuid: str) -> None:
-        """Tie a request to an instance. A request serving several instances (multi-create,
-        the lifecycle-event context) cannot attribute lines that name none."""
-        if request_id:
-            known = self._request_instance.setdefault(request_id, uuid)
-            if known != uuid:
-                self._request_instance[request_id] = ""
-
     def _uuid(self, rec: Record) -> str | None:
-        """The record's instance: its tag, or its request's (bound in `apply`)."""
-        if rec.instance:
-            return rec.instance
-        if rec.request_id:
-            return self._request_instance.get(rec.request_id) or None
-        return None
+        """The record's instance: its tag, or its request's (learnt in `apply`)."""
+        return self._attribution.instance_of(rec)
 
     def _inst(self, rec: Record) -> Instance | None:
         uuid = self._uuid(rec)
