@@ -46,6 +46,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from nsim.replay.run import replay
     from nsim.report import replay as replay_out
+    from nsim.report.term import Painter
 
     printer = DiagnosticPrinter()
     result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
@@ -58,7 +59,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         json.dump(replay_out.to_json(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet))
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout)))
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

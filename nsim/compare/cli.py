@@ -16,6 +16,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from nsim.compare.boots import NoBoots, UnreadableLog
     from nsim.compare.pairs import compare, to_text
     from nsim.compare.plot import plot
+    from nsim.report.term import Painter
 
     if refuse_overwrite([("--plot", args.plot)], [args.a, args.b]):
         return EXIT_USAGE
@@ -34,7 +35,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(to_text(result))
+        sys.stdout.write(to_text(result, paint=Painter(sys.stdout)))
     if args.plot:
         with replacing_path(args.plot) as tmp:
             plot(result, tmp)

@@ -169,20 +169,26 @@ def compare(a: str, b: str, year: int | None = None,
     return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
 
 
-def to_text(result: DiffResult) -> str:
+def _plain(text: str, style: str | None) -> str:
+    return text
+
+
+def to_text(result: DiffResult, paint: Callable[[str, str | None], str] = _plain) -> str:
     """A table per pair, then the events that differ and the unpaired boots. Seconds are
     shown at each trace's resolution (whole seconds from whole-second stamps), B-A at the
-    finer of the two."""
+    finer of the two. `paint` (nsim.report.term.Painter) styles headings and deltas."""
     whole_a, whole_b = result.whole_seconds("a"), result.whole_seconds("b")
     out = [f"A: {result.a}", f"B: {result.b}"]
     for i, p in enumerate(result.pairs, 1):
-        out.append(f"\nPair {i} (by {p.by}): A {p.a.label()}  B {p.b.label()}  "
-                   f"flavor {p.a.flavor or '?'}  image {p.a.image or '?'}")
+        out.append("\n" + paint(f"Pair {i} (by {p.by}): A {p.a.label()}  B {p.b.label()}  "
+                                f"flavor {p.a.flavor or '?'}  image {p.a.image or '?'}", "heading"))
         out.append(f"  {'phase':<14}{'A s':>10}{'B s':>10}{'B-A s':>10}")
         for row in p.phases:
-            delta = seconds(row.delta, whole_a and whole_b, sign=True)
+            delta = f"{seconds(row.delta, whole_a and whole_b, sign=True):>10}"
+            if row.delta:
+                delta = paint(delta, "slower" if row.delta > 0 else "faster")
             out.append(f"  {row.name:<14}{seconds(row.a_seconds, whole_a):>10}"
-                       f"{seconds(row.b_seconds, whole_b):>10}{delta:>10}")
+                       f"{seconds(row.b_seconds, whole_b):>10}{delta}")
         for what, keys in (("missing in B", p.missing), ("extra in B", p.extra),
                            ("reordered", p.reordered)):
             if keys:

@@ -134,6 +134,7 @@ def cmd_fleet_parse(args: argparse.Namespace) -> int:
 def cmd_fleet_replay(args: argparse.Namespace) -> int:
     from nsim.fleet.jobs import fleet_replay
     from nsim.report import replay as replay_out
+    from nsim.report.term import Painter
 
     config = args.host_config
     with ExitStack() as stack:
@@ -157,7 +158,8 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet) + run.fleet.to_text())
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout))
+                         + run.fleet.to_text())
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from nsim.model.host import Host
@@ -76,6 +77,9 @@ def _stamps_whole(inst: Instance) -> bool:
     return whole_seconds(t for p in inst.ordered_phases() for t in (p.start, p.end))
 
 
+# Outcomes shown in colour on a terminal.
+_OUTCOME_STYLES = {"active": "ok", "error": "bad", "rescheduled": "WARNING",
+                   "incomplete": "WARNING"}
 # Host names listed in the summary before the rest are only counted.
 _SUMMARY_HOSTS = 8
 
@@ -92,14 +96,23 @@ def _names(names: list[str]) -> str:
     return f"{shown}, ... {rest} more" if rest > 0 else shown
 
 
-def summary(result: ReplayResult) -> list[str]:
+# Paints text in a named style (nsim.report.term.Painter); the default leaves it plain.
+Paint = Callable[[str, str | None], str]
+
+
+def _plain(text: str, style: str | None) -> str:
+    return text
+
+
+def summary(result: ReplayResult, paint: Paint = _plain) -> list[str]:
     """The verdict, then hosts, boots by outcome and violations by rule: one line each."""
     instances = [i for h in result.hosts.values() for i in h.instances.values()]
     boots = Counter(i.outcome.value for i in instances if i.operation == "boot")
     moves = Counter(i.operation for i in instances if i.operation != "boot")
     rules = Counter(v.rule for v in result.violations)
     n = len(result.violations)
-    out = [f"Violations: {n} ({_tally(rules)})." if n else "Consistent: no violations.",
+    out = [paint(f"Violations: {n} ({_tally(rules)}).", "bad") if n
+           else paint("Consistent: no violations.", "ok"),
            f"Hosts: {len(result.hosts)}" + (f" ({_names(list(result.hosts))})" if result.hosts else ""),
            f"Boots: {boots.total()}" + (f" ({_tally(boots)})" if boots else "")]
     if moves:
@@ -108,16 +121,17 @@ def summary(result: ReplayResult) -> list[str]:
     return out
 
 
-def to_text(result: ReplayResult, quiet: bool = False) -> str:
+def to_text(result: ReplayResult, quiet: bool = False, paint: Paint = _plain) -> str:
     """The summary, then (unless `quiet`) each host's state and instances, the assumptions and
-    the violations with their rules."""
-    out = summary(result)
+    the violations with their rules; `paint` styles the verdict, headings and violations."""
+    out = summary(result, paint)
     if quiet:
         return "\n".join(out) + "\n"
     for host in result.hosts.values():
         out.append("")
         view = host.tracker.view()
-        out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
+        out.append(paint(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""),
+                         "heading"))
         out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
                    f"{_amount(view.phys_ram_mb, 'MB')}; disk {_amount(view.used_disk_gb, 'GB')} of "
                    f"{_amount(view.phys_disk_gb, 'GB')}; vcpus {_amount(view.used_vcpus)} of "
@@ -132,6 +146,7 @@ def to_text(result: ReplayResult, quiet: bool = False) -> str:
         for inst in host.instances.values():
             states = "/".join(s.value if s else "None" for s in (inst.vm_state, inst.task_state))
             what = inst.outcome.value if inst.operation == "boot" else f"{inst.operation} claim"
+            what = paint(what, _OUTCOME_STYLES.get(what))
             line = f"  instance {inst.uuid}  {what}  ({states}, {inst.power_state.value})"
             if inst.claim is not None:
                 c = inst.claim
@@ -150,10 +165,12 @@ def to_text(result: ReplayResult, quiet: bool = False) -> str:
                 out.append(f"      (nova logged {inst.build_seconds:.2f}s to build)")
     if result.assumptions:
         out.append("")
-        out.append("Assumptions")
-        out.extend(f"  {a}" for a in result.assumptions)
+        out.append(paint("Assumptions", "heading"))
+        out.extend(paint(f"  {a}", "assumption") for a in result.assumptions)
     if result.violations:
         out.append("")
-        out.append(f"Violations ({len(result.violations)})")
-        out.extend(f"  {v}\n      rule: {RULES.get(v.rule, v.rule)}" for v in result.violations)
+        out.append(paint(f"Violations ({len(result.violations)})", "bad"))
+        out.extend(paint(f"  {v}", "violation") + "\n"
+                   + paint(f"      rule: {RULES.get(v.rule, v.rule)}", "rule")
+                   for v in result.violations)
     return "\n".join(out) + "\n"
