@@ -99,3 +99,10 @@ def test_main_turns_an_nsim_error_into_its_message_and_status(
     assert cli.main(["parse", "whatever.log"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err == "nsim: the log is in a language nsim does not read\n"
+
+
+def test_no_module_over_500_lines() -> None:
+    """Small modules with one job each: a module past 500 lines holds more than one."""
+    long = {name: n for name, path in _modules().items()
+            if (n := len(path.read_text().splitlines())) > 500}
+    assert long == {}
