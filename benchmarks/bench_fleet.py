@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nsim.fleet.run import fleet_replay
-from nsim.fleet.runner import connect
+from nsim.fleet.jobs import fleet_replay
+from nsim.fleet.tasks import connect
 from nsim.replay.run import replay
 from nsim.report.replay import to_json
 

@@ -111,7 +111,7 @@ def _debug(logger: str, ctx: str, text: str, func: str, path: str, line: int) ->
 
 
 # A spawn failure: LOG.exception's record, then one ERROR entry per traceback line
-# (nova-facts §2: the exception prefix carries no context), destroy, re-schedule.
+# (docs/nova.md §2: the exception prefix carries no context), destroy, re-schedule.
 _TRACEBACK = (
     "Traceback (most recent call last):",
     f'  File "{_MANAGER}", line 2125, in _build_resources',

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import re._parser as sre_parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Transformer
 from lark.grammar import Rule
 from lark.lexer import PatternStr, TerminalDef, _create_unless
 from lark.parsers.lalr_analysis import Shift
@@ -62,6 +63,81 @@ def ignored_terminals(parser: Lark) -> list[TerminalDef]:
     """The terminals `parser` skips between tokens (%ignore)."""
     return [t for t in parser.terminals if t.name in parser.ignore_tokens]
 
+
+
+# ---------------------------------------------------------------------------- flat form
+# A parse's result is built from its flat form: the names of the rules reduced (in Lark's
+# order of reductions) and the terminals the rules keep (Lark drops anonymous literals), in
+# text order, as pieces. Lark hands it over through _Flatten; the fast path below reads it
+# off a regex match. Both then call the same builder, so they cannot build differently.
+
+Piece = tuple[str, str, int, int]
+"""A kept terminal: its name, text, start and end in the parsed text."""
+Builder = Callable[[list[Piece]], Any]
+"""What turns the pieces of one parse into the grammar's result."""
+
+
+class _Flat:
+    """A rule's flat form while Lark parses."""
+
+    __slots__ = ("names", "pieces")
+
+    def __init__(self, names: list[str], pieces: list[Piece]) -> None:
+        self.names = names
+        self.pieces = pieces
+
+
+class _Flatten(Transformer):
+    """Applied while Lark parses: every rule becomes its flat form."""
+
+    def __default__(self, data: Any, children: list[Any], meta: Any) -> _Flat:
+        names: list[str] = []
+        pieces: list[Piece] = []
+        for child in children:
+            if isinstance(child, _Flat):
+                names += child.names
+                pieces += child.pieces
+            else:  # a Token (lark-cython's are not str: read their parts)
+                pieces.append((child.type, child.value, child.start_pos, child.end_pos))
+        names.append(str(data))
+        return _Flat(names, pieces)
+
+
+class Grammar:
+    """A grammar of grammars/ as Lark's LALR parser, its results built from the flat form
+    by `builder(start, rule names)`; where the regex derived from it matches (unless
+    `plain_lark()`), that stands in for Lark and feeds the same builders."""
+
+    def __init__(self, name: str, builder: Callable[[str, tuple[str, ...]], Builder],
+                 start: tuple[str, ...] = ("start",)) -> None:
+        self.parser = load_parser(name, transformer=_Flatten(), start=start)
+        self._builder = builder
+        self._builders: dict[tuple[str, tuple[str, ...]], Builder] = {}
+        self._derived: dict[str, DerivedParser | None] = {}
+
+    def builder(self, start: str, names: tuple[str, ...]) -> Builder:
+        key = (start, names)
+        if key not in self._builders:
+            self._builders[key] = self._builder(start, names)
+        return self._builders[key]
+
+    def derived(self, start: str = "start") -> DerivedParser | None:
+        """The regex stand-in for the parser from `start` (None: Lark alone)."""
+        if start not in self._derived:
+            self._derived[start] = derive(self.parser, start,
+                                          lambda names: self.builder(start, names))
+        return self._derived[start]
+
+    def parse(self, text: str, start: str = "start") -> Any:
+        """The built result of `text`; raises what Lark raises (or the builder)."""
+        if not _PLAIN[0]:
+            fast = self.derived(start)
+            if fast is not None:
+                result = fast.parse(text)
+                if result is not NO_MATCH:
+                    return result
+        flat = self.parser.parse(text, start=start)
+        return self.builder(start, tuple(flat.names))(flat.pieces)
 
 
 # ---------------------------------------------------------------------------- fast path
@@ -115,55 +191,150 @@ class _Leaf:
     steps: tuple[_Step, ...]
     end: tuple[Rule, ...]
 
+    def flat(self, keep_all: bool) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """The steps whose terminals the rules keep, and the names of the rules reduced:
+        Lark's reductions replayed on step numbers."""
+        stack: list[list[int]] = []
+        names: list[str] = []
 
-def _reduce(values: list[Any], rule: Rule, callbacks: dict[Any, Callable[..., Any]]) -> None:
-    """Lark's LALR reduction on the value stack."""
-    size = len(rule.expansion)
-    children = values[-size:] if size else []
-    if size:
-        del values[-size:]
-    values.append(callbacks[rule](children))
+        def reduce(rule: Rule) -> None:
+            if rule.origin.name.startswith("_") or rule.options.expand1 or \
+                    rule.options.template_source:
+                raise _Outside  # inlined rules: Lark calls no callback for them
+            size = len(rule.expansion)
+            children = stack[len(stack) - size:]
+            del stack[len(stack) - size:]
+            keep = keep_all or rule.options.keep_all_tokens
+            stack.append([i for sym, child in zip(rule.expansion, children, strict=True)
+                          if keep or not (sym.is_term and sym.filter_out) for i in child])
+            names.append(rule.alias or rule.origin.name)
+
+        for i, step in enumerate(self.steps):
+            for rule in step.reduce:
+                reduce(rule)
+            stack.append([i])
+        for rule in self.end:
+            reduce(rule)
+        return tuple(stack[-1]), tuple(names)
+
+
+_Compiled = tuple[re.Pattern[str], dict[int, tuple[tuple[Any, ...], tuple[tuple[int, str], ...],
+                                                     Builder]]]
 
 
 class DerivedParser:
-    """A Lark LALR parser (contextual lexer) of a grammar without recursion, as one regex.
+    """A Lark LALR parser (contextual lexer) of a grammar without recursion, as a regex.
 
-    `parse(text)` returns what the Lark parser returns (its callbacks are called in the same
-    order with tokens of the same type, value, start_pos and end_pos; line and column are
-    not set), or NO_MATCH, leaving the text to Lark, which accepts it or says why not.
+    `parse(text)` returns the builder's result for the pieces Lark would have kept, or
+    NO_MATCH, leaving the text to Lark, which accepts it or says why not. The alternatives
+    of the first terminal are also compiled apart by the character they can begin with
+    (on first use), so that a text is matched against the few that can start it.
     """
 
-    def __init__(self, parser: Lark, pattern: str, leaves: dict[str, _Leaf]) -> None:
-        self.regex = re.compile(pattern, parser.lexer_conf.g_regex_flags)
-        index = self.regex.groupindex
-        # By the index of a leaf's end group: its steps as (group index, terminal, rules
-        # reduced before it, UnlessCallback, scanned terminal), and the rules reduced at the end.
-        self._leaves = {
-            index[name]: (tuple((index[s.group], s.terminal, s.reduce, s.unless, s.scanned)
-                                for s in leaf.steps), leaf.end)
-            for name, leaf in leaves.items()}
-        self._callbacks = parser._callbacks
+    def __init__(self, parser: Lark, root: tuple[str, list[tuple[frozenset[str] | None, str]]],
+                 leaves: dict[str, _Leaf], build: Callable[[tuple[str, ...]], Builder]) -> None:
+        self.flags = parser.lexer_conf.g_regex_flags
+        keep_all = bool(parser.options.keep_all_tokens)
+        # By leaf: the steps to check against Lark's literal folding (UnlessCallback), the
+        # kept steps as (group, terminal), and the builder of the leaf's rule names.
+        self._leaves: dict[str, tuple[list[tuple[str, str, Any, str]], list[tuple[str, str]],
+                                      Builder]] = {}
+        for name, leaf in leaves.items():
+            kept, names = leaf.flat(keep_all)
+            self._leaves[name] = (
+                [(s.group, s.terminal, s.unless, s.scanned) for s in leaf.steps
+                 if s.unless is not None],
+                [(leaf.steps[i].group, leaf.steps[i].terminal) for i in kept],
+                build(names))
+        self._skip, self._alts = root
+        known = [first for first, _ in self._alts if first is not None]
+        self._starts = frozenset().union(*known) if known else frozenset()
+        self._by_start: dict[str, _Compiled] = {}
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The whole expression."""
+        return self._compiled("")[0]
+
+    def _compile(self, alts: list[str]) -> _Compiled:
+        regex = re.compile(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)", self.flags)
+        index = regex.groupindex
+        leaves = {index[name]: (
+            tuple((index[g], t, u, s) for g, t, u, s in checks),
+            tuple((index[g], t) for g, t in kept), build)
+            for name, (checks, kept, build) in self._leaves.items() if name in index}
+        return regex, leaves
+
+    def _compiled(self, first: str) -> _Compiled:
+        """The expression for texts that begin with `first` ("": any text)."""
+        compiled = self._by_start.get(first)
+        if compiled is None:
+            compiled = self._by_start[first] = self._compile(
+                [alt for chars, alt in self._alts if chars is None or first in chars or not first])
+        return compiled
 
     def parse(self, text: str) -> Any:
-        m = self.regex.match(text)
+        first = text[:1]
+        regex, leaves = self._compiled(first if first in self._starts else "")
+        m = regex.match(text)
         if m is None:
             return NO_MATCH
-        steps, end_rules = self._leaves[m.lastindex]  # type: ignore[index]
-        callbacks = self._callbacks
-        values: list[Any] = []
-        for group, terminal, reduce, unless, scanned in steps:
-            for rule in reduce:
-                _reduce(values, rule, callbacks)
-            start, end = m.span(group)
-            value = text[start:end]
-            if unless is not None and (unless.scanner.fullmatch(value) or scanned) != terminal:
+        checks, kept, build = leaves[m.lastindex]  # type: ignore[index]
+        for group, terminal, unless, scanned in checks:
+            if (unless.scanner.fullmatch(m.group(group)) or scanned) != terminal:
                 return NO_MATCH  # Lark's lexer gives this match another type
-            token = Token(terminal, value, start, None, None, None, None, end)
-            callback = callbacks.get(terminal)
-            values.append(token if callback is None else callback(token))
-        for rule in end_rules:
-            _reduce(values, rule, callbacks)
-        return values[-1]
+        span = m.span
+        pieces = []
+        for group, terminal in kept:
+            start, end = span(group)
+            pieces.append((terminal, text[start:end], start, end))
+        return build(pieces)
+
+
+def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
+    """The characters a match of `regexp` can begin with, or None when that is not simply
+    known (a character category, a possibly empty match, case folding)."""
+    if flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = sre_parse.parse(regexp, flags)
+    except re.error:
+        return None
+    return _first_of(list(parsed))
+
+
+def _first_of(items: list[Any]) -> frozenset[str] | None:
+    c = sre_parse
+    for op, av in items:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero-width: the next item begins the match
+        if op is c.LITERAL:
+            return frozenset(chr(av))
+        if op is c.SUBPATTERN:
+            return None if av[1] or av[2] else _first_of(list(av[3]))  # local flags: None
+        if op is c.ATOMIC_GROUP:
+            return _first_of(list(av))
+        if op is c.BRANCH:
+            firsts = [_first_of(list(branch)) for branch in av[1]]
+            if any(f is None for f in firsts):
+                return None
+            return frozenset().union(*firsts)  # type: ignore[arg-type]
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, _, sub = av
+            return _first_of(list(sub)) if low >= 1 else None
+        if op is c.IN:
+            chars: set[str] = set()
+            for kind, value in av:
+                if kind is c.LITERAL:
+                    chars.add(chr(value))
+                elif kind is c.RANGE and value[1] - value[0] < 256:
+                    chars.update(chr(n) for n in range(value[0], value[1] + 1))
+                else:
+                    return None
+            return frozenset(chars)
+        return None
+    return None
+    return None
 
 
 def _lark_order(t: TerminalDef) -> tuple[int, int, int, str]:
@@ -233,14 +404,23 @@ class _Deriver:
 
     def node(self, stack: tuple[int, ...], steps: tuple[_Step, ...]) -> str:
         """The regex of the rest of the text, the parser's state stack being `stack`."""
+        skipped, alts = self.branches(stack, steps)
+        return f"{skipped}(?:{'|'.join(alt for _, alt in alts)})" if alts else "(?!)"
+
+    def branches(self, stack: tuple[int, ...], steps: tuple[_Step, ...]
+                 ) -> tuple[str, list[tuple[frozenset[str] | None, str]]]:
+        """The blanks skipped before the next terminal, and the alternatives after them,
+        each with the characters it can begin with (None: not known)."""
         self.nodes += 1
         if self.nodes > _MAX_NODES or len(steps) > _MAX_TOKENS:
-            raise _TooBig
+            raise _Outside
         order, unless = self.lexer(stack[-1])
         names = [t.name for t in order]
-        skip = [f"{self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
+        # An ignored terminal's own pattern is tested first: the guard (earlier terminals,
+        # TEXT among them) is then tried only where a blank is, not after the last one.
+        skip = [f"(?={t.pattern.to_regexp()}){self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
                 for i, t in enumerate(order) if t.name in self.ignore]
-        alts = []
+        alts: list[tuple[frozenset[str] | None, str]] = []
         for terminal in sorted((n for n in self.states[stack[-1]] if n in self.terms),
                                key=lambda n: _lark_order(self.terms[n])):
             if terminal in names:
@@ -260,47 +440,32 @@ class _Deriver:
             guard = self.guard(scanned, order[:names.index(scanned.name)])
             if guard and isinstance(scanned.pattern, PatternStr):
                 guard = f"(?={regexp}){guard}"  # most positions fail the literal at once
-            alts.append(f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}")
+            alts.append((_first_chars(regexp, self.conf.g_regex_flags),
+                         f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}"))
         ended = self.feed(stack, "$END")
         if ended is not None:
             leaf = f"e{len(self.leaves)}"
             self.leaves[leaf] = _Leaf(steps, ended[1])
-            alts.append(rf"\Z(?P<{leaf}>)")
-        skipped = f"(?:{'|'.join(skip)})*+" if skip else ""
-        return f"{skipped}(?:{'|'.join(alts)})" if alts else "(?!)"
+            alts.append((None, rf"\Z(?P<{leaf}>)"))
+        return (f"(?:{'|'.join(skip)})*+" if skip else ""), alts
 
 
-class _TooBig(Exception):
-    """The grammar accepts too many terminal sequences (or is recursive) for one regex."""
+class _Outside(Exception):
+    """The grammar is outside what one regex stands in for: too many terminal sequences
+    (or recursion), or rules Lark inlines."""
 
 
-def derive(parser: Lark, start: str = "start") -> DerivedParser | None:
-    """The regex stand-in for `parser` from `start`; None when the grammar is recursive or
-    too large, uses lexer features it does not model, or Lark's table is out of reach."""
+def derive(parser: Lark, start: str, build: Callable[[tuple[str, ...]], Builder]
+           ) -> DerivedParser | None:
+    """The regex stand-in for `parser` from `start`, building its results with
+    `build(rule names)`; None when the grammar is recursive or too large, uses lexer
+    features it does not model, or Lark's table is out of reach."""
     conf = getattr(parser, "lexer_conf", None)
     if conf is None or conf.postlex is not None or conf.callbacks or conf.use_bytes:
         return None
     try:
         deriver = _Deriver(parser, start)
-        pattern = deriver.node((deriver.start_state,), ())
-    except (AttributeError, KeyError, _TooBig):
+        root = deriver.branches((deriver.start_state,), ())
+        return DerivedParser(parser, root, deriver.leaves, build)
+    except (AttributeError, KeyError, _Outside):
         return None
-    return DerivedParser(parser, pattern, deriver.leaves)
-
-
-_DERIVED: dict[tuple[int, str], DerivedParser | None] = {}
-
-
-def parse(parser: Lark, text: str, start: str = "start") -> Any:
-    """`parser.parse(text, start=start)`, by the regex derived from its grammar where that
-    matches (unless `plain_lark()`); raises what Lark raises."""
-    if not _PLAIN[0]:
-        key = (id(parser), start)
-        if key not in _DERIVED:
-            _DERIVED[key] = derive(parser, start)
-        fast = _DERIVED[key]
-        if fast is not None:
-            result = fast.parse(text)
-            if result is not NO_MATCH:
-                return result
-    return parser.parse(text, start=start)

@@ -4,7 +4,7 @@ lock, and what an instance uuid looks like.
 A lock owner is the decorated callable's name as oslo_utils.reflection prints it: under
 Python 2 (nova through Train) `module.function`, under Python 3 (Ussuri on) `module.` +
 `__qualname__`, so nested functions carry their enclosing scopes and `<locals>`
-(nova-facts §1, §2, §4). Match owners by `owner_function(owner) == BUILD_FUNCTION` (or the
+(docs/nova.md §1, §2, §4). Match owners by `owner_function(owner) == BUILD_FUNCTION` (or the
 other *_FUNCTION names): that holds for both forms.
 """
 
@@ -35,9 +35,6 @@ CLAIM_FUNCTION = "instance_claim"
 ABORT_CLAIM_FUNCTION = "abort_instance_claim"
 MOVE_CLAIM_FUNCTIONS = ("resize_claim", "rebuild_claim", "live_migration_claim")
 """Claims of a move onto this node: resize/cold migration, evacuation, live migration."""
-UPDATE_USAGE_FUNCTION = "update_usage"
-AUDIT_FUNCTION = "_update_available_resource"
-TERMINATE_FUNCTION = "do_terminate_instance"
 FETCH_FUNCTION = "fetch_func_sync"
 OVERLAY_FUNCTIONS = ("copy_qcow2_image", "create_qcow2_image")
 """The image backend's overlay under the base file's lock: py2 `copy_qcow2_image`, py3

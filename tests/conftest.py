@@ -1,6 +1,6 @@
 """Shared helpers: realistic nova-compute lines in each on-disk format, and parse wrappers.
 
-Wording of the lines follows ../shared/docs/nova-facts.md (nova's format strings, oslo.log's
+Wording of the lines follows docs/nova.md (nova's format strings, oslo.log's
 line formats and devstack's journald format); nothing here is copied from nsim's output.
 """
 
@@ -46,7 +46,7 @@ DRIVER = "/opt/stack/nova/nova/virt/libvirt/driver.py"
 # devstack journal context: "[None req-R project user]" (project_name before user_name).
 DEVSTACK_CTX = f"None {REQ} admin admin"
 
-# ANSI colours oslo.log's ColorHandler and devstack's format strings write (nova-facts §2).
+# ANSI colours oslo.log's ColorHandler and devstack's format strings write (docs/nova.md §2).
 ESC = "\x1b"
 COLOR = {"DEBUG": f"{ESC}[00;32m", "INFO": f"{ESC}[00;36m", "WARNING": f"{ESC}[01;33m",
          "ERROR": f"{ESC}[01;31m"}

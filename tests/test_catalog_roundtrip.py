@@ -2,7 +2,7 @@
 
 EXAMPLES holds one realistic event per kind (values as a devstack boot logs them); it must cover
 every kind in nsim.events.KINDS, so a new kind without an example fails here. The wording changes
-between releases are checked against ../shared/docs/nova-facts.md.
+between releases are checked against docs/nova.md.
 """
 
 from __future__ import annotations
@@ -424,7 +424,7 @@ def test_render_refuses_a_release_without_the_message() -> None:
         EXAMPLES["lock_acquiring"].render("yoga")
 
 
-# -- wording changes between releases (nova-facts §1, §4, §5) --------------------------------------
+# -- wording changes between releases (docs/nova.md §1, §4, §5) --------------------------------------
 
 def releases_with(kind: str) -> list[str]:
     return [r for r in RELEASES if KINDS[kind].wording_for(r) is not None]
@@ -512,7 +512,7 @@ def test_audit_line_names_host_from_ocata() -> None:
     assert cls.wording_for("ocata").level == "DEBUG"
 
 
-# Levels nova-facts states for a message (same in every release unless noted above).
+# Levels nova logs a message at (docs/nova.md §1) (same in every release unless noted above).
 LEVELS = {
     "lock_acquired": "DEBUG", "lock_acquiring": "DEBUG", "lock_released": "DEBUG",
     "instance_starting": "DEBUG", "overhead": "DEBUG", "claim_attempt": "INFO",

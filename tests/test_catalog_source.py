@@ -13,17 +13,9 @@ from pathlib import Path
 import pytest
 
 from nsim.events import KINDS
+from nsim.events.coverage import coverage, readme_section, readme_table
 from nsim.events.release import RELEASES, release_index
-from nsim.events.source import (
-    FIRST_EXTRACTED,
-    coverage,
-    extracts,
-    matches,
-    matching_calls,
-    readme_section,
-    readme_table,
-    skeleton,
-)
+from nsim.events.source import FIRST_EXTRACTED, extracts, matches, matching_calls, skeleton
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 EXTRACTED = [r for r in RELEASES if release_index(r) >= release_index(FIRST_EXTRACTED)]
@@ -98,7 +90,7 @@ def test_coverage_counts_are_consistent() -> None:
 
 def test_readme_table_is_current() -> None:
     """Regenerate with: .venv/bin/python tools/nova_log_calls.py --readme README.md
-    (or nsim.events.source.write_readme_table)."""
+    (or nsim.events.coverage.write_readme_table)."""
     current = readme_section(README.read_text())
     assert current is not None, "README.md has no catalog coverage section"
     assert current == readme_table()

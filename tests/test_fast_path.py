@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import nsim
 from nsim.events import catalog
-from nsim.grammars import NO_MATCH, derive, forced_plain_lark, grammar_dir
+from nsim.grammars import NO_MATCH, _first_chars, forced_plain_lark, grammar_dir
 from nsim.logs import journal, oslo
+from nsim.logs.record import Record
 from tests.conftest import REAL_LOGS, ROOT
 
 LOGS = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.suffix != ".md") + sorted(
@@ -37,12 +38,14 @@ def test_fast_path_gives_the_records_lark_gives(path: Path) -> None:
     assert fast[0]
 
 
+GRAMMARS = [(journal.grammar(), "start"), (journal.grammar(), "entry"), (oslo.grammar(), "start"),
+            (catalog._grammar(), "start")]
+
+
 def test_derived_parsers_exist() -> None:
     """The grammars are within what derive() handles (else the fast path silently is off)."""
-    assert derive(journal.parser(), "start") is not None
-    assert derive(journal.parser(), "entry") is not None
-    assert derive(oslo.parser()) is not None
-    assert derive(catalog._parser()) is not None
+    for grammar, start in GRAMMARS:
+        assert grammar.derived(start) is not None, (grammar, start)
 
 
 _LINE_PIECES = ["Jun 16 13:12:52 ", "2017-06-16T13:12:52.1+00:00 ", "compute ", "nova-compute[5666]: ",
@@ -58,12 +61,12 @@ _LINE_PIECES = ["Jun 16 13:12:52 ", "2017-06-16T13:12:52.1+00:00 ", "compute ", 
 def test_fast_path_agrees_with_lark_on_any_line(pieces: list[str]) -> None:
     """Made-up lines, good and bad: where the derived regex answers, Lark answers the same."""
     text = "".join(pieces)
-    for parser, start in ((journal.parser(), "start"), (journal.parser(), "entry"),
-                          (oslo.parser(), "start"), (catalog._parser(), "start")):
-        fast = derive(parser, start)
+    for grammar, start in GRAMMARS:
+        fast = grammar.derived(start)
         assert fast is not None
         try:
-            expected: Any = parser.parse(text, start=start)
+            with forced_plain_lark():
+                expected: Any = grammar.parse(text, start)
         except Exception as exc:  # Lark's error, or an event value a kind refuses
             expected = type(exc)
         try:
@@ -97,3 +100,22 @@ def test_text_terminal_matches_what_the_lazy_form_matched(pieces: list[str], pos
     for name, lazy in _LAZY_TEXT.items():
         old, new = re.compile(lazy).match(text, pos), _grammar_text(name).match(text, pos)
         assert (old and old.group()) == (new and new.group()), (name, text, pos)
+
+
+def test_records_are_what_model_construct_makes() -> None:
+    """The reader's records (nsim.logs.record.unchecked_record) have every field, in order,
+    and equal what pydantic's model_construct makes of the same values."""
+    for rec in nsim.parse(str(ROOT / "sample_logs" / "seed-boot.journal"), year=2017):
+        assert list(rec.__dict__) == list(Record.model_fields)
+        twin = Record.model_construct(**rec.__dict__)
+        assert rec == twin
+        assert rec.model_fields_set == twin.model_fields_set
+
+
+@pytest.mark.parametrize(("regexp", "first"), [
+    ("Lock", "L"), ("(?:Jan|Feb) ", "JF"), ("[0-9a-c]x", "0123456789abc"), (r"(?=a)[ab]", "ab"),
+    (r"(?>\{\{)+", "{"), (r"\S+", None), ("x?y", None), ("(?i:a)", None), ("[^a]", None)])
+def test_first_chars(regexp: str, first: str | None) -> None:
+    """What the derived regex is dispatched on: a match's possible first characters, or None
+    where they are not simply known (then every alternative is kept)."""
+    assert _first_chars(regexp, 0) == (frozenset(first) if first is not None else None)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nsim
-from nsim.logs.reader import _SNIFF_LINES, sniff
+from nsim.logs.sniff import SNIFF_LINES, sniff
 from nsim.logs.source import Source, _bom_decoder, physical_lines
 from tests.conftest import REAL_LOGS, ROOT, assert_accounted
 
@@ -153,7 +153,7 @@ def _layout(data: bytes) -> tuple[object, ...]:
     """What the reader decides from a file's head (encoding, format, file-name prefix, wrap
     width)."""
     source = Source("x", io.BufferedReader(io.BytesIO(data)), MTIME)  # type: ignore[arg-type]
-    head = [t for _, t in zip(range(_SNIFF_LINES), physical_lines(source, lambda d: None),
+    head = [t for _, t in zip(range(SNIFF_LINES), physical_lines(source, lambda d: None),
                               strict=False)]
     fmt, layout = sniff([t for _, t in head])
     return _bom_decoder(data[:4])[0], fmt, layout.prefixed, layout.wrap

@@ -151,7 +151,7 @@ def test_message_outside_catalog_is_kept(tmp_path: Path) -> None:
 
 def colour_context_line(level: str, logger: str, message: str, instance: str | None,
                         suffix: str | None) -> str:
-    """devstack's logging_context_format_string with its literal ESC bytes (nova-facts §2)."""
+    """devstack's logging_context_format_string with its literal ESC bytes (docs/nova.md §2)."""
     c = COLOR[level]
     inst = f"[instance: {instance}] " if instance else ""
     text = (f"{c}{level} {logger} [{ESC}[01;36mNone {REQ} {ESC}[00;36madmin admin{c}] "

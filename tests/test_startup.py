@@ -33,6 +33,15 @@ def test_command_line_imports_no_heavy_library(code: str) -> None:
     assert _imported_after(code) == set()
 
 
+def test_command_line_parser_needs_neither_pydantic_nor_lark() -> None:
+    """`nsim --help` builds the whole parser; the models and grammars load only when a
+    command runs."""
+    probe = ("import sys, nsim.cli; nsim.cli.build_parser(); "
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert {"pydantic", "lark"} & set(out.stdout.split()) == set()
+
+
 def test_public_api_names_load_on_first_use() -> None:
     from nsim.logs.reader import ParseRun
     from nsim.logs.record import Diagnostic, Record

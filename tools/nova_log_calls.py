@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from nsim.events.catalog import KINDS  # noqa: E402
+from nsim.events.coverage import write_readme_table  # noqa: E402
 from nsim.events.source import (  # noqa: E402
     CALLS_PATH,
     TRANSLATIONS_PATH,
@@ -40,7 +41,6 @@ from nsim.events.source import (  # noqa: E402
     load_calls,
     matches,
     write_calls,
-    write_readme_table,
     write_translations,
 )
 

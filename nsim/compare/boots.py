@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nsim.errors import NsimError
 from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
@@ -252,7 +253,7 @@ def collect(records: Iterable[Record]) -> tuple[list[BootTrace], ReplayResult]:
     return boots, result
 
 
-class UnreadableLog(ValueError):
+class UnreadableLog(NsimError, ValueError):
     """A log that cannot be read (missing, a directory, not a nova-compute log): the parser's
     errors, one per file, as `file: what`."""
 
@@ -261,7 +262,7 @@ class UnreadableLog(ValueError):
         self.errors = list(errors)
 
 
-class NoBoots(ValueError):
+class NoBoots(NsimError, ValueError):
     """Logs in which no boot was found, as `file: no boot found`, one per file."""
 
     def __init__(self, paths: list[str]) -> None:

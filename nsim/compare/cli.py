@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing_path
 
 
@@ -15,6 +16,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from nsim.compare.boots import NoBoots, UnreadableLog
     from nsim.compare.pairs import compare, to_text
     from nsim.compare.plot import plot
+    from nsim.report.term import Painter
 
     if refuse_overwrite([("--plot", args.plot)], [args.a, args.b]):
         return EXIT_USAGE
@@ -33,7 +35,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(to_text(result))
+        sys.stdout.write(to_text(result, paint=Painter(sys.stdout)))
     if args.plot:
         with replacing_path(args.plot) as tmp:
             plot(result, tmp)

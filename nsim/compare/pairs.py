@@ -20,6 +20,7 @@ import pandas as pd
 
 from nsim.compare.boots import BootTrace, NoBoots, UnreadableLog, event_key, read
 from nsim.logs.record import Diagnostic
+from nsim.report.numbers import ms, seconds, whole_seconds
 
 # Rows of the phase table: the boot's steps in the order they start, then the totals.
 PHASES: tuple[str, ...] = ("claim", "network", "image_fetch", "convert", "overlay", "xml",
@@ -39,8 +40,8 @@ class PhaseRow:
         return self.b_seconds - self.a_seconds
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "a_seconds": self.a_seconds, "b_seconds": self.b_seconds,
-                "delta": self.delta}
+        return {"name": self.name, "a_seconds": ms(self.a_seconds),
+                "b_seconds": ms(self.b_seconds), "delta": ms(self.delta)}
 
 
 @dataclass
@@ -67,6 +68,11 @@ class DiffResult:
     b: str
     pairs: list[PairDiff]
     unpaired: list[tuple[str, BootTrace]]
+
+    def whole_seconds(self, side: str) -> bool:
+        """Whether trace `side` ("a" or "b") stamps whole seconds."""
+        boots = [getattr(p, side) for p in self.pairs] + [b for s, b in self.unpaired if s == side]
+        return whole_seconds(r.timestamp for boot in boots for r in boot.records)
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "pairs": [p.to_json() for p in self.pairs],
@@ -163,21 +169,26 @@ def compare(a: str, b: str, year: int | None = None,
     return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
 
 
-def _secs(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def _plain(text: str, style: str | None) -> str:
+    return text
 
 
-def to_text(result: DiffResult) -> str:
-    """A table per pair, then the events that differ and the unpaired boots."""
+def to_text(result: DiffResult, paint: Callable[[str, str | None], str] = _plain) -> str:
+    """A table per pair, then the events that differ and the unpaired boots. Seconds are
+    shown at each trace's resolution (whole seconds from whole-second stamps), B-A at the
+    finer of the two. `paint` (nsim.report.term.Painter) styles headings and deltas."""
+    whole_a, whole_b = result.whole_seconds("a"), result.whole_seconds("b")
     out = [f"A: {result.a}", f"B: {result.b}"]
     for i, p in enumerate(result.pairs, 1):
-        out.append(f"\nPair {i} (by {p.by}): A {p.a.label()}  B {p.b.label()}  "
-                   f"flavor {p.a.flavor or '?'}  image {p.a.image or '?'}")
+        out.append("\n" + paint(f"Pair {i} (by {p.by}): A {p.a.label()}  B {p.b.label()}  "
+                                f"flavor {p.a.flavor or '?'}  image {p.a.image or '?'}", "heading"))
         out.append(f"  {'phase':<14}{'A s':>10}{'B s':>10}{'B-A s':>10}")
         for row in p.phases:
-            delta = "-" if row.delta is None else f"{row.delta:+.3f}"
-            out.append(f"  {row.name:<14}{_secs(row.a_seconds):>10}{_secs(row.b_seconds):>10}"
-                       f"{delta:>10}")
+            delta = f"{seconds(row.delta, whole_a and whole_b, sign=True):>10}"
+            if row.delta:
+                delta = paint(delta, "slower" if row.delta > 0 else "faster")
+            out.append(f"  {row.name:<14}{seconds(row.a_seconds, whole_a):>10}"
+                       f"{seconds(row.b_seconds, whole_b):>10}{delta}")
         for what, keys in (("missing in B", p.missing), ("extra in B", p.extra),
                            ("reordered", p.reordered)):
             if keys:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from nsim.compare.boots import BootTrace
@@ -55,7 +52,9 @@ def plot(result: DiffResult, out: str | Path, title: str | None = None) -> Path:
     longest = max((_span(b, "build") or (0.0, 0.0))[1] for _, b in lanes) if lanes else 1.0
     longest = max(longest, 1.0)
     tiny = longest * 0.004  # a step of 0 s still shows as a sliver
-    fig, ax = plt.subplots(figsize=(12, 1.4 + 0.62 * max(len(lanes), 2)), dpi=110)
+    # A Figure of its own, not pyplot's: no backend switch, nothing left open in a notebook.
+    fig = Figure(figsize=(12, 1.4 + 0.62 * max(len(lanes), 2)), dpi=110)
+    ax = fig.subplots()
     for row, (_, boot) in enumerate(lanes):
         y = len(lanes) - 1 - row
         total = _span(boot, "build")
@@ -92,5 +91,4 @@ def plot(result: DiffResult, out: str | Path, title: str | None = None) -> Path:
               frameon=False, title="phase", title_fontsize=10, alignment="left")
     path = Path(out)
     fig.savefig(path, bbox_inches="tight", pad_inches=0.2)
-    plt.close(fig)
     return path

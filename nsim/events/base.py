@@ -67,6 +67,18 @@ class Event(BaseModel):
         return wording.template.format(**self.template_values())
 
 
+class Tok(str):
+    """A terminal of the message grammar as `from_tokens` reads it: its text, and its
+    name as `.type`."""
+
+    type: str
+
+    def __new__(cls, kind: str, value: str) -> Tok:
+        tok = super().__new__(cls, value)
+        tok.type = kind
+        return tok
+
+
 def text(token: Any) -> str:
     return str(token)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark
 from lark.exceptions import LarkError
 
-from nsim import grammars
 from nsim.events import (
     audit,
     build,
@@ -23,9 +21,9 @@ from nsim.events import (
     power,
     teardown,
 )
-from nsim.events.base import Event
+from nsim.events.base import Event, Tok
 from nsim.events.translate import to_english
-from nsim.grammars import first_terminals, ignored_terminals, load_parser, plain_lark
+from nsim.grammars import Builder, Grammar, first_terminals, ignored_terminals, plain_lark
 
 _MODULES = (lock, build, claim, image, guest, teardown, imagecache, audit, failure, power, move)
 
@@ -37,20 +35,15 @@ KINDS: dict[str, type[Event]] = {
 }
 
 
-class _ToEvent(Transformer):
-    """Applied while parsing: each kind's rule becomes its Event."""
-
-    def start(self, children: list[Any]) -> Event:
-        return children[0]
-
-    def __default__(self, data: Any, children: list[Any], meta: Any) -> Event:
-        # lark-cython tokens are not str; hand the kinds plain lark Tokens.
-        return KINDS[data].from_tokens([Token(t.type, t.value) for t in children])
+def _builder(start: str, names: tuple[str, ...]) -> Builder:
+    """Each kind's rule (the one `start` reduces) builds its Event from its tokens."""
+    build = KINDS[names[-2]].from_tokens
+    return lambda pieces: build([Tok(kind, value) for kind, value, _, _ in pieces])
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Any:
-    return load_parser("message.lark", transformer=_ToEvent())
+def _grammar() -> Grammar:
+    return Grammar("message.lark", _builder)
 
 
 def first_tokens(parser: Lark, start: str = "start") -> re.Pattern[str] | None:
@@ -70,12 +63,12 @@ def first_tokens(parser: Lark, start: str = "start") -> re.Pattern[str] | None:
 
 @lru_cache(maxsize=1)
 def _first_tokens() -> re.Pattern[str] | None:
-    return first_tokens(_parser())
+    return first_tokens(_grammar().parser)
 
 
 def _parse(message: str) -> Event | None:
     try:
-        return grammars.parse(_parser(), message)
+        return _grammar().parse(message)
     except (LarkError, ValueError):
         # ValueError covers pydantic's ValidationError: a message of the right shape
         # whose values do not fit the kind is still an unknown message, not a crash.

@@ -1,5 +1,5 @@
 """nova's own log calls per release (nsim/data/nova_log_calls.json.gz, written by
-tools/nova_log_calls.py) and how the catalog's wordings cover them.
+tools/nova_log_calls.py) and how a wording matches one (nsim.events.coverage counts them).
 
 A wording matches a format string when its template, with each `{field}` as a wildcard, equals
 the format string with each of nova's placeholders (`%(name)s`, `%s`, `%0.2f`, `{}`) taken as
@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from nsim.events.release import NOVA_MAJOR, RELEASES, release_index
+from nsim.events.release import release_index
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CALLS_PATH = DATA / "nova_log_calls.json.gz"
@@ -27,8 +27,6 @@ TRANSLATIONS_PATH = DATA / "nova_translations.json.gz"
 # The first release nova publishes on PyPI; older wordings come from real logs.
 FIRST_EXTRACTED = "ocata"
 
-README_START = "<!-- catalog-coverage:start (tools/nova_log_calls.py --readme) -->"
-README_END = "<!-- catalog-coverage:end -->"
 
 
 class Call(NamedTuple):
@@ -123,7 +121,7 @@ def _holes_regex(skel: str) -> re.Pattern[str]:
 
 
 @cache
-def _format_skeleton(fmt: str) -> str | None:
+def format_skeleton(fmt: str) -> str | None:
     """The skeleton of a format string, None when it has fewer than 3 letters besides its
     placeholders (`%s` alone would match any template)."""
     skel = skeleton(fmt)
@@ -132,7 +130,7 @@ def _format_skeleton(fmt: str) -> str | None:
 
 def matches(template: str, fmt: str) -> bool:
     """True when `template` can be nova's format string `fmt`."""
-    skel = _format_skeleton(fmt)
+    skel = format_skeleton(fmt)
     if skel is None:
         return False
     template_skel = template_skeleton(template)
@@ -140,7 +138,7 @@ def matches(template: str, fmt: str) -> bool:
             or _holes_regex(skel).fullmatch(template_skel) is not None)
 
 
-def _key(skel: str) -> str:
+def skeleton_key(skel: str) -> str:
     """The first 3 characters of a skeleton's literal prefix ("" when shorter): two skeletons
     can only match when one literal prefix begins the other."""
     prefix = skel.split(HOLE, 1)[0]
@@ -151,114 +149,21 @@ def _key(skel: str) -> str:
 def _calls_by_key(release: str) -> dict[str, list[Call]]:
     out: dict[str, list[Call]] = {}
     for c in extracts()[release].calls:
-        skel = _format_skeleton(c.fmt)
+        skel = format_skeleton(c.fmt)
         if skel is not None:
-            out.setdefault(_key(skel), []).append(c)
+            out.setdefault(skeleton_key(skel), []).append(c)
     return out
 
 
 def matching_calls(template: str, release: str) -> list[Call]:
     """The calls of `release`'s extract a template matches."""
     index = _calls_by_key(release)
-    key = _key(template_skeleton(template))
+    key = skeleton_key(template_skeleton(template))
     if key:
         candidates = index.get(key, []) + index.get("", [])
     else:
         candidates = [c for calls in index.values() for c in calls]
     return [c for c in candidates if matches(template, c.fmt)]
-
-
-# -- coverage per release ----------------------------------------------------------------------
-
-@cache
-def _templates_by_key(release: str) -> dict[str, list[str]]:
-    from nsim.events.catalog import KINDS
-
-    out: dict[str, list[str]] = {}
-    for cls in KINDS.values():
-        wording = cls.wording_for(release)
-        if wording is not None:
-            out.setdefault(_key(template_skeleton(wording.template)), []).append(wording.template)
-    return out
-
-
-def is_typed(fmt: str, release: str) -> bool:
-    """True when a catalog wording of `release` matches the format string."""
-    skel = _format_skeleton(fmt)
-    if skel is None:
-        return False
-    index = _templates_by_key(release)
-    key = _key(skel)
-    candidates = (index.get(key, []) + index.get("", []) if key
-                  else [t for templates in index.values() for t in templates])
-    return any(matches(t, fmt) for t in candidates)
-
-
-@dataclass(frozen=True)
-class Coverage:
-    release: str
-    nova: str
-    calls: int
-    typed: int
-    untyped: tuple[Call, ...]
-
-    @property
-    def share(self) -> float:
-        return self.typed / self.calls if self.calls else 0.0
-
-
-def path_calls(release: str) -> list[Call]:
-    """The boot, delete, audit and image-cache LOG calls of a release (one per format string
-    and site)."""
-    seen = set()
-    out = []
-    for c in extracts()[release].calls:
-        key = (c.fmt, c.file, c.line)
-        if c.path and c.level != "msg_fmt" and key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
-
-
-def coverage(release: str) -> Coverage:
-    """How many of a release's path LOG calls the catalog types."""
-    calls = path_calls(release)
-    untyped = tuple(c for c in calls if not is_typed(c.fmt, release))
-    return Coverage(release, extracts()[release].versions["nova"], len(calls),
-                    len(calls) - len(untyped), untyped)
-
-
-def readme_table() -> str:
-    """The README's catalog coverage section body (a Markdown table)."""
-    lines = [
-        "| release | nova | boot/delete/audit/image-cache LOG calls | typed | % |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for release in RELEASES:
-        if release not in extracts():
-            continue
-        cov = coverage(release)
-        lines.append(f"| {release} ({NOVA_MAJOR[release]}) | {cov.nova} | {cov.calls} | "
-                     f"{cov.typed} | {100 * cov.share:.0f}% |")
-    return "\n".join(lines)
-
-
-def readme_section(text: str) -> str | None:
-    """The table currently between the README markers, or None without markers."""
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        return None
-    return text[start + len(README_START):end].strip()
-
-
-def write_readme_table(readme: Path) -> None:
-    """Replace the table between the README markers with the current one."""
-    text = readme.read_text()
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"{readme}: no {README_START!r} ... {README_END!r} markers")
-    body = f"{README_START}\n{readme_table()}\n{README_END}"
-    readme.write_text(text[:start] + body + text[end + len(README_END):])
 
 
 # -- translations ------------------------------------------------------------------------------

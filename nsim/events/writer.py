@@ -1,7 +1,7 @@
 """Writing events back as nova-compute log lines: journald text (devstack) or oslo.log files.
 
 The inverse of the grammars: the catalog gives the wording for a release, this
-module the envelope (nova-facts §2: oslo.log context/default formats, devstack's
+module the envelope (docs/nova.md §2: oslo.log context/default formats, devstack's
 journald format, the DEBUG suffix, the exception prefix on traceback lines).
 """
 

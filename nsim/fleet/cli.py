@@ -12,14 +12,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli import (
-    EXIT_OK,
-    EXIT_USAGE,
-    EXIT_VIOLATIONS,
-    DiagnosticPrinter,
-    add_host_config_arg,
-    year_arg,
-)
+from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, add_report_args, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
 from nsim.logs.schema import FORMATS
 
 if TYPE_CHECKING:
@@ -74,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                    "violations, 2 when an input could not be read (each named "
                                    "on stderr; the other inputs are still replayed).")
     _add_fleet_args(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_report_args(p)
     add_host_config_arg(p)
     p.set_defaults(func=cmd_fleet_replay)
 
@@ -83,7 +77,7 @@ def _connect(args: argparse.Namespace, stack: ExitStack) -> Client | None:
     """A client of the requested cluster, or None (after saying why in one line) if it cannot be
     had: Dask's errors here are about the cluster, not nsim."""
     from nsim.fleet.inputs import one_line
-    from nsim.fleet.runner import connect
+    from nsim.fleet.tasks import connect
 
     try:
         return stack.enter_context(connect(args.workers, args.scheduler))
@@ -113,7 +107,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 
 
 def cmd_fleet_parse(args: argparse.Namespace) -> int:
-    from nsim.fleet.run import fleet_parse
+    from nsim.fleet.jobs import fleet_parse
 
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -138,8 +132,9 @@ def cmd_fleet_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_fleet_replay(args: argparse.Namespace) -> int:
-    from nsim.fleet.run import fleet_replay
+    from nsim.fleet.jobs import fleet_replay
     from nsim.report import replay as replay_out
+    from nsim.report.term import Painter
 
     config = args.host_config
     with ExitStack() as stack:
@@ -163,7 +158,8 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(replay_out.to_text(result) + run.fleet.to_text())
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout))
+                         + run.fleet.to_text())
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

@@ -1,10 +1,10 @@
 """Records as hive-partitioned Parquet: DIR/host=H/day=YYYY-MM-DD/part-N.parquet.
 
 The columns are `nsim parse --to parquet`'s, less `host`, which the partition carries
-(readers put it back as a column): the record's host, or the file name's stem for
-formats that name none, as `nsim replay` keys hosts. A record without a stamp takes
-the day of the stamped records before it in its file (or after it, at the head of a
-file); a file with no stamp at all goes to `day=unknown`.
+(readers put it back as a column): the record's host, or for formats that name none
+the node the log names, as `nsim replay` keys hosts (`nsim.replay.run.host_key`). A
+record without a stamp takes the day of the stamped records before it in its file (or
+after it, at the head of a file); a file with no stamp at all goes to `day=unknown`.
 """
 
 from __future__ import annotations

@@ -9,11 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli import add_host_config_arg
+from nsim.cli.common import add_host_config_arg
+from nsim.errors import EXIT_FAILED, EXIT_OK
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _workdir_arg(p: argparse.ArgumentParser) -> None:
@@ -146,8 +145,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add `nsim hw ...` to nsim's sub-commands."""
-    from nsim.hw.boot import STOP_STEPS
-    from nsim.hw.faults import FAULTS
+    from nsim.hw.faults import FAULTS, STOP_STEPS
 
     hw = subparsers.add_parser(
         "hw", help="do nova's boot for real with qemu-img and libvirt, writing nova's trace",

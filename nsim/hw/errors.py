@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from nsim.errors import EXIT_FAILED, EXIT_PREREQUISITE, EXIT_USAGE, NsimError
 
-class HwError(Exception):
-    """A problem the user can act on; `str()` is the whole message."""
 
-    exit_code = 1
+class HwError(NsimError):
+    """A step of the hardware mode failed in a way the user can act on."""
+
+    exit_code = EXIT_FAILED
 
 
 class UsageError(HwError):
-    """Invalid input (an id, a name, a path): exit status 2."""
+    """Invalid input (an id, a name, a path)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class PrerequisiteError(HwError):
     """Something the machine lacks (a daemon, a package); the message says how to fix it."""
 
-    exit_code = 3
+    exit_code = EXIT_PREREQUISITE

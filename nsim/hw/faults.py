@@ -47,6 +47,10 @@ from nsim.hw.image_service import ImageServer, ImageStore
 from nsim.hw.recovery import FAULT_MOUNT_PREFIX
 from nsim.hw.workdir import Workdir
 
+STOP_STEPS = ("fetch", "convert", "overlay", "define", "start", "resume")
+"""Steps after which `--stop-after` freezes the boot (SIGSTOP) for a look at the host mid-boot
+(here, not in nsim.hw.boot, so that the command line gets them without importing the boot)."""
+
 FAULTS: dict[str, str] = {
     "image-missing": "the image disappears from the image service before the download (404)",
     "corrupt-transfer": "one byte of the image is flipped in transit (hash mismatch)",

@@ -44,7 +44,9 @@ class ImageServiceError(HwError):
 
 
 class ImageNotFound(ImageServiceError):
-    """nova.exception.ImageNotFound."""
+    """nova.exception.ImageNotFound: the class nova's failure lines name."""
+
+    qualname = "nova.exception.ImageNotFound"
 
     def __init__(self, image_id: str) -> None:
         super().__init__(f"Image {image_id} could not be found.")

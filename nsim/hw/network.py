@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
-from nsim.network_info import PortInfo, vif_model
+from nsim.network_info import PortInfo
 from nsim.network_info import network_info_json as shared_network_info_json
 from nsim.network_info import os_vif_repr as shared_os_vif_repr
 
@@ -47,11 +47,6 @@ def port_info(v: VifSpec, project_id: str) -> PortInfo:
     return PortInfo(id=v.port_id, mac=v.mac, address=v.address, cidr=v.cidr, gateway=GATEWAY,
                     dhcp_server=DHCP_SERVER, network_id=v.network_id, tenant_id=project_id,
                     bridge=v.bridge, devname=v.devname, vif_type="bridge", mtu=v.mtu)
-
-
-def network_info(vifs: list[VifSpec], project_id: str) -> list[dict[str, object]]:
-    """nova.network.model.NetworkInfo as JSON (what `Instance network_info: |...|` prints)."""
-    return [vif_model(port_info(v, project_id), python3=True) for v in vifs]
 
 
 def network_info_json(vifs: list[VifSpec], project_id: str) -> str:

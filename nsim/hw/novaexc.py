@@ -21,13 +21,6 @@ class NovaException(Exception):
         return str(self)
 
 
-class ImageNotFound(NovaException):
-    qualname = "nova.exception.ImageNotFound"
-
-    def __init__(self, image_id: str) -> None:
-        super().__init__(f"Image {image_id} could not be found.")
-
-
 class ImageUnacceptable(NovaException):
     qualname = "nova.exception.ImageUnacceptable"
     abort = True

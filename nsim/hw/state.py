@@ -72,6 +72,7 @@ class FlavorRecord(_Strict):
     name: str
     memory_mb: int = Field(gt=0, le=1 << 24)
     root_gb: int = Field(ge=0, le=1 << 20)
+    ephemeral_gb: int = Field(default=0, ge=0, le=1 << 20)
     vcpus: int = Field(gt=0, le=4096)
 
     @field_validator("name")
@@ -211,7 +212,8 @@ class InstanceStore:
             if rec.uuid == exclude:
                 continue
             f = rec.flavor
-            tracker.instance_claim(rec.uuid, Claim(f.memory_mb, f.root_gb, f.vcpus))
+            tracker.instance_claim(rec.uuid, Claim.for_flavor(f.memory_mb, f.root_gb,
+                                                              f.ephemeral_gb, f.vcpus))
         return tracker
 
     @contextmanager

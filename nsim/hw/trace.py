@@ -32,9 +32,9 @@ def node_name() -> str:
 
 
 class Trace:
-    """Appends nova-compute records to a file (or collects them in memory when path is None)."""
+    """Appends nova-compute records to a file."""
 
-    def __init__(self, path: Path | None, fmt: TraceFormat = "journal", release: str = RELEASE,
+    def __init__(self, path: Path, fmt: TraceFormat = "journal", release: str = RELEASE,
                  host: str | None = None, fd: int | None = None) -> None:
         self.path = path
         self.fmt = fmt
@@ -44,9 +44,8 @@ class Trace:
         self._writer = TraceWriter(self._buf, fmt=fmt, release=release, host=self.host,
                                    pid=os.getpid())
         self._lock = threading.Lock()
-        self.memory: list[str] = []
         self._fd: int | None = fd
-        if path is not None and fd is None:
+        if fd is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
@@ -73,7 +72,6 @@ class Trace:
             text = self._buf.getvalue()
             self._buf.seek(0)
             self._buf.truncate()
-            self.memory.append(text)
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
                 try:
@@ -84,10 +82,6 @@ class Trace:
                 finally:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
             return when
-
-    def text(self) -> str:
-        with self._lock:
-            return "".join(self.memory)
 
     def close(self) -> None:
         with self._lock:

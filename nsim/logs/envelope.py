@@ -1,8 +1,8 @@
 """Turning one parsed line (journal.lark / oslo.lark) into envelope parts.
 
 Both grammars end in the same `entry` rule (common.lark pieces): LEVEL LOGGER
-[context] [instance: U] text suffix. The transformer here runs inside the LALR
-parse, so no tree is built.
+[context] [instance: U] text suffix. `build_entry` makes it from the parse's pieces
+(nsim.grammars: the terminals in text order, from Lark or from the derived regex).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Token, Transformer
+from nsim.grammars import Piece
 
 _SUFFIX_PARTS = re.compile(r"^\{\{(?:\(pid=\d+\) )?(\S+) (\S+):(\d+)\}\}$|^(\S+) (\S+):(\d+)$")
 
@@ -57,41 +57,27 @@ def split_suffix(token: str) -> tuple[str, str, int]:
     return func, path, int(lineno)
 
 
-class EntryTransformer(Transformer):
-    """Shared callbacks of the `entry` rule (header and continuation forms)."""
-
-    def _entry(self, children: list[Any]) -> Entry:
-        entry = Entry()
-        for tok in children:
-            kind = tok.type
-            if kind == "TEXT":
-                entry.text = str(tok)
-                continue
-            if kind == "SUFFIX":
-                entry.suffix = split_suffix(str(tok))
-                continue
-            entry.prefix_end = tok.end_pos
-            if kind == "OSLO_HEAD":
-                stamp, _, pid = str(tok).rpartition(" ")
-                entry.stamp, entry.pid = stamp, int(pid)
-            elif kind == "LEVEL":
-                entry.level = str(tok)
-            elif kind == "LOGGER":
-                entry.logger = str(tok)
-            elif kind == "CONTEXT":
-                entry.context = str(tok)[1:-1]
-            elif kind == "INSTANCE":
-                entry.instance = str(tok)[11:-1]
-        return entry
-
-    def header(self, children: list[Any]) -> Entry:
-        return self._entry(children)
-
-    def continuation(self, children: list[Any]) -> Entry:
-        return self._entry(children)
-
-    def entry(self, children: list[Any]) -> Entry:
-        return self._entry(children)
-
-    def text(self, children: list[Any]) -> Token:
-        return children[0]
+def build_entry(pieces: list[Piece]) -> Entry:
+    """The entry of an `entry` rule's pieces (OSLO_HEAD LEVEL LOGGER CONTEXT INSTANCE TEXT
+    SUFFIX, each optional)."""
+    entry = Entry()
+    for kind, value, _, end in pieces:
+        if kind == "TEXT":
+            entry.text = value
+            continue
+        if kind == "SUFFIX":
+            entry.suffix = split_suffix(value)
+            continue
+        entry.prefix_end = end
+        if kind == "LEVEL":
+            entry.level = value
+        elif kind == "LOGGER":
+            entry.logger = value
+        elif kind == "CONTEXT":
+            entry.context = value[1:-1]
+        elif kind == "INSTANCE":
+            entry.instance = value[11:-1]
+        elif kind == "OSLO_HEAD":
+            stamp, _, pid = value.rpartition(" ")
+            entry.stamp, entry.pid = stamp, int(pid)
+    return entry

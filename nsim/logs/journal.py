@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
-from lark import Lark
 from lark.exceptions import LarkError
 
-from nsim import grammars
-from nsim.grammars import load_parser
-from nsim.logs.envelope import Entry, EntryTransformer, Line
+from nsim.grammars import Builder, Grammar, Piece
+from nsim.logs.envelope import Entry, Line, build_entry
 
 
-class _JournalTransformer(EntryTransformer):
-    def start(self, children: list[Any]) -> Line:
-        stamp, origin, entry = children
-        if origin.type == "ORIGIN_NOPID":
-            host, ident = origin.value[:-1].split()
-            return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=None, entry=entry,
-                        host=host, ident=ident, body_start=origin.end_pos)
-        host, ident, pid, pid_end = split_origin(origin.value)
-        return Line(stamp=str(stamp), stamp_kind=stamp.type, pid=pid, entry=entry,
-                    host=host, ident=ident, body_start=origin.start_pos + pid_end + 2)
+def _line(pieces: list[Piece]) -> Line:
+    """A `start` parse: stamp, origin, then the entry's pieces."""
+    (stamp_kind, stamp, _, _), (origin_kind, origin, origin_start, origin_end) = pieces[:2]
+    entry = build_entry(pieces[2:])
+    if origin_kind == "ORIGIN_NOPID":
+        host, ident = origin[:-1].split()
+        return Line(stamp=stamp, stamp_kind=stamp_kind, pid=None, entry=entry, host=host,
+                    ident=ident, body_start=origin_end)
+    host, ident, pid, pid_end = split_origin(origin)
+    return Line(stamp=stamp, stamp_kind=stamp_kind, pid=pid, entry=entry, host=host,
+                ident=ident, body_start=origin_start + pid_end + 2)
 
-    def stamp(self, children: list[Any]) -> Any:
-        return children[0]
+
+def _builder(start: str, names: tuple[str, ...]) -> Builder:
+    return _line if start == "start" else build_entry
 
 
 def split_origin(origin: str) -> tuple[str, str, int, int]:
@@ -41,14 +40,14 @@ def split_origin(origin: str) -> tuple[str, str, int, int]:
 
 
 @lru_cache(maxsize=1)
-def parser() -> Lark:
-    return load_parser("journal.lark", transformer=_JournalTransformer(), start=("start", "entry"))
+def grammar() -> Grammar:
+    return Grammar("journal.lark", _builder, start=("start", "entry"))
 
 
 def parse_line(text: str) -> Line | None:
     """A journal line, or None when it does not have journald's shape."""
     try:
-        return grammars.parse(parser(), text, "start")
+        return grammar().parse(text, "start")
     except LarkError:
         return None
 
@@ -56,6 +55,6 @@ def parse_line(text: str) -> Line | None:
 def parse_message(text: str) -> Entry | None:
     """The MESSAGE of a journal entry (as in `journalctl -o json`)."""
     try:
-        return grammars.parse(parser(), text, "entry")
+        return grammar().parse(text, "entry")
     except LarkError:
         return None

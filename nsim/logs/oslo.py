@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
-from lark import Lark
 from lark.exceptions import LarkError
 
-from nsim import grammars
-from nsim.grammars import load_parser
-from nsim.logs.envelope import EntryTransformer, Line
+from nsim.grammars import Builder, Grammar, Piece
+from nsim.logs.envelope import Line, build_entry
 
 
-class _OsloTransformer(EntryTransformer):
-    def start(self, children: list[Any]) -> Line:
-        stamp, pid, entry = children
-        return Line(stamp=str(stamp), stamp_kind="OSLO_STAMP", pid=int(pid.value), entry=entry,
-                    body_start=pid.end_pos + 1)
+def _line(pieces: list[Piece]) -> Line:
+    """A `start` parse: STAMP PID, then the entry's pieces."""
+    (_, stamp, _, _), (_, pid, _, pid_end) = pieces[:2]
+    return Line(stamp=stamp, stamp_kind="OSLO_STAMP", pid=int(pid), entry=build_entry(pieces[2:]),
+                body_start=pid_end + 1)
+
+
+def _builder(start: str, names: tuple[str, ...]) -> Builder:
+    return _line
 
 
 @lru_cache(maxsize=1)
-def parser() -> Lark:
-    return load_parser("oslo.lark", transformer=_OsloTransformer())
+def grammar() -> Grammar:
+    return Grammar("oslo.lark", _builder)
 
 
 def parse_line(text: str) -> Line | None:
@@ -30,6 +31,6 @@ def parse_line(text: str) -> Line | None:
     if len(text) < 20 or not text[:4].isdigit():
         return None
     try:
-        return grammars.parse(parser(), text)
+        return grammar().parse(text)
     except LarkError:
         return None

@@ -14,29 +14,21 @@ from nsim.logs import journal, oslo
 from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import parse_context
 from nsim.logs.envelope import Entry, split_suffix
-from nsim.logs.record import Diagnostic, Record
+from nsim.logs.record import Diagnostic, Record, unchecked_record
 from nsim.logs.schema import FORMATS, Format
 from nsim.logs.service import ServiceGuess, service_of_name
+from nsim.logs.sniff import (
+    ANSI,
+    PREFIX,
+    FileLayout,
+    Numbered,
+    read_head,
+    record_start,
+    sniff,
+)
 from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
-from nsim.logs.wrap import unwrapped, wrap_width
+from nsim.logs.wrap import unwrapped
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_SNIFF = {
-    "journal": re.compile(r"^(?:[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+) "
-                          r"\S+ [^\s\[]+\[\d+\]: "),
-    "oslo": re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \d+ [A-Z]+ "),
-    "json": re.compile(r"^\s*\{\s*\""),
-}
-_SNIFF_LINES = 200
-# A file name before each line, as public log datasets ship them (loghub's OpenStack set):
-# "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:04.500 2931 INFO ...", or grep -H's
-# "nova-compute.log:2017-05-16 ...".
-_PREFIX = re.compile(r"([\w.-]*\.log(?:\.[\w.:-]*?)?)(?: |:(?=\d{4}-\d\d-\d\d ))")
-# The start of a line that opens a record (what a terminal's wrap never produces).
-_STAMPED = {
-    "journal": re.compile(_SNIFF["journal"].pattern[1:]),
-    "oslo": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"),
-}
 _JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d{1,9}\}\})\s*$")
 _OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d{1,9})$")
 _BACKWARDS = timedelta(seconds=1)
@@ -86,38 +78,6 @@ class _Pending:
     dropped: int = 0
     """Physical lines left out once the record reached MAX_RECORD_CHARS."""
     dropped_chars: int = 0
-
-
-def detect_format(sample: list[str]) -> Format | None:
-    """The format most of the sampled lines have, or None if none matches."""
-    scores = {name: sum(1 for line in sample if rx.match(_ANSI.sub("", line)))
-              for name, rx in _SNIFF.items()}
-    best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] else None  # type: ignore[return-value]
-
-
-def detect_prefix(sample: list[str]) -> bool:
-    """Whether the sampled lines mostly start with a file name before a journald or oslo.log
-    stamp (and more of them do so than start with the stamp itself)."""
-    plain = prefixed = 0
-    for line in sample:
-        if any(rx.match(line) for rx in _SNIFF.values()):
-            plain += 1
-            continue
-        m = _PREFIX.match(line)
-        if m is not None and any(rx.match(line, m.end()) for rx in _STAMPED.values()):
-            prefixed += 1
-    return prefixed > plain
-
-
-@dataclass(slots=True)
-class FileLayout:
-    """What sniffing a file's head found besides its format."""
-
-    prefixed: bool = False
-    """Each line starts with a file name (the record's source)."""
-    wrap: int | None = None
-    """The width a terminal hard-wrapped the lines at."""
 
 
 class _FileParser:
@@ -170,15 +130,15 @@ class _FileParser:
         ctx = (parse_context(e.context, project_first=self.fmt != "oslo" and e.stamp is None)
                if e.context else None)
         event = classify(message) if e.level is not None else None
-        record = Record.model_construct(
-            source=p.source, line=p.line, lines=p.lines, timestamp=p.timestamp, host=p.host,
-            process=p.process, service=p.service, pid=e.pid if e.pid is not None else p.pid,
-            level=e.level, logger=e.logger, context=e.context,
-            request_id=ctx.request_id if ctx else None,
-            global_request_id=ctx.global_request_id if ctx else None,
-            user=ctx.user if ctx else None, project=ctx.project if ctx else None,
-            instance=e.instance, message=message, func=func, path=path, lineno=lineno,
-            traceback=p.traceback, event=event)
+        record = unchecked_record({
+            "source": p.source, "line": p.line, "lines": p.lines, "timestamp": p.timestamp,
+            "host": p.host, "process": p.process, "service": p.service,
+            "pid": e.pid if e.pid is not None else p.pid, "level": e.level, "logger": e.logger,
+            "context": e.context, "request_id": ctx.request_id if ctx else None,
+            "global_request_id": ctx.global_request_id if ctx else None,
+            "user": ctx.user if ctx else None, "project": ctx.project if ctx else None,
+            "instance": e.instance, "message": message, "func": func, "path": path,
+            "lineno": lineno, "traceback": p.traceback, "event": event})
         self.counts.records += 1
         if event is None:
             self.counts.unknown += 1
@@ -325,7 +285,7 @@ class _FileParser:
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             self._bad(lineno, f"not a journal JSON entry ({exc})", text)
             return None
-        message = _ANSI.sub("", message) if "\x1b" in message else message
+        message = ANSI.sub("", message) if "\x1b" in message else message
         first, newline, rest = message.partition("\n")
         entry = journal.parse_message(first)
         if entry is None:
@@ -389,7 +349,7 @@ class _FileParser:
         """`lines` with the rows a terminal wrapped at `width` joined; one diagnostic says so."""
         joined = 0
         first = 0
-        starts = _record_start(self.fmt, self.layout.prefixed)
+        starts = record_start(self.fmt, self.layout.prefixed)
         for lineno, text, span in unwrapped(lines, width, starts):
             self._span = span
             if span > 1:
@@ -406,7 +366,7 @@ class _FileParser:
 
     def _unprefixed(self, lines: Iterable[Numbered]) -> Iterator[Numbered]:
         """`lines` without their file-name prefix, which becomes the current source."""
-        match = _PREFIX.match
+        match = PREFIX.match
         for lineno, text in lines:
             if text is not None:
                 m = match(text)
@@ -427,7 +387,7 @@ class _FileParser:
             if text is None:  # already reported by the source layer
                 continue
             if "\x1b" in text:
-                text = _ANSI.sub("", text)
+                text = ANSI.sub("", text)
             if not text.strip() and self.fmt != "oslo":
                 self._bad(lineno, "empty line", text)
                 continue
@@ -441,36 +401,6 @@ class _FileParser:
             yield done
 
 
-Numbered = tuple[int, str | None]
-
-
-def _head(lines: Iterator[Numbered]) -> list[Numbered]:
-    head: list[Numbered] = []
-    for item in lines:
-        head.append(item)
-        if len(head) >= _SNIFF_LINES:
-            break
-    return head
-
-
-def _record_start(fmt: str, prefixed: bool) -> re.Pattern[str]:
-    """What opens a record in a file of `fmt` (a row a terminal wrapped never does)."""
-    rx = _STAMPED[fmt]
-    return re.compile(f"{_PREFIX.pattern}(?:{rx.pattern})") if prefixed else rx
-
-
-def sniff(head: list[str | None], fmt: str = "auto") -> tuple[Format | None, FileLayout]:
-    """The format of a file's first lines (`fmt` unless "auto"), a file-name prefix on them,
-    and the width a terminal wrapped them at. None stands for a line already reported."""
-    clean = [_ANSI.sub("", t) if t and "\x1b" in t else t for t in head]
-    texts = [t for t in clean if t and t.strip()]
-    prefixed = detect_prefix(texts)
-    bare = [t[m.end():] if (m := _PREFIX.match(t)) else t for t in texts] if prefixed else texts
-    found = detect_format(bare) if fmt == "auto" else fmt
-    layout = FileLayout(prefixed=prefixed)
-    if found in _STAMPED:
-        layout.wrap = wrap_width(clean, _record_start(found, prefixed))
-    return found, layout  # type: ignore[return-value]
 
 
 class ParseRun:
@@ -509,7 +439,7 @@ class ParseRun:
             return
         try:
             lines = physical_lines(source, self._report)
-            head = _head(lines)
+            head = read_head(lines)
             fmt, layout = sniff([t for _, t in head], self.fmt)
             if fmt is None:
                 # A pipe may never end: past its head, an unknown input is not read further.

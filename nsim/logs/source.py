@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from nsim.errors import NsimError
 from nsim.logs.record import Diagnostic
 
 # A physical line longer than this is reported and skipped rather than held in memory.
@@ -26,7 +27,7 @@ _GARBAGE = bytes(c for c in range(32) if c not in (9, 27)) + b"\x7f"
 _GARBAGE_TABLE = bytes.maketrans(b"", b"")
 
 
-class SourceError(Exception):
+class SourceError(NsimError):
     """An input that cannot be read at all (missing, a directory, unreadable)."""
 
 

@@ -22,6 +22,12 @@ class Claim:
     disk_gb: int | None
     vcpus: int | None
 
+    @classmethod
+    def for_flavor(cls, memory_mb: int, root_gb: int, ephemeral_gb: int, vcpus: int) -> Claim:
+        """What instance_claim holds for a flavor: its disk is root plus ephemeral
+        (nova/compute/claims.py `Claim.disk_gb`, Ocata to Stein)."""
+        return cls(memory_mb, root_gb + ephemeral_gb, vcpus)
+
     def amount(self, resource: str) -> int | None:
         return {"memory": self.memory_mb, "disk": self.disk_gb, "vcpu": self.vcpus}[resource]
 

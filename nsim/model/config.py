@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nsim.errors import NsimError
 from nsim.events.release import RELEASES, release_index
 from nsim.tomlfile import read_toml, validate
 
@@ -20,7 +21,7 @@ def default_allocation_ratios(release: str) -> dict[str, float]:
     return {"memory": 1.5, "disk": 1.0, "vcpu": 16.0}
 
 
-class HostConfigError(ValueError):
+class HostConfigError(NsimError, ValueError):
     """A host configuration file that cannot be used; the message names the file and field."""
 
 

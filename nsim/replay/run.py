@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from nsim.logs.reader import Counts, ParseRun
 from nsim.logs.record import Diagnostic, Record
+from nsim.logs.source import SourceError, open_source
 from nsim.model.config import HostConfig
 from nsim.model.host import Host
 from nsim.replay.findings import Assumption, Violation
@@ -76,9 +79,51 @@ class ReplayResult:
                             columns=["source", "line", "rule", "message"])
 
 
+# Lines in which nova names the node it runs (nova/compute/claims.py, resource_tracker.py):
+# "Claim successful on node N", "Attempting claim on node N: ...", "Final resource view:
+# name=N ...", "Hypervisor/Node resource view: name=N ...", "Compute_service record
+# updated|created for H:N", "Compute node record created for H:N with uuid: U", "Auditing
+# locally available compute resources for H (node: N)" or "... for node N".
+_NODE_NAMED = re.compile(
+    rb"(?:Claim successful on node |Attempting claim on node |resource view: name="
+    rb"|Compute(?:_service| node) record (?:updated|created) for [^\s:]+:"
+    rb"|Auditing locally available compute resources for (?:node |\S+ \(node: ))"
+    rb"(?P<node>[^\s:)]+)")
+
+
+@functools.cache
+def source_host(source: str) -> tuple[str, int | None]:
+    """The host of a log that does not say it (oslo.log): the node named by the first line
+    that names it, with that line's number; else (the log is not a file that can be read
+    again, or no line names it) the file's name up to its first dot, and None."""
+    try:
+        log = open_source(source) if source != "-" else None
+    except SourceError:
+        log = None
+    if log is not None:
+        try:
+            for number, line in enumerate(log.stream, 1):
+                if (m := _NODE_NAMED.search(line)) is not None:
+                    return m["node"].decode("utf-8", "replace"), number
+        except (OSError, EOFError):
+            pass
+        finally:
+            log.close()
+    return Path(source).name.split(".")[0], None
+
+
 def host_key(rec: Record) -> str:
-    """The host a record belongs to: its hostname, or its file's name for oslo.log files."""
-    return rec.host or Path(rec.source).name.split(".")[0]
+    """The host a record belongs to: its hostname, else (oslo.log) its log's `source_host`."""
+    return rec.host or source_host(rec.source)[0]
+
+
+def _host_assumption(source: str) -> Assumption:
+    name, line = source_host(source)
+    if line is None:
+        return Assumption(source, None, f"no line names the host or its node: the host is "
+                                        f"called {name}, after the file's name")
+    return Assumption(source, line, f"the log does not name its host: called {name}, after the "
+                                    "node this line names")
 
 
 def _timed(run: ParseRun, order: int) -> Iterator[tuple[datetime, int, int, Record]]:
@@ -116,14 +161,19 @@ def replay_records(records: Iterable[Record], config: HostConfig | None = None) 
     """Apply records (any order the caller chose) to per-host models."""
     config = config or HostConfig()
     observers: dict[str, HostObserver] = {}
+    unnamed: dict[str, set[str]] = {}  # host -> its sources that do not name it
     for rec in records:
-        apply_record(observers, rec, config)
+        obs = apply_record(observers, rec, config)
+        if obs is not None and rec.host is None:
+            unnamed.setdefault(obs.host.name, set()).add(rec.source)
     for obs in observers.values():
         obs.finish()
     return ReplayResult(
         hosts={k: o.host for k, o in observers.items()},
         violations=list(itertools.chain.from_iterable(o.violations for o in observers.values())),
-        assumptions=list(itertools.chain.from_iterable(o.assumptions for o in observers.values())),
+        assumptions=[*itertools.chain.from_iterable(
+            [*map(_host_assumption, sorted(unnamed.get(k, ()))), *o.assumptions]
+            for k, o in observers.items())],
         counts=Counts())
 
 

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from nsim.errors import NsimError
 
-class OutputError(ValueError):
+
+class OutputError(NsimError, ValueError):
     """An output path that must not be written (it is one of the command's inputs)."""
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 from nsim.logs.schema import JSON_COLUMNS
+from nsim.report.numbers import stamp, with_resolution
+from nsim.report.term import Painter, width
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,15 +21,29 @@ _PARQUET_BATCH = 20_000
 
 
 def write_table(records: Iterable[Record], out: IO[str]) -> None:
-    """One line per record: time, level, event kind, instance, message head."""
-    for rec in records:
-        stamp = rec.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if rec.timestamp else "-"
-        kind = rec.kind or "?"
-        inst = rec.instance[:8] if rec.instance else "-"
+    """A header, then one line per record: time (at the log's resolution), host, level,
+    event kind, instance, the message's first line. On a terminal levels are coloured and the
+    message is cut at the terminal's width; a pipe or a file gets whole lines. The time and
+    host columns widen to the widest value seen so far."""
+    paint = Painter(out)
+    columns = width(out)
+    widths = [0, len("HOST")]
+    header = True
+    for rec, whole in with_resolution(records):
+        when, host = stamp(rec.timestamp, whole), rec.host or "-"
+        widths = [max(widths[0], len(when)), max(widths[1], len(host))]
+        if header:
+            out.write(paint(f"{'TIME':{widths[0]}}  {'HOST':{widths[1]}}  {'LEVEL':7} "
+                            f"{'EVENT':24} {'INSTANCE':8}  MESSAGE", "header") + "\n")
+            header = False
+        level = rec.level or "-"
+        head = f"{when:{widths[0]}}  {host:{widths[1]}}  "
+        tail = f" {rec.kind or '?':24} {rec.instance[:8] if rec.instance else '-':8}  "
         message = rec.message.split("\n", 1)[0]
-        if len(message) > 90:
-            message = message[:87] + "..."
-        out.write(f"{stamp}  {rec.level or '-':7} {kind:24} {inst:8}  {message}\n")
+        room = None if columns is None else columns - len(head) - 7 - len(tail)
+        if room is not None and len(message) > room:
+            message = message[:max(room - 1, 0)] + "…"
+        out.write(head + paint(f"{level:7}", level) + tail + message + "\n")
 
 
 def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.replay.findings import RULES
 from nsim.replay.run import ReplayResult
+from nsim.report.numbers import ms, seconds, stamp, whole_seconds
 
 
 def _iso(value: Any) -> str | None:
@@ -27,8 +30,8 @@ def _instance_json(inst: Instance) -> dict[str, Any]:
         "image_id": inst.image_id,
         "image_cache": inst.image_cache,
         "phases": [{"name": p.name, "start": _iso(p.start), "end": _iso(p.end),
-                    "seconds": p.seconds} for p in inst.ordered_phases()],
-        "build_seconds": inst.build_seconds,
+                    "seconds": ms(p.seconds)} for p in inst.ordered_phases()],
+        "build_seconds": ms(inst.build_seconds),
     }
 
 
@@ -69,11 +72,66 @@ def _amount(value: float | None, unit: str = "") -> str:
     return "?" if value is None else f"{value:g} {unit}".rstrip()
 
 
-def to_text(result: ReplayResult) -> str:
-    out: list[str] = []
+def _stamps_whole(inst: Instance) -> bool:
+    """Whether the instance's log stamps whole seconds (every phase bound falls on one)."""
+    return whole_seconds(t for p in inst.ordered_phases() for t in (p.start, p.end))
+
+
+# Outcomes shown in colour on a terminal.
+_OUTCOME_STYLES = {"active": "ok", "error": "bad", "rescheduled": "WARNING",
+                   "incomplete": "WARNING"}
+# Host names listed in the summary before the rest are only counted.
+_SUMMARY_HOSTS = 8
+
+
+def _tally(counts: Counter[str]) -> str:
+    """`3 active, 1 error`, most frequent first."""
+    return ", ".join(f"{n} {what}" for what, n in counts.most_common())
+
+
+def _names(names: list[str]) -> str:
+    """The first _SUMMARY_HOSTS names, then how many more."""
+    shown = ", ".join(names[:_SUMMARY_HOSTS])
+    rest = len(names) - _SUMMARY_HOSTS
+    return f"{shown}, ... {rest} more" if rest > 0 else shown
+
+
+# Paints text in a named style (nsim.report.term.Painter); the default leaves it plain.
+Paint = Callable[[str, str | None], str]
+
+
+def _plain(text: str, style: str | None) -> str:
+    return text
+
+
+def summary(result: ReplayResult, paint: Paint = _plain) -> list[str]:
+    """The verdict, then hosts, boots by outcome and violations by rule: one line each."""
+    instances = [i for h in result.hosts.values() for i in h.instances.values()]
+    boots = Counter(i.outcome.value for i in instances if i.operation == "boot")
+    moves = Counter(i.operation for i in instances if i.operation != "boot")
+    rules = Counter(v.rule for v in result.violations)
+    n = len(result.violations)
+    out = [paint(f"Violations: {n} ({_tally(rules)}).", "bad") if n
+           else paint("Consistent: no violations.", "ok"),
+           f"Hosts: {len(result.hosts)}" + (f" ({_names(list(result.hosts))})" if result.hosts else ""),
+           f"Boots: {boots.total()}" + (f" ({_tally(boots)})" if boots else "")]
+    if moves:
+        out.append(f"Moves: {moves.total()} ({_tally(moves)})")
+    out.append(f"Assumptions: {len(result.assumptions)}")
+    return out
+
+
+def to_text(result: ReplayResult, quiet: bool = False, paint: Paint = _plain) -> str:
+    """The summary, then (unless `quiet`) each host's state and instances, the assumptions and
+    the violations with their rules; `paint` styles the verdict, headings and violations."""
+    out = summary(result, paint)
+    if quiet:
+        return "\n".join(out) + "\n"
     for host in result.hosts.values():
+        out.append("")
         view = host.tracker.view()
-        out.append(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""))
+        out.append(paint(f"Host {host.name}" + (f" (node {host.node})" if host.node else ""),
+                         "heading"))
         out.append(f"  memory {_amount(view.used_ram_mb, 'MB')} used of "
                    f"{_amount(view.phys_ram_mb, 'MB')}; disk {_amount(view.used_disk_gb, 'GB')} of "
                    f"{_amount(view.phys_disk_gb, 'GB')}; vcpus {_amount(view.used_vcpus)} of "
@@ -88,6 +146,7 @@ def to_text(result: ReplayResult) -> str:
         for inst in host.instances.values():
             states = "/".join(s.value if s else "None" for s in (inst.vm_state, inst.task_state))
             what = inst.outcome.value if inst.operation == "boot" else f"{inst.operation} claim"
+            what = paint(what, _OUTCOME_STYLES.get(what))
             line = f"  instance {inst.uuid}  {what}  ({states}, {inst.power_state.value})"
             if inst.claim is not None:
                 c = inst.claim
@@ -97,18 +156,21 @@ def to_text(result: ReplayResult) -> str:
             out.append(line)
             if inst.cause:
                 out.append(f"      cause: {inst.cause}")
+            whole = _stamps_whole(inst)
             for phase in inst.ordered_phases():
-                secs = "?" if phase.seconds is None else f"{phase.seconds:7.3f}s"
-                start = phase.start.strftime("%H:%M:%S.%f")[:-3] if phase.start else "?"
+                secs = "?" if phase.seconds is None else f"{seconds(phase.seconds, whole)}s"
+                start = stamp(phase.start, whole, date=False)
                 out.append(f"      {phase.name:13} {secs:>9}  from {start}")
             if inst.build_seconds is not None:
                 out.append(f"      (nova logged {inst.build_seconds:.2f}s to build)")
     if result.assumptions:
-        out.append("Assumptions")
-        out.extend(f"  {a}" for a in result.assumptions)
+        out.append("")
+        out.append(paint("Assumptions", "heading"))
+        out.extend(paint(f"  {a}", "assumption") for a in result.assumptions)
     if result.violations:
-        out.append(f"Violations ({len(result.violations)})")
-        out.extend(f"  {v}\n      rule: {RULES.get(v.rule, v.rule)}" for v in result.violations)
-    else:
-        out.append("Consistent: no violations.")
+        out.append("")
+        out.append(paint(f"Violations ({len(result.violations)})", "bad"))
+        out.extend(paint(f"  {v}", "violation") + "\n"
+                   + paint(f"      rule: {RULES.get(v.rule, v.rule)}", "rule")
+                   for v in result.violations)
     return "\n".join(out) + "\n"

@@ -1,7 +1,7 @@
 """One boot attempt and one delete on a simulated host, logged in nova's order (the
 periodic resource audit is in nsim.sim.audit).
 
-The order follows nova's code path (shared/docs/nova-facts.md §1) and the seed boot: instance lock,
+The order follows nova's code path (docs/nova.md §1) and the seed boot: instance lock,
 "Starting instance...", the claim under `compute_resources` (with the Stein-and-earlier
 claim test lines), networks allocated in the background, block devices, spawn: image cache
 (per-image lock: fetch, convert, overlay), console log, guest XML (waits for the network),
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nsim.events import build, claim, failure, guest, image, teardown
 from nsim.events.writer import RequestContext
@@ -26,9 +26,6 @@ from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, networ
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
 from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
-
-if TYPE_CHECKING:
-    from nsim.sim.engine import Engine
 
 # nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
 STOPPED_DELAY = 15.0
@@ -51,10 +48,25 @@ class BootOrder:
     tried: list[str] = field(default_factory=list)
 
 
+class Conductor(Protocol):
+    """What a build on a host reports to and asks of the rest of the cloud (nsim.sim.engine)."""
+
+    max_attempts: int
+    """Builds per request (nova's scheduler max_attempts); 1: a failure is not re-scheduled."""
+
+    def on_active(self, attempt: Attempt) -> None: ...
+
+    def on_failed(self, attempt: Attempt, retry: bool) -> None: ...
+
+    def start(self, process: Generator[Any, Any, None]) -> None: ...
+
+    def neutron_context(self) -> RequestContext: ...
+
+
 class Attempt:
     """A boot of `order` on `host` with drawn `steps` and injected `faults`."""
 
-    def __init__(self, engine: Engine, host: SimHost, order: BootOrder, steps: Steps,
+    def __init__(self, engine: Conductor, host: SimHost, order: BootOrder, steps: Steps,
                  faults: frozenset[str]) -> None:
         self.engine = engine
         self.host = host
@@ -151,7 +163,7 @@ class Attempt:
             h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
             self.say(claim.InsufficientResources(reason=reason))
             return reason
-        h.tracker.instance_claim(self.uuid, wanted)
+        h.claim(self.uuid, wanted)
         self.say(claim.ClaimSuccessful(node=h.name))
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
         return None
@@ -187,10 +199,10 @@ class Attempt:
         if h.cache.entry(name, img.id).state != BaseState.PRESENT:
             lock = yield from h.lock(name, h.owners.fetch, self.ctx)
             if h.cache.files[name].state != BaseState.PRESENT:
-                h.cache.start_fetch(name, self.uuid)
+                h.fetch_started(name, self.uuid)
                 yield self.wait(s.download(img.size_mb))
                 if "image_download" in self.faults:
-                    h.cache.abort_fetch(name)
+                    h.fetch_aborted(name)
                     h.unlock(name, lock, self.ctx)
                     return image_download_failure(img.id, self.python3)
                 yield from self._run(h.qemu_img.info(f"{base}.part"), s.qemu_img_info)
@@ -198,18 +210,18 @@ class Attempt:
                     h.say(image.ImageConverting(image_id=img.id, disk_format=img.disk_format),
                           self.ctx)
                     h.say(image.DirectIo(path=h.spec.instances_path, supported=True), self.ctx)
-                    h.cache.start_convert(name)
+                    h.convert_started(name)
                     yield from self._run(h.qemu_img.convert(f"{base}.part", f"{base}.converted",
                                                             img.disk_format),
                                          s.convert(img.size_mb))
                     yield from self._run(h.qemu_img.info(f"{base}.converted"), s.qemu_img_info)
-                h.cache.complete(name)
+                h.fetch_completed(name)
             h.unlock(name, lock, self.ctx)
         lock = yield from h.lock(name, h.owners.create_image, self.ctx)
         yield from self._run(h.qemu_img.info(base), s.qemu_img_info)
         # nova: size = root_gb GiB, None when the flavor has no root disk size.
         size = self.order.flavor.disk_gb * 2**30 or None
-        h.cache.use(name, self.uuid, h.when())
+        h.use_base(name, self.uuid, h.when())
         yield from self._run(h.qemu_img.create(base, f"{self.instance_dir}/disk", size), s.overlay)
         if h.qemu_img.resize_after_create and size is not None:
             yield from self._run(h.qemu_img.resize(f"{self.instance_dir}/disk", size),
@@ -258,9 +270,8 @@ class Attempt:
         network_failed = yield network
         yield from shutdown(self, deallocate=network_failed is not None, deleting=False)
         lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.abort_claim, self.ctx)
-        h.tracker.drop_claim(self.uuid)
+        h.give_back(self.uuid)
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
-        h.cache.release(self.uuid)
         if h.has(failure.BuildFailed):  # Rocky on
             self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
         yield from self._reschedule(build_lock, fault.reason)
@@ -268,7 +279,7 @@ class Attempt:
     def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:
         h = self.host
         h.failed_builds += 1
-        if self.engine.scenario.max_attempts == 1:
+        if self.engine.max_attempts == 1:
             self.say(failure.RetryInfoAbsent())
             h.unlock(self.uuid, build_lock, self.ctx)
             self.engine.on_failed(self, retry=False)
@@ -295,8 +306,7 @@ def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[An
     yield attempt.wait(s.destroy * 0.5)
     attempt.say(teardown.DeletionComplete(path=deleted))
     if deleting:
-        h.tracker.drop_claim(attempt.uuid)
-        h.cache.release(attempt.uuid)
+        h.give_back(attempt.uuid)
     attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
                                   what="destroy the instance on the hypervisor."))
     if deallocate:

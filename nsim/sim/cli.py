@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing, replacing_path
 
 if TYPE_CHECKING:
@@ -89,17 +92,27 @@ def _simulate_into(scenario: Scenario, output: str, seed: int | None,
     if not split:
         with replacing_path(output) as tmp:
             result = simulate(scenario, tmp, seed=seed)
+            _date(result.outputs, scenario.start + timedelta(seconds=result.seconds))
         result.outputs = [output]
         return result
     directory = Path(output)
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".nsim-", dir=directory) as tmp:
         result = simulate(scenario, tmp, seed=seed)
+        _date(result.outputs, scenario.start + timedelta(seconds=result.seconds))
         for i, written in enumerate(result.outputs):
             final = directory / Path(written).name
             os.replace(written, final)
             result.outputs[i] = str(final)
     return result
+
+
+def _date(paths: Iterable[str], end: datetime) -> None:
+    """Give each written trace the modification time `end`, the simulated clock's end (its
+    last line's time): journald stamps carry no year, and readers take it from the mtime."""
+    when = end.timestamp()
+    for path in paths:
+        os.utime(path, (when, when))
 
 
 def register(subparsers: Any) -> None:

@@ -83,6 +83,10 @@ class Engine:
         self._arrived = False
         self._done = self.env.event()
 
+    @property
+    def max_attempts(self) -> int:
+        return self.scenario.max_attempts
+
     # -- bookkeeping of running processes ------------------------------------------------
     def start(self, process: Generator[Any, Any, Any]) -> None:
         """Run `process`; the simulation ends once every started process has."""

@@ -1,6 +1,6 @@
 """Injected faults: which boots fail, and what nova logs about each failure.
 
-Kinds (nova-facts §1, failure paths):
+Kinds (docs/nova.md §1, failure paths):
 - `image_download`: the image service download fails inside `fetch_func_sync`; spawn fails,
   the build is re-scheduled.
 - `insufficient_resources`: the claim is refused with the NUMA reason of

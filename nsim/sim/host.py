@@ -1,6 +1,6 @@
-"""One simulated compute host: the host model's objects, SimPy locks, and its log writer.
+"""One simulated compute host: the host model, SimPy locks, and its log writer.
 
-The resource tracker, image cache and lock table are nsim.model's; this class only adds
+SimHost is nsim.model's Host (its state and nova's transitions on it); this class only adds
 what a running service has besides its state: mutual exclusion in simulated time and a
 log. Every lock is a SimPy resource mirrored in the LockTable (holder, waiters), and every
 acquire/release is logged the way oslo.concurrency logs it for the host's release.
@@ -19,21 +19,19 @@ from nsim.events.lock import LockAcquired, LockAcquiring, LockReleased
 from nsim.events.release import release_index
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.config import default_allocation_ratios
-from nsim.model.image_cache import ImageCache
-from nsim.model.locks import Holder, LockTable
-from nsim.model.resource_tracker import ResourceTracker
+from nsim.model.host import Host
+from nsim.model.locks import Holder
 from nsim.nova_names import COMPUTE_RESOURCES, Owners, owners
 from nsim.sim.scenario import HostSpec
 from nsim.sim.texts import QemuImg
 
 
-class SimHost:
+class SimHost(Host):
     """A nova-compute service in simulated time."""
 
     def __init__(self, env: simpy.Environment, name: str, spec: HostSpec, writer: TraceWriter,
                  start: datetime, service_request: str) -> None:
         self.env = env
-        self.name = name
         self.spec = spec
         self.release = spec.release
         self.writer = writer
@@ -44,16 +42,12 @@ class SimHost:
             "cpu_allocation_ratio": spec.cpu_allocation_ratio or ratios["vcpu"],
             "ram_allocation_ratio": spec.ram_allocation_ratio or ratios["memory"],
             "disk_allocation_ratio": spec.disk_allocation_ratio or ratios["disk"]})
-        self.config = config
-        self.tracker = ResourceTracker(config)
-        self.cache = ImageCache()
-        self.locks = LockTable()
+        super().__init__(name, config)
         self._mutex: dict[str, simpy.Resource] = {}
         self.owners: Owners = owners(spec.python3)
         self.qemu_img = QemuImg(spec.release, spec.python3)
         self.claim_lines = release_index(spec.release) <= release_index("stein")
         self.service = RequestContext(service_request)
-        self.base_dir = f"{spec.instances_path}/{config.base_dir_name}"
         self.failed_builds = 0
 
     # -- time and log -----------------------------------------------------------

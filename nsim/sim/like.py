@@ -59,6 +59,8 @@ _PYTHON2 = re.compile(r"python2\.\d|\bu'[^']*'|/tmp/tmp[A-Za-z0-9_]{6}/privsep\.
 _DATE_RELEASES = {"2013.1": "grizzly", "2013.2": "havana", "2014.1": "icehouse",
                   "2014.2": "juno", "2015.1": "kilo"}
 _ORDER = tuple(dict.fromkeys((*_DATE_RELEASES.values(), "liberty", *RELEASES)))
+# Lines of each event kind whose wording is compared with every release's (they agree).
+_WORDING_SAMPLES = 3
 DEFAULT_FLAVOR = FlavorSpec(name="m1.tiny", memory_mb=512, disk_gb=1, vcpus=1)
 """What a boot whose flavor the log does not give is imitated with (nova's m1.tiny)."""
 DEFAULT_IMAGE_ID = "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7"
@@ -109,28 +111,26 @@ def detect_release(records: list[Record]) -> str:
             high = min(high, _ORDER.index(last))
 
     attempts = successes = 0
+    checked: Counter[type] = Counter()
     for rec in records:
         ev = rec.event
         if rec.level == "AUDIT":
             bound(None, "kilo")  # LOG.audit left nova in Liberty
         if _PYTHON2.search(rec.message) or any("python2." in t for t in rec.traceback):
             bound(None, "train")  # the last release on Python 2
-        if isinstance(ev, lock.LockAcquiring):
-            bound("zed", None)
-        elif isinstance(ev, lock.LockReleased):
-            bound("xena", None) if '"released"' in rec.message else bound(None, "wallaby")
-        elif isinstance(ev, claim.ClaimAttempt | claim.ClaimTotal | claim.Overhead):
-            bound(None, "stein")
-            attempts += isinstance(ev, claim.ClaimAttempt)
-        elif isinstance(ev, claim.ClaimSuccessful):
-            successes += 1
-            bound("pike", None) if ev.node else bound(None, "ocata")
-        elif isinstance(ev, claim.ClaimFailed):
-            bound("train", None)
-        elif isinstance(ev, guest.GuestCreated):
-            bound("rocky", None) if "hypervisor" in rec.message else bound(None, "queens")
-        elif isinstance(ev, image.CreatingImage):
-            bound("zed", None) if "(s)" in rec.message else bound(None, "yoga")
+        if ev is None:
+            continue
+        attempts += isinstance(ev, claim.ClaimAttempt)
+        successes += isinstance(ev, claim.ClaimSuccessful)
+        if checked[type(ev)] < _WORDING_SAMPLES:
+            checked[type(ev)] += 1
+            # The releases whose wording of this event is exactly this line: the catalog's
+            # Wording(since, until) bound the release, nothing here restates them.
+            fits = [r for r in RELEASES
+                    if type(ev).wording_for(r) is not None and ev.render(r) == rec.message]
+            if fits:  # the catalog's first and last releases may not be the log's bounds
+                bound(fits[0] if fits[0] != RELEASES[0] else None,
+                      fits[-1] if fits[-1] != RELEASES[-1] else None)
     if successes and not attempts:
         bound("train", None)  # "Attempting claim" (INFO) precedes every success through Stein
     return _ORDER[max(low, min(high, len(_ORDER) - 1))]

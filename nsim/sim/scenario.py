@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nsim.errors import NsimError
 from nsim.events.release import RELEASES, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
 from nsim.nova_names import UUID_PATTERN, is_uuid
@@ -42,7 +43,7 @@ def _instance_uuid(value: str) -> str:
 InstanceUuid = Annotated[str, AfterValidator(_instance_uuid)]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(NsimError, ValueError):
     """A scenario that cannot be used; the message names the file and field."""
 
 

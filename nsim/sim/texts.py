@@ -2,7 +2,7 @@
 command lines, network_info JSON, the guest XML and its preamble, VIF reprs.
 
 Lock owner names are nsim.nova_names' (`owners(python3)`); network_info and the os-vif repr
-are built by nsim.network_info. qemu-img details follow nova-facts §4 and the seed boot
+are built by nsim.network_info. qemu-img details follow docs/nova.md §4 and the seed boot
 (Pike): `--force-share` from Queens, `--output=json` from Ussuri. The overlay: through Pike
 created without a size, then resized (`copy_qcow2_image`, the seed); Queens to Stein
 `qemu-img create -f qcow2 -o backing_file=<base>,size=<bytes> <disk>` (`create_cow_image`);

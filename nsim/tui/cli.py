@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from nsim.cli import EXIT_OK, EXIT_USAGE, add_host_config_arg, add_input_args, year_arg
+from nsim.cli.common import add_host_config_arg, add_input_args, year_arg
+from nsim.errors import EXIT_OK, EXIT_USAGE
 
 SEED_YEAR = 2017
 """The seed boot (devstack, June 2017) has year-less journald stamps."""

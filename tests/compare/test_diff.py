@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +159,19 @@ def test_year_is_checked_like_the_other_commands(capsys: pytest.CaptureFixture[s
 
     code, out, err = run_cli(["diff", SEED_LOG, SEED_LOG, "--year", "99999"], capsys)
     assert code == 2 and out == "" and "year out of range" in err
+
+
+def test_importing_the_plot_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
+    """A notebook's backend survives `from nsim.compare.plot import plot` and a plot, and the
+    plot leaves no pyplot figure open (notebook 03 lost its figure to a global switch to Agg)."""
+    out_png = tmp_path / "t.png"
+    code = ("import matplotlib; matplotlib.use('svg')\n"
+            "import matplotlib.pyplot as plt\n"
+            "from nsim.compare.pairs import compare\n"
+            "from nsim.compare.plot import plot\n"
+            f"plot(compare({SEED_LOG!r}, {SEED_LOG!r}, year=2017), {str(out_png)!r})\n"
+            "print(matplotlib.get_backend(), len(plt.get_fignums()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["svg", "0"]
+    assert out_png.stat().st_size > 10_000

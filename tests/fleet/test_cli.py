@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nsim.fleet import runner
+from nsim.fleet import tasks
 from tests.conftest import run_cli
 
 
@@ -24,7 +24,7 @@ def test_own_local_cluster_with_workers(fleet_dir: Path, capsys: pytest.CaptureF
 
 def test_unreachable_scheduler(fleet_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(tasks, "CONNECT_TIMEOUT", "1s")
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"

@@ -13,8 +13,8 @@ from distributed import Client, SpecCluster
 
 import nsim
 from nsim.fleet.cluster import local_cluster, quiet
-from nsim.fleet.run import fleet_parse, fleet_replay
-from nsim.fleet.runner import NO_WORKER, Task, run_tasks
+from nsim.fleet.jobs import fleet_parse, fleet_replay
+from nsim.fleet.tasks import NO_WORKER, Task, run_tasks
 from nsim.replay.run import replay
 from nsim.report.replay import to_json
 

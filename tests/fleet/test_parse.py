@@ -19,6 +19,7 @@ import nsim
 from nsim.cli import main
 from nsim.fleet.inputs import expand
 from nsim.fleet.partitions import NO_DAY, partition_dir, write_partitions
+from nsim.replay.run import source_host
 from tests.conftest import run_cli
 
 from .conftest import YEAR, trusted
@@ -30,7 +31,7 @@ def _expected(obj: dict[str, Any]) -> dict[str, Any]:
     row["traceback"] = "\n".join(obj["traceback"])
     row["fields"] = "" if obj["fields"] is None else json.dumps(obj["fields"], ensure_ascii=False)
     row["timestamp"] = datetime.fromisoformat(obj["timestamp"]) if obj["timestamp"] else None
-    row["host"] = obj["host"] or Path(obj["source"]).name.split(".")[0]
+    row["host"] = obj["host"] or source_host(obj["source"])[0]
     return row
 
 
@@ -66,8 +67,8 @@ def test_layout_is_one_partition_per_host_and_day(dataset: tuple[Path, list[str]
     assert all(p.count("/") == 2 and p.split("/")[2].startswith("part-") for p in parts)
     dirs = {tuple(p.split("/")[:2]) for p in parts}
     assert ("host=alpha", "day=2017-06-16") in dirs
-    assert ("host=epsilon", "day=2017-06-17") in dirs  # the oslo.log file: host from its name
-    assert ("host=seed-boot", "day=2017-06-16") in dirs
+    assert ("host=epsilon", "day=2017-06-17") in dirs  # the oslo.log file: the node it names
+    assert not any(d.startswith("host=seed-boot") for d, _ in dirs)  # its node is `compute`
     assert ("host=compute", "day=2017-06-16") in dirs
     # one file per partition, as each host's files are parsed in one task; but iota's records are
     # in two groups' files (late.journal shows iota only after the records the sniff reads)

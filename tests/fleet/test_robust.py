@@ -16,9 +16,9 @@ import pytest
 from distributed import Client
 
 import nsim
-from nsim.fleet import runner
-from nsim.fleet.run import FleetReplay, fleet_parse, fleet_replay
-from nsim.fleet.runner import Task, run_tasks
+from nsim.fleet import tasks
+from nsim.fleet.jobs import FleetReplay, fleet_parse, fleet_replay
+from nsim.fleet.tasks import Task, run_tasks
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Record
 
@@ -99,7 +99,7 @@ def test_fifos_and_devices_are_refused_not_read_forever(client: Client, fleet_di
 
 
 def test_a_long_run_reports_progress(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "PROGRESS_EVERY", 0.3)
+    monkeypatch.setattr(tasks, "PROGRESS_EVERY", 0.3)
     said: list[str] = []
     outcome = run_tasks(client, [Task("slow", time.sleep, (2,), "slow.journal"),
                                  Task("quick", abs, (-1,), "quick.journal")], progress=said.append)

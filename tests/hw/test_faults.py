@@ -38,13 +38,16 @@ def _trace_is_clean(trace: Path) -> None:
     assert rc == 0, report.get("violations")
 
 
-@pytest.mark.parametrize(("fault", "outcome", "reason"), [
-    ("image-missing", "rescheduled", "could not be found."),
-    ("corrupt-transfer", "rescheduled", "Corrupt image download. Hash was"),
-    ("corrupt-image", "aborted", "is unacceptable: Image content does not match disk_format"),
-    ("convert-failure", "aborted", "is unacceptable: Unable to convert image to raw:"),
+@pytest.mark.parametrize(("fault", "outcome", "reason", "summary"), [
+    ("image-missing", "rescheduled", "could not be found.", "nova.exception.ImageNotFound: "),
+    ("corrupt-transfer", "rescheduled", "Corrupt image download. Hash was", ""),
+    ("corrupt-image", "aborted", "is unacceptable: Image content does not match disk_format",
+     "nova.exception.ImageUnacceptable: "),
+    ("convert-failure", "aborted", "is unacceptable: Unable to convert image to raw:",
+     "nova.exception.ImageUnacceptable: "),
 ])
-def test_image_faults(hw_env: HwEnv, fault: str, outcome: str, reason: str) -> None:
+def test_image_faults(hw_env: HwEnv, fault: str, outcome: str, reason: str,
+                      summary: str) -> None:
     result = hw_env.boot(fault=fault)
     (inst,) = result.instances
     assert inst.outcome == outcome
@@ -55,6 +58,7 @@ def test_image_faults(hw_env: HwEnv, fault: str, outcome: str, reason: str) -> N
     assert ImageStore(hw_env.workdir).get(result.image_id) is None
     text = _segment(hw_env.trace, inst.uuid)
     assert "ERROR nova.compute.manager" in text and "Instance failed to spawn: " in text
+    assert f"Instance failed to spawn: {summary}" in text  # the class nova would name
     assert "Terminating instance" in text
     if outcome == "aborted":
         assert f"Build of instance {inst.uuid} aborted: Image {result.image_id} is unacceptable" \

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nsim.hw import guest_image
-from nsim.hw.boot import STOP_STEPS
+from nsim.hw.faults import STOP_STEPS
 from nsim.hw.image_service import ImageStore
 from nsim.hw.recovery import mounts_at
 from nsim.hw.workdir import Workdir

@@ -62,8 +62,8 @@ def test_an_instance_from_before_the_window_is_sized_by_the_next_audit(tmp_path:
     # The deleted instance's size comes from the audit after its delete, with the lines.
     assert any(f"{path}:5:" in a and OLD in a and "2048" in a and f"{path}:2" in a for a in said)
     # The new claim had no amounts (Train-era INFO): the next audit sizes it.
-    inst = result.hosts["nova-compute"].instances[NEW]
-    tracker = result.hosts["nova-compute"].tracker
+    inst = result.hosts["cmp1"].instances[NEW]
+    tracker = result.hosts["cmp1"].tracker
     assert inst.outcome.value == "deleted"
     assert tracker.used("memory") == 2560
     assert any(NEW in a and "2048" in a for a in said)
@@ -98,7 +98,7 @@ def test_moves_onto_this_host_are_not_boots(tmp_path: Path) -> None:
     ]
     result, _ = run(tmp_path, lines)
     assert result.violations == []
-    found = result.hosts["nova-compute"].instances
+    found = result.hosts["cmp1"].instances
     assert {u: i.operation for u, i in found.items()} == {MOVED: "move", LIVE: "move"}
     assert not any(i.built_here for i in found.values())
 
@@ -111,7 +111,7 @@ def test_an_instance_migrated_away_leaves_the_host(tmp_path: Path) -> None:
     ]
     result, _ = run(tmp_path, lines)
     assert result.violations == []
-    assert result.hosts["nova-compute"].instances[NEW].outcome.value == "active"
+    assert result.hosts["cmp1"].instances[NEW].outcome.value == "active"
 
 
 def test_several_nodes_of_one_service_are_not_checked_as_one(tmp_path: Path) -> None:

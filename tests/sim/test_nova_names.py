@@ -35,7 +35,7 @@ PORT = PortInfo(id="4c3d3a9e-7d5b-4d5e-9a39-0b3f6c1e2a10", mac="fa:16:3e:5b:2c:9
 
 def test_owner_names_in_both_pythons() -> None:
     assert owners(True) is PY3_OWNERS and owners(False) is PY2_OWNERS
-    # nova-facts §1 (manager.py:2380) and the py2 form of the seed / lxc#1786.
+    # docs/nova.md §1 (manager.py:2380) and the py2 form of the seed / lxc#1786.
     assert PY3_OWNERS.build == ("nova.compute.manager.ComputeManager.build_and_run_instance."
                                 "<locals>._locked_do_build_and_run_instance")
     assert PY2_OWNERS.build == "nova.compute.manager._locked_do_build_and_run_instance"

@@ -291,7 +291,7 @@ def test_hypervisor_view_counts_free_vcpus_like_free_ram(tmp_path: Path) -> None
 ])
 def test_overlay_is_created_as_the_release_does(tmp_path: Path, release: str, create: str,
                                                 resize: bool) -> None:
-    """nova-facts §4: create then resize through Pike (the seed), `,size=` from Queens,
+    """docs/nova.md §4: create then resize through Pike (the seed), `,size=` from Queens,
     `backing_fmt=raw` with a positional size from Train. A flavor without a root disk size
     gives no size at all."""
     out = tmp_path / "t.journal"

@@ -1,6 +1,6 @@
 """`nsim fleet parse` and `nsim fleet replay` as functions: sniff, group by host, one task per host.
 
-Both take a connected Dask client (see `nsim.fleet.runner.connect`). Inputs are read by the
+Both take a connected Dask client (see `nsim.fleet.tasks.connect`). Inputs are read by the
 workers, so they must be at the same paths there (a shared file system).
 """
 
@@ -15,7 +15,7 @@ from distributed import Client
 
 from nsim.fleet.inputs import Group, Inputs, Sniff, expand, group, sniff
 from nsim.fleet.partitions import Written, write_partitions
-from nsim.fleet.runner import Outcome, Task, run_tasks
+from nsim.fleet.tasks import Outcome, Task, run_tasks
 from nsim.logs.reader import Counts
 from nsim.logs.record import Diagnostic
 from nsim.model.config import HostConfig

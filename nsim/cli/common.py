@@ -1,0 +1,90 @@
+"""What nsim's sub-commands share: input and host-config arguments, diagnostics on stderr,
+the refusal to overwrite an input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from nsim.logs.schema import FORMATS
+
+if TYPE_CHECKING:
+    from nsim.logs.record import Diagnostic
+    from nsim.model.config import HostConfig
+
+# Diagnostics printed per input before the rest are only counted.
+_SHOWN_PER_FILE = 20
+
+
+class DiagnosticPrinter:
+    """Prints diagnostics to stderr, at most _SHOWN_PER_FILE per input, then a tally."""
+
+    def __init__(self) -> None:
+        self.per_file: Counter[str] = Counter()
+
+    def __call__(self, diag: Diagnostic) -> None:
+        if diag.line is None:  # about the whole file: always shown
+            print(f"nsim: {diag}", file=sys.stderr)
+            return
+        self.per_file[diag.source] += 1
+        if self.per_file[diag.source] <= _SHOWN_PER_FILE:
+            print(f"nsim: {diag}", file=sys.stderr)
+
+    def close(self) -> None:
+        for source, n in self.per_file.items():
+            if n > _SHOWN_PER_FILE:
+                print(f"nsim: {source}: {n - _SHOWN_PER_FILE} more problems not shown",
+                      file=sys.stderr)
+
+
+def year_arg(text: str) -> int:
+    value = int(text)
+    if not 1970 <= value <= 9999:
+        raise argparse.ArgumentTypeError(f"year out of range: {text}")
+    return value
+
+
+def host_config_arg(path: str) -> HostConfig:
+    """argparse type of --host-config: the validated file, or a usage error naming it."""
+    from nsim.model.config import HostConfigError, load_host_config
+
+    try:
+        return load_host_config(path)
+    except HostConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_host_config_arg(p: argparse.ArgumentParser,
+                        help: str = "TOML file with host totals and nova.conf options (see README)"
+                        ) -> None:
+    p.add_argument("--host-config", metavar="FILE", type=host_config_arg, help=help)
+
+
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    """--json or --quiet: the forms of a replay report."""
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the result as JSON")
+    form.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the verdict and the counts (hosts, boots, violations)")
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
+    p.add_argument("--format", choices=FORMATS, default="auto",
+                   help="input format (default: detected per file)")
+    p.add_argument("--year", type=year_arg,
+                   help="year of journald stamps that carry none (default: from file mtime)")
+
+
+def refuse_overwrite(outputs: list[tuple[str, str | None]], inputs: list[str | None]) -> bool:
+    """Say so on stderr and return True when an output would overwrite an input."""
+    from nsim.report.outputs import OutputError, refuse_input_as_output
+
+    try:
+        refuse_input_as_output(outputs, inputs)
+    except OutputError as exc:
+        print(f"nsim: {exc}", file=sys.stderr)
+        return True
+    return False

@@ -1,0 +1,66 @@
+"""`nsim parse` and `nsim replay`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nsim.cli.common import DiagnosticPrinter, refuse_overwrite
+from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from nsim.logs.reader import ParseRun
+    from nsim.report import records as record_out
+    from nsim.report.outputs import replacing, replacing_path
+
+    if args.to == "parquet" and (not args.output or args.output == "-"):
+        print("nsim: --to parquet needs -o FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if refuse_overwrite([("-o", args.output)], args.files):
+        return EXIT_USAGE
+    printer = DiagnosticPrinter()
+    run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
+    if args.to == "parquet":
+        try:
+            with replacing_path(args.output) as tmp:
+                record_out.write_parquet(run, tmp)
+        except OSError as exc:
+            print(f"nsim: {args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        writer = {"table": record_out.write_table, "jsonl": record_out.write_jsonl,
+                  "csv": record_out.write_csv}[args.to]
+        if args.output and args.output != "-":
+            with replacing(args.output) as out:
+                writer(run, out)
+        else:
+            writer(run, sys.stdout)
+            sys.stdout.flush()
+    printer.close()
+    print(run.counts.summary(), file=sys.stderr)
+    return EXIT_USAGE if run.errors else EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from nsim.replay.run import replay
+    from nsim.report import replay as replay_out
+    from nsim.report.term import Painter
+
+    printer = DiagnosticPrinter()
+    result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
+                    on_diagnostic=printer)
+    printer.close()
+    if result.errors and not result.counts.records:
+        print(result.counts.summary(), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        json.dump(replay_out.to_json(result), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout)))
+    print(result.counts.summary(), file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_VIOLATIONS if result.violations else EXIT_OK

@@ -1,0 +1,203 @@
+"""The replay's state for one host and the plumbing every check uses: attribution of a
+record to its instance, findings, logged durations against stamps. The checks
+(nsim.replay.locks, resources, images, lifecycle) are mixins over it and call each other
+through `self`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nsim.events import (
+    build,
+    claim,
+    failure,
+    guest,
+    image,
+    lock,
+    power,
+)
+from nsim.logs.attribution import Attribution
+from nsim.logs.record import Record
+from nsim.model.claims import RESOURCES, Claim
+from nsim.model.host import Host
+from nsim.model.instance import Instance
+from nsim.model.lifecycle import Outcome, VmState
+from nsim.model.unseen import Change
+from nsim.nova_names import (
+    BUILD_FUNCTION,
+    CLAIM_FUNCTION,
+    owner_function,
+)
+from nsim.replay.findings import Assumption, Violation
+
+# Slack on top of stamp resolution when comparing logged durations with stamps.
+TOLERANCE_SECONDS = 0.5
+
+
+# How long after a logged step nova surely has saved the state that follows it.
+SAVE_SECONDS = 5.0
+
+
+def resolution(*stamps: datetime) -> float:
+    """Whole-second stamps (journald `short`) are only good to a second."""
+    return 1.0 if all(s.microsecond == 0 for s in stamps) else 0.001
+
+
+# Lines of a claim itself (between "Attempting claim" and its outcome).
+CLAIM_EVENTS = (claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified, claim.Overhead,
+                claim.ClaimVcpuTotal, claim.ClaimVcpuLimit,
+                claim.ClaimSuccessful, claim.ClaimFailed, claim.InsufficientResources,
+                claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired, lock.LockReleased)
+
+
+# Lines of a build past its claim.
+BUILD_STEPS = (build.NetworkAsyncStart, build.NetworkAllocating, build.BdmStart,
+               build.SpawnStart, image.CreatingImage, guest.GuestXmlStart, guest.Spawned,
+               failure.SpawnFailed, failure.BuildFailed, power.BlockDeviceSetupFailed,
+               failure.NetworkAllocFailed, failure.GuestStartFailed, failure.VifCreationFailed)
+
+
+@dataclass
+class Attempt:
+    """A claim between "Attempting claim" and its outcome: amounts and what its lines state."""
+
+    claim: Claim
+    node_named: bool = False
+    """The wording names the node (Pike on)."""
+    limits: dict[str, float | None] = field(default_factory=dict)
+    free: dict[str, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+
+class ObserverState:
+    """One host's model and what the replay keeps beside it."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.violations: list[Violation] = []
+        self.assumptions: list[Assumption] = []
+        self._attribution = Attribution()
+        self._pending: dict[str, Attempt] = {}
+        self._last_stamp: datetime | None = None
+        self._pid: int | None = None
+        self._multinode = False
+        self._path_may_change = False
+        """nova-compute restarted since instances_path was learnt: its options may differ."""
+        """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
+        self._early_overlays: dict[str, tuple[str, str, str]] = {}
+        self._suspects: dict[str, tuple[str, str, str]] = {}
+        """Instances the model took as gone on the cache manager's word: (where, rule, what)."""
+        self._moving: set[str] = set()
+        """Instances whose next claim is a move (resize, migration, evacuation)."""
+        self._rec: Record | None = None
+
+    def apply(self, rec: Record) -> None:
+        if rec.timestamp is not None:
+            self._last_stamp = rec.timestamp
+        self._attribution.observe(rec)
+        if rec.instance in self._suspects:
+            where, rule, message = self._suspects.pop(rec.instance)
+            source, _, line = where.rpartition(":")
+            self.violations.append(Violation(source, int(line), rule, message + f" (still on "
+                                             f"this host at {rec.source}:{rec.line})"))
+        if rec.pid is not None and rec.logger and rec.logger.startswith("nova.compute."):
+            if self._pid is not None and rec.pid != self._pid:
+                self._rec = rec
+                self._restarted(self._pid, rec.pid)
+            self._pid = rec.pid
+        event = rec.event
+        if event is None:
+            return
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            self._rec = rec
+            if self._pending and not isinstance(event, CLAIM_EVENTS):
+                self._missing_claim_outcome(rec)
+            handler(rec, event)
+
+    def violation(self, rule: str, message: str) -> None:
+        rec = self._rec
+        assert rec is not None
+        self.violations.append(Violation(rec.source, rec.line, rule, message))
+
+    def where(self) -> str:
+        rec = self._rec
+        return f"{rec.source}:{rec.line}" if rec else self.host.name
+
+    def assume(self, message: str) -> None:
+        rec = self._rec
+        self.assumptions.append(Assumption(rec.source if rec else self.host.name,
+                                           rec.line if rec else None, message))
+
+    def _uuid(self, rec: Record) -> str | None:
+        """The record's instance: its tag, or its request's (learnt in `apply`)."""
+        return self._attribution.instance_of(rec)
+
+    def _inst(self, rec: Record) -> Instance | None:
+        uuid = self._uuid(rec)
+        if uuid is None:
+            return None
+
+        known = uuid in self.host.instances
+        inst = self.host.instance(uuid)
+        if not known and isinstance(rec.event, BUILD_STEPS):
+            # A build under way whose claim the log does not show: before the first usage
+            # line it is in the baseline, after it an arrival of unknown size.
+            tracker = self.host.tracker
+            for res in RESOURCES:
+                if tracker.baseline_known[res]:
+                    tracker.pending[res].append(Change(uuid, +1, f"claim of {uuid} (not in the "
+                                                                 "log)", self.where()))
+        if not known and not self._starts_boot(rec):
+            self.assume(f"instance {uuid} first seen here: what came before is outside the "
+                        "window, its state so far is inferred")
+        return inst
+
+    @staticmethod
+    def _starts_boot(rec: Record) -> bool:
+        ev = rec.event
+        return isinstance(ev, build.InstanceStarting | claim.ClaimAttempt | claim.ClaimSuccessful) or (
+            isinstance(ev, lock.LockAcquired | lock.LockAcquiring)
+            and owner_function(ev.owner) in (BUILD_FUNCTION, CLAIM_FUNCTION))
+
+    def _check_duration(self, rule: str, what: str, logged: float, start: datetime | None,
+                        end: datetime | None) -> None:
+        """A logged duration against stamps that bracket it closely (lock, command)."""
+        self._check_span(rule, what, logged, end, early=start, inside=start)
+
+    def _check_span(self, rule: str, what: str, logged: float, end: datetime | None,
+                    early: datetime | None, inside: datetime | None) -> None:
+        """A logged duration ends at `end`; nova's timer started at or after `early` (a line
+        logged before it) and at or before `inside` (a line logged within the timed step).
+        Each bound known gives one side of the check."""
+        if end is None:
+            return
+        for start, too_long in ((early, True), (inside, False)):
+            if start is None:
+                continue
+            measured = (end - start).total_seconds()
+            tol = 2 * resolution(start, end) + TOLERANCE_SECONDS
+            if too_long and logged - measured > tol:
+                self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps allow at most "
+                                     f"{measured:.3f}s (tolerance {tol:.1f}s)")
+                return
+            if not too_long and measured - logged > tol:
+                self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps show at least "
+                                     f"{measured:.3f}s (tolerance {tol:.1f}s)")
+                return
+
+    def finish(self) -> None:
+        """End of input: boots still open stay incomplete (not a violation); a build that
+        failed without a final line is in error; a spawned one is active."""
+        for inst in self.host.instances.values():
+            if inst.outcome == Outcome.INCOMPLETE and inst.failing:
+                inst.outcome, inst.vm_state, inst.task_state = Outcome.ERROR, VmState.ERROR, None
+            elif inst.pending_active and self._settled_after(inst.phase("spawn").end):
+                inst.vm_state, inst.task_state, inst.pending_active = VmState.ACTIVE, None, False
+
+    def _settled_after(self, when: datetime | None) -> bool:
+        """The log goes on long enough after `when` for nova to have saved the state that
+        follows (a database write, well under a few seconds)."""
+        last = self._last_stamp
+        return when is not None and last is not None and (last - when).total_seconds() > SAVE_SECONDS
