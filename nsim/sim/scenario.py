@@ -14,7 +14,7 @@ import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.errors import NsimError
-from nsim.events.release import RELEASES, release_index
+from nsim.events.release import known_release, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
 from nsim.nova_names import UUID_PATTERN, is_uuid
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
@@ -80,9 +80,7 @@ class HostSpec(_Strict):
     @field_validator("release")
     @classmethod
     def _release(cls, value: str) -> str:
-        if value not in RELEASES:
-            raise ValueError(f"unknown nova release {value!r}; known: {', '.join(RELEASES)}")
-        return value
+        return known_release(value)
 
     @field_validator("instances_path")
     @classmethod
