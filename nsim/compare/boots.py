@@ -29,7 +29,7 @@ from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
-from nsim.nova_names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
+from nsim.nova.names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
 from nsim.replay.run import ReplayResult, host_key, replay_records
 
 _FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
