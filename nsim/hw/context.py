@@ -12,7 +12,6 @@ from pathlib import Path
 
 from nsim.events.writer import RequestContext, TraceFormat
 from nsim.hw import faults, guest_image
-from nsim.hw.domain_xml import FLAVORS
 from nsim.hw.errors import UsageError
 from nsim.hw.faults import STOP_STEPS
 from nsim.hw.image_service import ImageClient, ImageServer
@@ -21,6 +20,7 @@ from nsim.hw.state import InstanceStore
 from nsim.hw.trace import Trace
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name
 from nsim.model.config import HostConfig
+from nsim.nova.flavor import FLAVORS
 from nsim.nova.names import PY3_OWNERS
 
 # Callables' qualified names as oslo.concurrency logs them (py3 __qualname__): nsim.nova.names.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
-from nsim.nova.network_info import PortInfo
+from nsim.nova.network_info import PortInfo, linux_bridge_name, tap_name
 from nsim.nova.network_info import network_info_json as shared_network_info_json
 from nsim.nova.network_info import os_vif_repr as shared_os_vif_repr
 
@@ -28,7 +28,7 @@ NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/n
 CIDR = "10.77.0.0/24"
 GATEWAY = "10.77.0.1"
 DHCP_SERVER = "10.77.0.2"
-BRIDGE = f"brq{NETWORK_ID[:11]}"
+BRIDGE = linux_bridge_name(NETWORK_ID)
 SYS_NET = Path("/sys/class/net")
 _bridge_lock = threading.Lock()
 
@@ -38,7 +38,7 @@ def allocate_port(instance_uuid: str) -> VifSpec:
     rng = random.Random(port_id)
     mac = "fa:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
     host = 3 + int(hashlib.sha1(port_id.encode()).hexdigest(), 16) % 250
-    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=f"tap{port_id[:11]}",
+    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=tap_name(port_id),
                    network_id=NETWORK_ID, address=f"10.77.0.{host}", cidr=CIDR)
 
 

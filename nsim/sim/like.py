@@ -32,6 +32,7 @@ from nsim.events import audit, build, claim, guest, image, imagecache, lock
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import DEFAULT_RESERVED_HOST_MEMORY_MB
+from nsim.nova.flavor import FLAVORS
 from nsim.nova.names import (
     CLAIM_FUNCTION,
     COMPUTE_RESOURCES,
@@ -61,7 +62,7 @@ _DATE_RELEASES = {"2013.1": "grizzly", "2013.2": "havana", "2014.1": "icehouse",
 _ORDER = tuple(dict.fromkeys((*_DATE_RELEASES.values(), "liberty", *RELEASES)))
 # Lines of each event kind whose wording is compared with every release's (they agree).
 _WORDING_SAMPLES = 3
-DEFAULT_FLAVOR = FlavorSpec(name="m1.tiny", memory_mb=512, disk_gb=1, vcpus=1)
+DEFAULT_FLAVOR = FlavorSpec.of(FLAVORS["m1.tiny"])
 """What a boot whose flavor the log does not give is imitated with (nova's m1.tiny)."""
 DEFAULT_IMAGE_ID = "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7"
 """The image a boot whose image the log does not give is imitated with (a cirros)."""

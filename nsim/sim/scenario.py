@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from nsim.errors import NsimError
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
+from nsim.nova.flavor import Flavor
 from nsim.nova.names import UUID_PATTERN, is_uuid
 from nsim.nova.releases import known_release, release_index
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
@@ -122,10 +123,17 @@ class ImageSpec(_Strict):
 
 
 class FlavorSpec(_Strict):
+    """A scenario's flavor (its disk is the flavor's root disk)."""
+
     name: str = Field(min_length=1)
     memory_mb: int = Field(gt=0)
     disk_gb: int = Field(ge=0)
     vcpus: int = Field(gt=0)
+
+    @classmethod
+    def of(cls, flavor: Flavor) -> FlavorSpec:
+        return cls(name=flavor.name, memory_mb=flavor.memory_mb, disk_gb=flavor.root_gb,
+                   vcpus=flavor.vcpus)
 
 
 class BootRequest(_Strict):

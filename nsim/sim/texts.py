@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 
 from nsim.nova import qemu_img
-from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
+from nsim.nova.network_info import PortInfo, linux_bridge_name, network_info_json, os_vif_repr, tap_name
 from nsim.nova.releases import NOVA_VERSION, at_least
 
 
@@ -56,11 +56,11 @@ class Port:
 
     @property
     def devname(self) -> str:
-        return f"tap{self.id[:11]}"
+        return tap_name(self.id)
 
     @property
     def bridge(self) -> str:
-        return f"brq{self.network_id[:11]}" if self.vif == "bridge" else "br-int"
+        return linux_bridge_name(self.network_id) if self.vif == "bridge" else "br-int"
 
     @property
     def event(self) -> str:
