@@ -29,7 +29,7 @@ from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
-from nsim.nova_names import (
+from nsim.nova.names import (
     BUILD_FUNCTION,
     COMPUTE_RESOURCES,
     FETCH_FUNCTION,

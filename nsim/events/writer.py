@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import IO, Literal
 
 from nsim.events.base import Event
-from nsim.events.release import known_release, release_index
+from nsim.nova.releases import known_release, release_index
 
 TraceFormat = Literal["journal", "oslo"]
 

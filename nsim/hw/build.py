@@ -55,7 +55,7 @@ from nsim.hw.trace import RELEASE
 from nsim.model.claims import Claim
 from nsim.model.image_cache import cache_filename
 from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
-from nsim.nova_names import COMPUTE_RESOURCES
+from nsim.nova.names import COMPUTE_RESOURCES
 
 
 class InstanceBuild(BaseFileSteps):

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from nsim.events.release import NOVA_VERSION
+from nsim.nova.releases import NOVA_VERSION
 
 NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/1.1"
 NSIM_NS = "https://nsim.invalid/xmlns/hw/1"

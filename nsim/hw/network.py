@@ -20,9 +20,9 @@ from pathlib import Path
 
 from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
-from nsim.network_info import PortInfo
-from nsim.network_info import network_info_json as shared_network_info_json
-from nsim.network_info import os_vif_repr as shared_os_vif_repr
+from nsim.nova.network_info import PortInfo
+from nsim.nova.network_info import network_info_json as shared_network_info_json
+from nsim.nova.network_info import os_vif_repr as shared_os_vif_repr
 
 NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/network/private"))
 CIDR = "10.77.0.0/24"
@@ -43,7 +43,7 @@ def allocate_port(instance_uuid: str) -> VifSpec:
 
 
 def port_info(v: VifSpec, project_id: str) -> PortInfo:
-    """The port as nsim.network_info describes it (linux bridge, this module's subnet)."""
+    """The port as nsim.nova.network_info describes it (linux bridge, this module's subnet)."""
     return PortInfo(id=v.port_id, mac=v.mac, address=v.address, cidr=v.cidr, gateway=GATEWAY,
                     dhcp_server=DHCP_SERVER, network_id=v.network_id, tenant_id=project_id,
                     bridge=v.bridge, devname=v.devname, vif_type="bridge", mtu=v.mtu)

@@ -34,14 +34,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nsim.events import qemu_img as argv
 from nsim.events.image import DirectIo, SubprocessReturned, SubprocessRunning
-from nsim.events.qemu_img import parse_qemu_img
 from nsim.events.writer import RequestContext
 from nsim.hw import safefs
 from nsim.hw.novaexc import ImageUnacceptable, InvalidDiskInfo, ProcessExecutionError
 from nsim.hw.trace import RELEASE, Trace
 from nsim.hw.workdir import Workdir
+from nsim.nova import qemu_img as argv
+from nsim.nova.qemu_img import parse_qemu_img
 
 
 class Executor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from nsim.errors import NsimError
-from nsim.events.release import known_release, release_index
+from nsim.nova.releases import known_release, release_index
 from nsim.tomlfile import read_toml, validate
 
 # nova/conf/compute.py and nova/conf/imagecache.py defaults.

@@ -29,17 +29,17 @@ from typing import Any
 
 from nsim.compare.boots import BootTrace, UnreadableLog, collect
 from nsim.events import audit, build, claim, guest, image, imagecache, lock
-from nsim.events.release import NOVA_MAJOR, RELEASES
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import DEFAULT_RESERVED_HOST_MEMORY_MB
-from nsim.nova_names import (
+from nsim.nova.names import (
     CLAIM_FUNCTION,
     COMPUTE_RESOURCES,
     FETCH_FUNCTION,
     OVERLAY_FUNCTIONS,
     owner_function,
 )
+from nsim.nova.releases import NOVA_MAJOR, RELEASES
 from nsim.replay.run import ReplayResult, host_key
 from nsim.sim.durations import STEP_NAMES, Distribution, DurationModel
 from nsim.sim.scenario import FlavorSpec, ImageSpec, Scenario, parse_scenario

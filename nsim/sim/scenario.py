@@ -14,9 +14,9 @@ import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.errors import NsimError
-from nsim.events.release import known_release, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
-from nsim.nova_names import UUID_PATTERN, is_uuid
+from nsim.nova.names import UUID_PATTERN, is_uuid
+from nsim.nova.releases import known_release, release_index
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
 from nsim.tomlfile import read_toml, validate
 

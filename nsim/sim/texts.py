@@ -1,8 +1,8 @@
 """The values nova prints inside its messages, as a given release prints them: qemu-img
 command lines, network_info JSON, the guest XML and its preamble, VIF reprs.
 
-Lock owner names are nsim.nova_names' (`owners(python3)`); network_info and the os-vif repr
-are built by nsim.network_info. qemu-img details follow docs/nova.md §4 and the seed boot
+Lock owner names are nsim.nova.names' (`owners(python3)`); network_info and the os-vif repr
+are built by nsim.nova.network_info. qemu-img details follow docs/nova.md §4 and the seed boot
 (Pike): `--force-share` from Queens, `--output=json` from Ussuri. The overlay: through Pike
 created without a size, then resized (`copy_qcow2_image`, the seed); Queens to Stein
 `qemu-img create -f qcow2 -o backing_file=<base>,size=<bytes> <disk>` (`create_cow_image`);
@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nsim.events import qemu_img
-from nsim.events.release import NOVA_VERSION, at_least
-from nsim.network_info import PortInfo, network_info_json, os_vif_repr
+from nsim.nova import qemu_img
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
+from nsim.nova.releases import NOVA_VERSION, at_least
 
 
 class QemuImg:
-    """qemu-img command lines of one release, as nova logs them (nsim.events.qemu_img)."""
+    """qemu-img command lines of one release, as nova logs them (nsim.nova.qemu_img)."""
 
     def __init__(self, release: str, python3: bool) -> None:
         self.release = release
@@ -67,7 +67,7 @@ class Port:
         return f"network-vif-plugged-{self.id}"
 
     def info(self) -> PortInfo:
-        """The port as nsim.network_info describes it (a /24 around the fixed IP, MTU 1450)."""
+        """The port as nsim.nova.network_info describes it (a /24 around the fixed IP, MTU 1450)."""
         prefix = self.ip.rsplit(".", 1)[0]
         return PortInfo(id=self.id, mac=self.mac, address=self.ip, cidr=f"{prefix}.0/24",
                         gateway=f"{prefix}.1", dhcp_server=f"{prefix}.2",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from nsim.events.release import at_least, known_release
 from nsim.model.config import HostConfig
+from nsim.nova.releases import at_least, known_release
 from nsim.sim.scenario import HostSpec
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from nsim.events.release import at_least
+from nsim.nova.releases import at_least
 
 ENV_C = ("env", "LC_ALL=C", "LANG=C")
 PRLIMIT_CPU = 30
