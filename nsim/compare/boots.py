@@ -22,14 +22,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nsim.errors import NsimError
 from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
-from nsim.nova.names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
+from nsim.nova.names import (
+    BUILD_FUNCTION,
+    COMPUTE_RESOURCES,
+    FETCH_FUNCTION,
+    OVERLAY_FUNCTIONS,
+    is_uuid,
+    owner_function,
+)
 from nsim.replay.run import ReplayResult, host_key, replay_records
 
 _FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
@@ -48,6 +55,34 @@ _ENDING = (guest.Spawned, failure.SpawnFailed, failure.BuildFailed, failure.Netw
 _ENDS = (failure.Aborted, failure.Rescheduled, failure.RetryInfoAbsent)
 # Outcomes of a build that ran to its end.
 COMPLETE = ("active", "error", "rescheduled")
+# How a build ended, in words, by outcome (an aborted build is an error that says so).
+ENDINGS = {"active": "active", "error": "failed", "rescheduled": "re-scheduled",
+           "deleted": "deleted", "incomplete": "cut off by the log's end"}
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """A boot waiting for a lock another boot holds, as oslo logs it: from `acquired -
+    waited` to the "acquired" line."""
+
+    lock: str
+    """`compute_resources` (the claim), or `image` (a base file's fetch or overlay lock)."""
+    start: datetime
+    end: datetime
+
+
+def lock_wait(rec: Record) -> LockWait | None:
+    """The wait an "acquired ... :: waited N s" line of the claim or image lock tells."""
+    ev = rec.event
+    if not isinstance(ev, lock.LockAcquired) or ev.waited <= 0 or rec.timestamp is None:
+        return None
+    if ev.name == COMPUTE_RESOURCES:
+        role = COMPUTE_RESOURCES
+    elif owner_function(ev.owner) in (FETCH_FUNCTION, *OVERLAY_FUNCTIONS):
+        role = "image"
+    else:
+        return None
+    return LockWait(role, rec.timestamp - timedelta(seconds=ev.waited), rec.timestamp)
 
 
 @dataclass
@@ -80,6 +115,28 @@ class BootTrace:
         if phase is not None and phase.start is not None:
             return phase.start
         return next((r.timestamp for r in self.records if r.timestamp is not None), None)
+
+    @property
+    def end(self) -> datetime | None:
+        """The build's end, else (cut by the window) the boot's last stamp."""
+        phase = self.phases.get("build")
+        if phase is not None and phase.end is not None:
+            return phase.end
+        return max((r.timestamp for r in self.records if r.timestamp is not None), default=None)
+
+    @property
+    def waits(self) -> list[LockWait]:
+        """The boot's waits on the claim and image locks, in order."""
+        return [w for w in map(lock_wait, self.records) if w is not None]
+
+    @property
+    def ended_as(self) -> str:
+        """How the build ended, in words: active, failed, aborted, re-scheduled, deleted or
+        cut off by the log's end."""
+        if self.outcome == "error" and any(isinstance(r.event, failure.Aborted)
+                                           for r in self.records):
+            return "aborted"
+        return ENDINGS.get(self.outcome, self.outcome)
 
     @property
     def complete(self) -> bool:
