@@ -45,6 +45,9 @@ SPEEDS: tuple[float | None, ...] = (None, 1, 2, 5, 10, 20, 50, 100)
 """Play speeds: None is one record per tick, a number scales the log's own time."""
 TICK = 0.3
 _MIN_DELAY = 0.02
+NARROW = (110, 32)
+"""Below this width or height the side panes collapse into panels `p` cycles through."""
+PANELS = ("", "panel-model", "panel-event")
 MAX_GAP = 5.0
 """Longest wait between two records while playing in real time (longer gaps are cut short)."""
 
@@ -117,6 +120,9 @@ class NsimApp(App[None]):
                         "(long quiet gaps are cut short)"),
         Binding("minus", "speed(-1)", "slower", show=False, key_display="-",
                 tooltip="play slower"),
+        Binding("p", "panel", "panes", tooltip="on a small terminal (under 110x32): show the "
+                "instance, host and cache beside the log, then the event and violations, then "
+                "the log alone"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "quit", tooltip="quit"),
     ]
@@ -139,6 +145,8 @@ class NsimApp(App[None]):
         self._first_pending = False
         self._moment: Moment | None = None
         self._known = 0
+        self.panel = 0
+        """Which of `PANELS` a narrow layout shows."""
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -174,7 +182,23 @@ class NsimApp(App[None]):
         if self.lesson_pane is not None:
             self.lesson_pane.can_focus = False
         self.log_pane.focus()
+        self._layout()
         self.session.start(on_progress=lambda: self.post_message(Indexed()))
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        main = self.query_one("#main")
+        narrow = self.size.width < NARROW[0] or self.size.height < NARROW[1]
+        main.set_class(narrow, "narrow")
+        for n, name in enumerate(PANELS[1:], 1):
+            main.set_class(narrow and self.panel == n, name)
+
+    def action_panel(self) -> None:
+        self.panel = (self.panel + 1) % len(PANELS)
+        self._layout()
+        self._status()
 
     def on_unmount(self) -> None:
         if self._timer is not None:
@@ -248,10 +272,17 @@ class NsimApp(App[None]):
             rec = session.store.get(index)
             if rec.timestamp is not None:
                 text.append(f" · {rec.timestamp:%Y-%m-%d %H:%M:%S}")
+        narrow = self.query_one("#main").has_class("narrow")
+        inst = self._moment.instance if self._moment is not None else None
+        if narrow and self.panel != 1 and inst is not None:  # the instance pane is hidden
+            states = (inst.vm_state, inst.task_state, inst.power_state)
+            text.append(f" · {inst.uuid[:8]} " + "/".join(
+                s.value if s is not None else "-" for s in states), "magenta")
         speed = SPEEDS[self.speed]
         label = "1 record/tick" if speed is None else f"{speed:g}x"
-        text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
-                    "green" if self.playing else "")
+        if self.playing or not narrow:
+            text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
+                        "green" if self.playing else "")
         if self.search_term:
             text.append(f" · /{self.search_term}", "cyan")
         if session.following.is_set():
