@@ -129,8 +129,6 @@ from nsim.events.power import (
     Stopping,
     VolumeAttaching,
 )
-from nsim.events.qemu_img import QemuImgCommand
-from nsim.events.release import RELEASES, release_index
 from nsim.events.teardown import (
     DeallocatingNetwork,
     DeletingFiles,
@@ -141,6 +139,8 @@ from nsim.events.teardown import (
     StoppedEventRemoved,
     Terminating,
 )
+from nsim.nova.qemu_img import QemuImgCommand
+from nsim.nova.releases import RELEASES, release_index
 from tests.conftest import (
     BASE,
     IMAGE,

@@ -14,8 +14,8 @@ import pytest
 
 from nsim.events import KINDS
 from nsim.events.coverage import coverage, readme_section, readme_table
-from nsim.events.release import RELEASES, release_index
 from nsim.events.source import FIRST_EXTRACTED, extracts, matches, matching_calls, skeleton
+from nsim.nova.releases import RELEASES, release_index
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 EXTRACTED = [r for r in RELEASES if release_index(r) >= release_index(FIRST_EXTRACTED)]

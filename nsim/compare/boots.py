@@ -19,23 +19,25 @@ claim lines do not give them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nsim.errors import NsimError
 from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
-from nsim.nova_names import BUILD_FUNCTION, COMPUTE_RESOURCES, is_uuid, owner_function
+from nsim.nova import guest_xml
+from nsim.nova.names import (
+    BUILD_FUNCTION,
+    COMPUTE_RESOURCES,
+    FETCH_FUNCTION,
+    OVERLAY_FUNCTIONS,
+    is_uuid,
+    owner_function,
+)
 from nsim.replay.run import ReplayResult, host_key, replay_records
-
-_FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
-_NAME = re.compile(r"<nova:name>([^<]+)</nova:name>")
-_XML_SIZE = {key: re.compile(rf"<nova:{key}>(\d+)</nova:{key}>")
-             for key in ("memory", "disk", "vcpus")}
 
 # Lines that open a boot (with the instance lock of _locked_do_build_and_run_instance).
 _OPENS = (build.InstanceStarting, claim.ClaimAttempt, claim.ClaimSuccessful, claim.ClaimFailed,
@@ -48,6 +50,34 @@ _ENDING = (guest.Spawned, failure.SpawnFailed, failure.BuildFailed, failure.Netw
 _ENDS = (failure.Aborted, failure.Rescheduled, failure.RetryInfoAbsent)
 # Outcomes of a build that ran to its end.
 COMPLETE = ("active", "error", "rescheduled")
+# How a build ended, in words, by outcome (an aborted build is an error that says so).
+ENDINGS = {"active": "active", "error": "failed", "rescheduled": "re-scheduled",
+           "deleted": "deleted", "incomplete": "cut off by the log's end"}
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """A boot waiting for a lock another boot holds, as oslo logs it: from `acquired -
+    waited` to the "acquired" line."""
+
+    lock: str
+    """`compute_resources` (the claim), or `image` (a base file's fetch or overlay lock)."""
+    start: datetime
+    end: datetime
+
+
+def lock_wait(rec: Record) -> LockWait | None:
+    """The wait an "acquired ... :: waited N s" line of the claim or image lock tells."""
+    ev = rec.event
+    if not isinstance(ev, lock.LockAcquired) or ev.waited <= 0 or rec.timestamp is None:
+        return None
+    if ev.name == COMPUTE_RESOURCES:
+        role = COMPUTE_RESOURCES
+    elif owner_function(ev.owner) in (FETCH_FUNCTION, *OVERLAY_FUNCTIONS):
+        role = "image"
+    else:
+        return None
+    return LockWait(role, rec.timestamp - timedelta(seconds=ev.waited), rec.timestamp)
 
 
 @dataclass
@@ -80,6 +110,28 @@ class BootTrace:
         if phase is not None and phase.start is not None:
             return phase.start
         return next((r.timestamp for r in self.records if r.timestamp is not None), None)
+
+    @property
+    def end(self) -> datetime | None:
+        """The build's end, else (cut by the window) the boot's last stamp."""
+        phase = self.phases.get("build")
+        if phase is not None and phase.end is not None:
+            return phase.end
+        return max((r.timestamp for r in self.records if r.timestamp is not None), default=None)
+
+    @property
+    def waits(self) -> list[LockWait]:
+        """The boot's waits on the claim and image locks, in order."""
+        return [w for w in map(lock_wait, self.records) if w is not None]
+
+    @property
+    def ended_as(self) -> str:
+        """How the build ended, in words: active, failed, aborted, re-scheduled, deleted or
+        cut off by the log's end."""
+        if self.outcome == "error" and any(isinstance(r.event, failure.Aborted)
+                                           for r in self.records):
+            return "aborted"
+        return ENDINGS.get(self.outcome, self.outcome)
 
     @property
     def complete(self) -> bool:
@@ -223,12 +275,11 @@ def _describe(boot: BootTrace, inst: Instance | None) -> None:
             sizes = [s if s is not None else v
                      for s, v in zip(sizes, (ev.memory_mb, ev.disk_gb, ev.vcpus), strict=True)]
         elif isinstance(ev, guest.GuestXmlEnd):
-            flavor, name = _FLAVOR.search(ev.xml), _NAME.search(ev.xml)
-            boot.flavor = flavor.group(1) if flavor else boot.flavor
-            boot.name = name.group(1) if name else boot.name
-            found = [_XML_SIZE[k].search(ev.xml) for k in ("memory", "disk", "vcpus")]
-            sizes = [s if s is not None or m is None else int(m.group(1))
-                     for s, m in zip(sizes, found, strict=True)]
+            facts = guest_xml.read(ev.xml)
+            boot.flavor = facts.flavor or boot.flavor
+            boot.name = facts.name or boot.name
+            found = [facts.sizes.get(k) for k in ("memory", "disk", "vcpus")]
+            sizes = [s if s is not None else v for s, v in zip(sizes, found, strict=True)]
         elif boot.image is None and isinstance(getattr(ev, "image_id", None), str):
             boot.image = ev.image_id  # type: ignore[union-attr]
     boot.sizes = (sizes[0], sizes[1], sizes[2])

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.compare import PLOT_SIZES
 from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing_path
 
@@ -38,7 +39,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sys.stdout.write(to_text(result, paint=Painter(sys.stdout)))
     if args.plot:
         with replacing_path(args.plot) as tmp:
-            plot(result, tmp)
+            plot(result, tmp, size=args.plot_size)
         print(f"nsim: timeline written to {args.plot}", file=sys.stderr)
     return EXIT_OK
 
@@ -56,5 +57,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("b", metavar="B", help="second log (e.g. the simulated twin)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="draw the timeline into this PNG")
+    p.add_argument("--plot-size", choices=PLOT_SIZES, default="auto",
+                   help="auto: the height grows with the boots; slide: 16:9 for a presentation")
     p.add_argument("--year", type=year_arg, help="year of journald stamps that carry none")
     p.set_defaults(func=cmd_diff)

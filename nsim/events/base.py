@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from nsim.events.release import in_range
+from nsim.nova.releases import in_range
 
 
 @dataclass(frozen=True)

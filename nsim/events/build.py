@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from nsim.events.base import Event, Wording
-from nsim.events.release import release_index
+from nsim.nova.releases import release_index
 
 MANAGER = "nova.compute.manager"
 

@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 
 from nsim.events.catalog import KINDS
-from nsim.events.release import NOVA_MAJOR, RELEASES
 from nsim.events.source import (
     Call,
     extracts,
@@ -20,6 +19,7 @@ from nsim.events.source import (
     skeleton_key,
     template_skeleton,
 )
+from nsim.nova.releases import NOVA_MAJOR, RELEASES
 
 README_START = "<!-- catalog-coverage:start (tools/nova_log_calls.py --readme) -->"
 README_END = "<!-- catalog-coverage:end -->"

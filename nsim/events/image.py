@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from nsim.events.base import Event, Wording, by_type, seconds, unquote
-from nsim.events.qemu_img import QemuImgCommand, parse_qemu_img, split_command
+from nsim.nova.qemu_img import QemuImgCommand, parse_qemu_img, split_command
 
 DRIVER = "nova.virt.libvirt.driver"
 PROCESSUTILS = "oslo_concurrency.processutils"

@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from nsim.events.release import release_index
+from nsim.nova.releases import release_index
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CALLS_PATH = DATA / "nova_log_calls.json.gz"

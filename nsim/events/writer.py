@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import IO, Literal
 
 from nsim.events.base import Event
-from nsim.events.release import release_index
+from nsim.nova.releases import known_release, release_index
 
 TraceFormat = Literal["journal", "oslo"]
 
@@ -79,7 +79,7 @@ class TraceWriter:
     def __init__(self, out: IO[str], fmt: TraceFormat = "journal", release: str = "2025.2",
                  host: str = "compute", pid: int = 4242, process: str = "nova-compute",
                  site_packages: str | None = None) -> None:
-        release_index(release)
+        known_release(release)
         self.out = out
         self.fmt = fmt
         self.release = release

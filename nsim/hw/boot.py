@@ -44,7 +44,7 @@ from nsim.hw.context import (
     HostContext,
     fresh_connection,
 )
-from nsim.hw.domain_xml import FLAVORS, DomainSpec
+from nsim.hw.domain_xml import DomainSpec
 from nsim.hw.errors import HwError, PrerequisiteError
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
 from nsim.hw.libvirt_host import LibvirtHost, probe_virt_type
@@ -52,6 +52,7 @@ from nsim.hw.state import InstanceStore, host_config
 from nsim.hw.trace import RELEASE, Trace, node_name
 from nsim.hw.workdir import Workdir
 from nsim.model.image_cache import cache_filename
+from nsim.nova.flavor import FLAVORS
 
 __all__ = ["BootOptions", "BootResult", "boot", "leftovers"]
 

@@ -39,7 +39,7 @@ from nsim.hw.context import (
     phase,
     service_context,
 )
-from nsim.hw.domain_xml import DomainSpec, Flavor, VifSpec
+from nsim.hw.domain_xml import DomainSpec, VifSpec
 from nsim.hw.errors import HwError
 from nsim.hw.libvirt_host import DomainEvent, require_libvirt
 from nsim.hw.locks import synchronized
@@ -55,7 +55,8 @@ from nsim.hw.trace import RELEASE
 from nsim.model.claims import Claim
 from nsim.model.image_cache import cache_filename
 from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
-from nsim.nova_names import COMPUTE_RESOURCES
+from nsim.nova.flavor import Flavor
+from nsim.nova.names import COMPUTE_RESOURCES
 
 
 class InstanceBuild(BaseFileSteps):

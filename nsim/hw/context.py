@@ -12,7 +12,6 @@ from pathlib import Path
 
 from nsim.events.writer import RequestContext, TraceFormat
 from nsim.hw import faults, guest_image
-from nsim.hw.domain_xml import FLAVORS
 from nsim.hw.errors import UsageError
 from nsim.hw.faults import STOP_STEPS
 from nsim.hw.image_service import ImageClient, ImageServer
@@ -21,9 +20,10 @@ from nsim.hw.state import InstanceStore
 from nsim.hw.trace import Trace
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name
 from nsim.model.config import HostConfig
-from nsim.nova_names import PY3_OWNERS
+from nsim.nova.flavor import FLAVORS
+from nsim.nova.names import PY3_OWNERS
 
-# Callables' qualified names as oslo.concurrency logs them (py3 __qualname__): nsim.nova_names.
+# Callables' qualified names as oslo.concurrency logs them (py3 __qualname__): nsim.nova.names.
 OWNER_BUILD = PY3_OWNERS.build
 OWNER_CLAIM = PY3_OWNERS.claim
 OWNER_ABORT_CLAIM = PY3_OWNERS.abort_claim

@@ -19,28 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from nsim.events.release import NOVA_VERSION
+from nsim.nova.flavor import Flavor
+from nsim.nova.releases import NOVA_VERSION
 
 NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/1.1"
 NSIM_NS = "https://nsim.invalid/xmlns/hw/1"
-
-
-@dataclass(frozen=True)
-class Flavor:
-    name: str
-    memory_mb: int
-    root_gb: int
-    vcpus: int
-    ephemeral_gb: int = 0
-    swap_mb: int = 0
-
-
-# nova's classic defaults plus devstack's small ones (m1.nano id 42, m1.micro id 84).
-FLAVORS: dict[str, Flavor] = {f.name: f for f in (
-    Flavor("m1.nano", 128, 1, 1), Flavor("m1.micro", 192, 1, 1), Flavor("m1.tiny", 512, 1, 1),
-    Flavor("m1.small", 2048, 20, 1), Flavor("m1.medium", 4096, 40, 2),
-    Flavor("m1.large", 8192, 80, 4), Flavor("m1.xlarge", 16384, 160, 8),
-)}
 
 
 @dataclass(frozen=True)

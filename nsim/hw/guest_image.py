@@ -30,7 +30,7 @@ from typing import Any
 from nsim.hw import safefs
 from nsim.hw.errors import HwError, PrerequisiteError
 from nsim.hw.workdir import Workdir
-from nsim.nova_names import is_uuid
+from nsim.nova.names import is_uuid
 
 READY_MARKER = "NSIM-GUEST-READY"
 DISK_MAGIC = b"NSIM-DISK-V1"

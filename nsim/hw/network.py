@@ -20,15 +20,15 @@ from pathlib import Path
 
 from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
-from nsim.network_info import PortInfo
-from nsim.network_info import network_info_json as shared_network_info_json
-from nsim.network_info import os_vif_repr as shared_os_vif_repr
+from nsim.nova.network_info import PortInfo, linux_bridge_name, tap_name
+from nsim.nova.network_info import network_info_json as shared_network_info_json
+from nsim.nova.network_info import os_vif_repr as shared_os_vif_repr
 
 NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/network/private"))
 CIDR = "10.77.0.0/24"
 GATEWAY = "10.77.0.1"
 DHCP_SERVER = "10.77.0.2"
-BRIDGE = f"brq{NETWORK_ID[:11]}"
+BRIDGE = linux_bridge_name(NETWORK_ID)
 SYS_NET = Path("/sys/class/net")
 _bridge_lock = threading.Lock()
 
@@ -38,12 +38,12 @@ def allocate_port(instance_uuid: str) -> VifSpec:
     rng = random.Random(port_id)
     mac = "fa:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
     host = 3 + int(hashlib.sha1(port_id.encode()).hexdigest(), 16) % 250
-    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=f"tap{port_id[:11]}",
+    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=tap_name(port_id),
                    network_id=NETWORK_ID, address=f"10.77.0.{host}", cidr=CIDR)
 
 
 def port_info(v: VifSpec, project_id: str) -> PortInfo:
-    """The port as nsim.network_info describes it (linux bridge, this module's subnet)."""
+    """The port as nsim.nova.network_info describes it (linux bridge, this module's subnet)."""
     return PortInfo(id=v.port_id, mac=v.mac, address=v.address, cidr=v.cidr, gateway=GATEWAY,
                     dhcp_server=DHCP_SERVER, network_id=v.network_id, tenant_id=project_id,
                     bridge=v.bridge, devname=v.devname, vif_type="bridge", mtu=v.mtu)

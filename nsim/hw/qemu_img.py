@@ -35,16 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from nsim.events.image import DirectIo, SubprocessReturned, SubprocessRunning
-from nsim.events.qemu_img import parse_qemu_img
 from nsim.events.writer import RequestContext
 from nsim.hw import safefs
 from nsim.hw.novaexc import ImageUnacceptable, InvalidDiskInfo, ProcessExecutionError
-from nsim.hw.trace import Trace
+from nsim.hw.trace import RELEASE, Trace
 from nsim.hw.workdir import Workdir
-
-QEMU_IMG_AS = 2 * 1024 ** 3
-QEMU_IMG_CPU = 30
-ENV_C = ["env", "LC_ALL=C", "LANG=C"]
+from nsim.nova import qemu_img as argv
+from nsim.nova.qemu_img import parse_qemu_img
 
 
 class Executor:
@@ -106,8 +103,7 @@ PRLIMIT = str(Path(__file__).with_name("prlimit.py"))
 
 
 def info_argv(path: Path) -> list[str]:
-    return [sys.executable, "-I", PRLIMIT, f"--as={QEMU_IMG_AS}", f"--cpu={QEMU_IMG_CPU}",
-            "--", *ENV_C, "qemu-img", "info", str(path), "--force-share", "--output=json"]
+    return argv.info_argv(str(path), RELEASE, (sys.executable, "-I", PRLIMIT))
 
 
 def qemu_img_info(ex: Executor, path: Path) -> dict[str, Any]:
@@ -156,34 +152,21 @@ def supports_direct_io(trace: Trace, context: RequestContext | None, workdir: Wo
     return ok
 
 
-def convert_argv(src: Path, dst: Path, in_fmt: str, out_fmt: str, cache_mode: str) -> list[str]:
-    return ["qemu-img", "convert", "-t", cache_mode, "-O", out_fmt, "-f", in_fmt, str(src), str(dst)]
-
-
 def convert_image(ex: Executor, src: Path, dst: Path, in_fmt: str, out_fmt: str, cache_mode: str,
                   preexec_fn: Callable[[], None] | None = None) -> None:
     """nova.virt.images._convert_image: ImageUnacceptable when qemu-img fails."""
     try:
-        ex.execute(convert_argv(src, dst, in_fmt, out_fmt, cache_mode), preexec_fn=preexec_fn)
+        ex.execute(argv.convert_argv(str(src), str(dst), in_fmt, out_fmt, cache_mode),
+                   preexec_fn=preexec_fn)
     except ProcessExecutionError as exc:
         raise ImageUnacceptable(str(src), f"Unable to convert image to {out_fmt}: {exc}") from exc
-
-
-def create_argv(disk: Path, backing: Path, backing_fmt: str, size: int | None,
-                cluster_size: int | None = None) -> list[str]:
-    opts = f"backing_file={backing},backing_fmt={backing_fmt}"
-    if cluster_size is not None:
-        opts += f",cluster_size={cluster_size}"
-    argv = [*ENV_C, "qemu-img", "create", "-f", "qcow2", "-o", opts, str(disk)]
-    if size is not None:
-        argv.append(str(size))
-    return argv
 
 
 def create_cow_image(ex: Executor, backing: Path, disk: Path, size: int | None) -> None:
     """nova.virt.libvirt.utils.create_image(disk, 'qcow2', size, backing_file=backing)."""
     base = qemu_img_info(ex, backing)
-    ex.execute(create_argv(disk, backing, base["format"], size, base.get("cluster-size")))
+    ex.execute(argv.create_argv(RELEASE, str(backing), str(disk), size, base["format"],
+                                base.get("cluster-size")))
 
 
 # -- deep inspection ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ from nsim.hw.locks import synchronized
 from nsim.hw.state import InstanceRecord, InstanceStore
 from nsim.hw.trace import RELEASE, Trace
 from nsim.hw.workdir import Workdir, validate_uuid
-from nsim.nova_names import COMPUTE_RESOURCES, PY3_OWNERS
+from nsim.nova.names import COMPUTE_RESOURCES, PY3_OWNERS
 
 OWNER_TERMINATE = PY3_OWNERS.terminate
 OWNER_UPDATE_USAGE = PY3_OWNERS.update_usage

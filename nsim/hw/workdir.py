@@ -35,7 +35,7 @@ from pathlib import Path
 
 from nsim.hw import safefs
 from nsim.hw.errors import UsageError
-from nsim.nova_names import is_uuid
+from nsim.nova.names import is_uuid
 
 DEFAULT_WORKDIR = "/var/lib/nsim/hw"
 WORKDIR_ENV = "NSIM_HW_WORKDIR"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nsim.events import lock
 from nsim.logs.record import Record
-from nsim.nova_names import BUILD_FUNCTION, is_uuid, owner_function
+from nsim.nova.names import BUILD_FUNCTION, is_uuid, owner_function
 
 
 def build_lock_instance(rec: Record) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from nsim.errors import NsimError
-from nsim.events.release import RELEASES, release_index
+from nsim.nova.releases import known_release, release_index
 from nsim.tomlfile import read_toml, validate
 
 # nova/conf/compute.py and nova/conf/imagecache.py defaults.
@@ -47,8 +47,8 @@ class HostConfig(BaseModel):
     release: str | None = None
 
     def model_post_init(self, __context: object) -> None:
-        if self.release is not None and self.release not in RELEASES:
-            raise ValueError(f"release {self.release!r} is not one of {', '.join(RELEASES)}")
+        if self.release is not None:
+            known_release(self.release)
 
 
 def load_host_config(path: str) -> HostConfig:

@@ -20,7 +20,7 @@ from nsim.model.image_cache import BaseFile, ImageCache
 from nsim.model.instance import Instance
 from nsim.model.locks import LockTable
 from nsim.model.resource_tracker import ResourceTracker
-from nsim.nova_names import COMPUTE_RESOURCES
+from nsim.nova.names import COMPUTE_RESOURCES
 
 
 class Host:

@@ -13,7 +13,7 @@ from nsim.logs.record import Record
 from nsim.model.image_cache import BaseState, cache_filename
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import TaskState
-from nsim.nova_names import is_uuid
+from nsim.nova.names import is_uuid
 from nsim.replay.state import ObserverState
 
 _IMAGE_BASE = re.compile(r"([0-9a-f]{40})(?:_\d+)?$")

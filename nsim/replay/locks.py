@@ -7,7 +7,7 @@ from datetime import timedelta
 from nsim.events import lock
 from nsim.logs.record import Record
 from nsim.model.locks import Displaced, Holder
-from nsim.nova_names import (
+from nsim.nova.names import (
     ABORT_CLAIM_FUNCTION,
     BUILD_FUNCTION,
     CLAIM_FUNCTION,

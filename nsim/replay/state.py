@@ -24,7 +24,7 @@ from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import Outcome, VmState
 from nsim.model.unseen import Change
-from nsim.nova_names import (
+from nsim.nova.names import (
     BUILD_FUNCTION,
     CLAIM_FUNCTION,
     owner_function,

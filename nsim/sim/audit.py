@@ -13,7 +13,7 @@ from typing import Any
 from nsim.events import audit
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES
-from nsim.nova_names import COMPUTE_RESOURCES
+from nsim.nova.names import COMPUTE_RESOURCES
 from nsim.sim.host import SimHost
 
 

@@ -20,7 +20,7 @@ from nsim.events import build, claim, failure, guest, image, teardown
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
-from nsim.nova_names import COMPUTE_RESOURCES
+from nsim.nova.names import COMPUTE_RESOURCES
 from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
 from nsim.sim.host import SimHost

@@ -16,12 +16,12 @@ import simpy
 
 from nsim.events.base import Event
 from nsim.events.lock import LockAcquired, LockAcquiring, LockReleased
-from nsim.events.release import release_index
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.config import default_allocation_ratios
 from nsim.model.host import Host
 from nsim.model.locks import Holder
-from nsim.nova_names import COMPUTE_RESOURCES, Owners, owners
+from nsim.nova.names import COMPUTE_RESOURCES, Owners, owners
+from nsim.nova.releases import release_index
 from nsim.sim.scenario import HostSpec
 from nsim.sim.texts import QemuImg
 

@@ -29,22 +29,23 @@ from typing import Any
 
 from nsim.compare.boots import BootTrace, UnreadableLog, collect
 from nsim.events import audit, build, claim, guest, image, imagecache, lock
-from nsim.events.release import NOVA_MAJOR, RELEASES
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import DEFAULT_RESERVED_HOST_MEMORY_MB
-from nsim.nova_names import (
+from nsim.nova import guest_xml
+from nsim.nova.flavor import FLAVORS
+from nsim.nova.names import (
     CLAIM_FUNCTION,
     COMPUTE_RESOURCES,
     FETCH_FUNCTION,
     OVERLAY_FUNCTIONS,
     owner_function,
 )
+from nsim.nova.releases import NOVA_MAJOR, RELEASES
 from nsim.replay.run import ReplayResult, host_key
 from nsim.sim.durations import STEP_NAMES, Distribution, DurationModel
 from nsim.sim.scenario import FlavorSpec, ImageSpec, Scenario, parse_scenario
 
-_PACKAGE = re.compile(r'<nova:package version="(\d+)\.')
 _META = re.compile(r"ImageMeta\([^)]*disk_format='([^']+)'[^)]*id=([0-9a-f-]{36})[^)]*"
                    r"name='([^']*)'[^)]*size=(\d+)")
 # nova/service.py: "Starting %(topic)s node (version %(version)s)".
@@ -61,7 +62,7 @@ _DATE_RELEASES = {"2013.1": "grizzly", "2013.2": "havana", "2014.1": "icehouse",
 _ORDER = tuple(dict.fromkeys((*_DATE_RELEASES.values(), "liberty", *RELEASES)))
 # Lines of each event kind whose wording is compared with every release's (they agree).
 _WORDING_SAMPLES = 3
-DEFAULT_FLAVOR = FlavorSpec(name="m1.tiny", memory_mb=512, disk_gb=1, vcpus=1)
+DEFAULT_FLAVOR = FlavorSpec.of(FLAVORS["m1.tiny"])
 """What a boot whose flavor the log does not give is imitated with (nova's m1.tiny)."""
 DEFAULT_IMAGE_ID = "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7"
 """The image a boot whose image the log does not give is imitated with (a cirros)."""
@@ -93,9 +94,9 @@ def detect_release(records: list[Record]) -> str:
     than the first release the writer knows (see `writable_release`)."""
     for rec in records:
         if isinstance(rec.event, guest.GuestXmlEnd):
-            m = _PACKAGE.search(rec.event.xml)
-            if m:
-                names = [n for n, v in NOVA_MAJOR.items() if v == int(m.group(1))]
+            major = guest_xml.read(rec.event.xml).nova_major
+            if major is not None:
+                names = [n for n, v in NOVA_MAJOR.items() if v == major]
                 if names:
                     return names[0]
     service = _service_release(records)

@@ -14,9 +14,10 @@ import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.errors import NsimError
-from nsim.events.release import RELEASES, release_index
 from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
-from nsim.nova_names import UUID_PATTERN, is_uuid
+from nsim.nova.flavor import Flavor
+from nsim.nova.names import UUID_PATTERN, is_uuid
+from nsim.nova.releases import known_release, release_index
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
 from nsim.tomlfile import read_toml, validate
 
@@ -80,9 +81,7 @@ class HostSpec(_Strict):
     @field_validator("release")
     @classmethod
     def _release(cls, value: str) -> str:
-        if value not in RELEASES:
-            raise ValueError(f"unknown nova release {value!r}; known: {', '.join(RELEASES)}")
-        return value
+        return known_release(value)
 
     @field_validator("instances_path")
     @classmethod
@@ -124,10 +123,17 @@ class ImageSpec(_Strict):
 
 
 class FlavorSpec(_Strict):
+    """A scenario's flavor (its disk is the flavor's root disk)."""
+
     name: str = Field(min_length=1)
     memory_mb: int = Field(gt=0)
     disk_gb: int = Field(ge=0)
     vcpus: int = Field(gt=0)
+
+    @classmethod
+    def of(cls, flavor: Flavor) -> FlavorSpec:
+        return cls(name=flavor.name, memory_mb=flavor.memory_mb, disk_gb=flavor.root_gb,
+                   vcpus=flavor.vcpus)
 
 
 class BootRequest(_Strict):

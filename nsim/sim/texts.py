@@ -1,8 +1,8 @@
 """The values nova prints inside its messages, as a given release prints them: qemu-img
 command lines, network_info JSON, the guest XML and its preamble, VIF reprs.
 
-Lock owner names are nsim.nova_names' (`owners(python3)`); network_info and the os-vif repr
-are built by nsim.network_info. qemu-img details follow docs/nova.md §4 and the seed boot
+Lock owner names are nsim.nova.names' (`owners(python3)`); network_info and the os-vif repr
+are built by nsim.nova.network_info. qemu-img details follow docs/nova.md §4 and the seed boot
 (Pike): `--force-share` from Queens, `--output=json` from Ussuri. The overlay: through Pike
 created without a size, then resized (`copy_qcow2_image`, the seed); Queens to Stein
 `qemu-img create -f qcow2 -o backing_file=<base>,size=<bytes> <disk>` (`create_cow_image`);
@@ -15,49 +15,32 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nsim.events.release import NOVA_VERSION, release_index
-from nsim.network_info import PortInfo, network_info_json, os_vif_repr
-
-
-def _since(release: str, first: str) -> bool:
-    return release_index(release) >= release_index(first)
+from nsim.nova import qemu_img
+from nsim.nova.network_info import PortInfo, linux_bridge_name, network_info_json, os_vif_repr, tap_name
+from nsim.nova.releases import NOVA_VERSION, at_least
 
 
 class QemuImg:
-    """qemu-img command lines of one release."""
+    """qemu-img command lines of one release, as nova logs them (nsim.nova.qemu_img)."""
 
     def __init__(self, release: str, python3: bool) -> None:
-        interpreter = "/usr/bin/python3" if python3 else "/usr/bin/python"
-        limit = 2147483648 if _since(release, "train") else 1073741824
-        self._info_prefix = (f"{interpreter} -m oslo_concurrency.prlimit --as={limit} --cpu=30 -- "
-                             "env LC_ALL=C LANG=C qemu-img info ")
-        self._info_suffix = ((" --force-share" if _since(release, "queens") else "")
-                             + (" --output=json" if _since(release, "ussuri") else ""))
-        self.resize_after_create = not _since(release, "queens")
-        self.size_option = _since(release, "queens") and not _since(release, "train")
+        self.release = release
+        self.helper = qemu_img.prlimit_helper(python3)
+        self.resize_after_create = qemu_img.resizes_after_create(release)
 
     def info(self, path: str) -> str:
-        return f"{self._info_prefix}{path}{self._info_suffix}"
+        return " ".join(qemu_img.info_argv(path, self.release, self.helper))
 
     @staticmethod
     def convert(source: str, target: str, disk_format: str) -> str:
-        return f"qemu-img convert -t none -O raw -f {disk_format} {source} {target}"
+        return " ".join(qemu_img.convert_argv(source, target, disk_format))
 
     def create(self, base: str, disk: str, size_bytes: int | None) -> str:
-        """The overlay on `base`; `size_bytes` None (a flavor without a root disk size) leaves
-        the size to the backing file, as nova does."""
-        if self.resize_after_create:
-            return f"qemu-img create -f qcow2 -o backing_file={base} {disk}"
-        if self.size_option:
-            size = f",size={size_bytes}" if size_bytes is not None else ""
-            return f"qemu-img create -f qcow2 -o backing_file={base}{size} {disk}"
-        size = f" {size_bytes}" if size_bytes is not None else ""
-        return (f"env LC_ALL=C LANG=C qemu-img create -f qcow2 -o backing_file={base},"
-                f"backing_fmt=raw {disk}{size}")
+        return " ".join(qemu_img.create_argv(self.release, base, disk, size_bytes))
 
     @staticmethod
     def resize(disk: str, size_bytes: int) -> str:
-        return f"qemu-img resize {disk} {size_bytes}"
+        return " ".join(qemu_img.resize_argv(disk, size_bytes))
 
 
 @dataclass(frozen=True)
@@ -73,18 +56,18 @@ class Port:
 
     @property
     def devname(self) -> str:
-        return f"tap{self.id[:11]}"
+        return tap_name(self.id)
 
     @property
     def bridge(self) -> str:
-        return f"brq{self.network_id[:11]}" if self.vif == "bridge" else "br-int"
+        return linux_bridge_name(self.network_id) if self.vif == "bridge" else "br-int"
 
     @property
     def event(self) -> str:
         return f"network-vif-plugged-{self.id}"
 
     def info(self) -> PortInfo:
-        """The port as nsim.network_info describes it (a /24 around the fixed IP, MTU 1450)."""
+        """The port as nsim.nova.network_info describes it (a /24 around the fixed IP, MTU 1450)."""
         prefix = self.ip.rsplit(".", 1)[0]
         return PortInfo(id=self.id, mac=self.mac, address=self.ip, cidr=f"{prefix}.0/24",
                         gateway=f"{prefix}.1", dhcp_server=f"{prefix}.2",
@@ -122,7 +105,7 @@ class GuestSpec:
 
 def xml_preamble(guest: GuestSpec, release: str) -> str:
     """The text after `Start _get_guest_xml ` (share_info, unspaced, since 2025.1)."""
-    u = "" if _since(release, "ussuri") else "u"
+    u = "" if at_least(release, "ussuri") else "u"
     port = guest.port
     net = json.dumps([{"id": port.id, "address": port.mac, "type": port.vif}])
     disk = (f"{{'disk_bus': 'virtio', 'cdrom_bus': 'ide', 'mapping': {{'disk': {{'bus': 'virtio', "
@@ -135,7 +118,7 @@ def xml_preamble(guest: GuestSpec, release: str) -> str:
            f"'block_device_mapping': []}}")
     text = (f"network_info={net} disk_info={disk} image_meta={meta} rescue=None "
             f"block_device_info={bdi}")
-    return text + ("share_info=[]" if _since(release, "2025.1") else "")
+    return text + ("share_info=[]" if at_least(release, "2025.1") else "")
 
 
 def guest_xml(guest: GuestSpec, release: str) -> str:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from nsim.events.lock import LOCKUTILS
 from nsim.logs.record import Record
-from nsim.nova_names import is_uuid
+from nsim.nova.names import is_uuid
 
 # Records per sealed chunk, and decoded chunks kept in memory.
 CHUNK = 1024

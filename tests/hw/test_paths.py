@@ -16,6 +16,7 @@ from nsim.hw import domain_xml, guest_image
 from nsim.hw.errors import UsageError
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name, validate_uuid
+from nsim.nova.flavor import FLAVORS
 from tests.hw.conftest import nsim_cli
 
 UUID = "0d3c2b1a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
@@ -115,7 +116,7 @@ def test_domain_xml_is_escaped_and_well_formed() -> None:
     nasty = 'a<b>&"c\'</name><devices/>'
     spec = domain_xml.DomainSpec(
         uuid=UUID, name="instance-00000001", display_name=nasty,
-        flavor=domain_xml.FLAVORS["m1.nano"], image_id=UUID, virt_type="qemu",
+        flavor=FLAVORS["m1.nano"], image_id=UUID, virt_type="qemu",
         kernel=Path("/w/i/kernel"), initrd=Path("/w/i/ramdisk"), cmdline="console=ttyS0",
         disk=Path("/w/i/disk"), disk_cache="none", console_log=Path("/w/i/console.log"),
         created=datetime(2025, 1, 1), release="2025.2")

@@ -1,4 +1,4 @@
-"""nsim.nova_names and nsim.network_info: nova's names and network texts, shared by the
+"""nsim.nova.names and nsim.nova.network_info: nova's names and network texts, shared by the
 simulator, the comparison and the hardware mode."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from nsim.events.build import parse_network_info
-from nsim.network_info import PortInfo, network_info_json, os_vif_repr, vif_model
-from nsim.nova_names import (
+from nsim.nova.names import (
     BUILD_FUNCTION,
     CLAIM_FUNCTION,
     COMPUTE_RESOURCES,
@@ -23,6 +22,7 @@ from nsim.nova_names import (
     owner_function,
     owners,
 )
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr, vif_model
 
 SEED = Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
 UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"

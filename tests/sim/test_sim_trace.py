@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nsim
-from nsim.events.release import RELEASES as ALL_RELEASES
-from nsim.events.release import release_index
 from nsim.model.image_cache import cache_filename
+from nsim.nova.releases import RELEASES as ALL_RELEASES
+from nsim.nova.releases import release_index
 from nsim.replay.run import replay
 from nsim.sim.engine import simulate
 from nsim.sim.scenario import Scenario, parse_scenario

@@ -33,6 +33,18 @@ def release_index(name: str) -> int:
         raise ValueError(f"unknown nova release {name!r}; known: {', '.join(RELEASES)}") from None
 
 
+def known_release(name: str) -> str:
+    """`name` when nsim knows that release; ValueError naming the known ones otherwise (the
+    one check every release setting goes through)."""
+    release_index(name)
+    return name
+
+
+def at_least(release: str, first: str) -> bool:
+    """Whether `release` is `first` or later."""
+    return release_index(release) >= release_index(first)
+
+
 def in_range(release: str, since: str | None, until: str | None) -> bool:
     """True when `release` lies in [since, until] (None = open end)."""
     i = release_index(release)

@@ -19,6 +19,17 @@ from typing import Literal
 VifType = Literal["bridge", "ovs"]
 
 
+def tap_name(port_id: str) -> str:
+    """The port's device: "tap" and the port id cut to fit a 14-character interface name
+    (nova/network/model.py NIC_NAME_LEN)."""
+    return f"tap{port_id[:11]}"
+
+
+def linux_bridge_name(network_id: str) -> str:
+    """The linux bridge agent's bridge for a network ("brq" and the cut network id)."""
+    return f"brq{network_id[:11]}"
+
+
 @dataclass(frozen=True)
 class PortInfo:
     """What nova knows of one neutron port: enough for network_info and the os-vif VIF."""
