@@ -19,7 +19,6 @@ claim lines do not give them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from nsim.events import build, claim, failure, guest, image, lock, teardown
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
+from nsim.nova import guest_xml
 from nsim.nova.names import (
     BUILD_FUNCTION,
     COMPUTE_RESOURCES,
@@ -38,11 +38,6 @@ from nsim.nova.names import (
     owner_function,
 )
 from nsim.replay.run import ReplayResult, host_key, replay_records
-
-_FLAVOR = re.compile(r'<nova:flavor name="([^"]+)">')
-_NAME = re.compile(r"<nova:name>([^<]+)</nova:name>")
-_XML_SIZE = {key: re.compile(rf"<nova:{key}>(\d+)</nova:{key}>")
-             for key in ("memory", "disk", "vcpus")}
 
 # Lines that open a boot (with the instance lock of _locked_do_build_and_run_instance).
 _OPENS = (build.InstanceStarting, claim.ClaimAttempt, claim.ClaimSuccessful, claim.ClaimFailed,
@@ -280,12 +275,11 @@ def _describe(boot: BootTrace, inst: Instance | None) -> None:
             sizes = [s if s is not None else v
                      for s, v in zip(sizes, (ev.memory_mb, ev.disk_gb, ev.vcpus), strict=True)]
         elif isinstance(ev, guest.GuestXmlEnd):
-            flavor, name = _FLAVOR.search(ev.xml), _NAME.search(ev.xml)
-            boot.flavor = flavor.group(1) if flavor else boot.flavor
-            boot.name = name.group(1) if name else boot.name
-            found = [_XML_SIZE[k].search(ev.xml) for k in ("memory", "disk", "vcpus")]
-            sizes = [s if s is not None or m is None else int(m.group(1))
-                     for s, m in zip(sizes, found, strict=True)]
+            facts = guest_xml.read(ev.xml)
+            boot.flavor = facts.flavor or boot.flavor
+            boot.name = facts.name or boot.name
+            found = [facts.sizes.get(k) for k in ("memory", "disk", "vcpus")]
+            sizes = [s if s is not None else v for s, v in zip(sizes, found, strict=True)]
         elif boot.image is None and isinstance(getattr(ev, "image_id", None), str):
             boot.image = ev.image_id  # type: ignore[union-attr]
     boot.sizes = (sizes[0], sizes[1], sizes[2])

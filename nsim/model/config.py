@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nsim.errors import NsimError
 from nsim.nova.releases import known_release, release_index
@@ -46,9 +46,10 @@ class HostConfig(BaseModel):
     remove_unused_original_minimum_age_seconds: int = Field(default=86400, ge=0)
     release: str | None = None
 
-    def model_post_init(self, __context: object) -> None:
-        if self.release is not None:
-            known_release(self.release)
+    @field_validator("release")
+    @classmethod
+    def _release(cls, value: str | None) -> str | None:
+        return value if value is None else known_release(value)
 
 
 def load_host_config(path: str) -> HostConfig:

@@ -4,7 +4,6 @@ failures, moves."""
 from __future__ import annotations
 
 import posixpath
-import re
 
 from nsim.events import (
     build,
@@ -19,13 +18,9 @@ from nsim.logs.record import Record
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import EVENT_POWER_STATE, Outcome, PowerState, TaskState, VmState
+from nsim.nova import guest_xml
 from nsim.replay.state import ObserverState
 
-# What the guest XML says of the flavor, the image and the root disk.
-_FLAVOR = re.compile(r"<nova:(memory|disk|vcpus|ephemeral)>(\d+)</nova:\1>")
-_FLAVOR_EXTRAS = re.compile(r"<nova:(?:swap|ephemeral)>[1-9]\d*</nova:")
-_ROOT_IMAGE = re.compile(r'<nova:root type="image" uuid="([0-9a-f-]{36})"')
-_DISK_SOURCE = re.compile(r'<source file="([^"]+/disk)"')
 # The order of a build's task states (nova/compute/manager.py _build_resources, spawn).
 _TASK_ORDER: tuple[TaskState, ...] = (
     TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING)
@@ -135,9 +130,10 @@ class LifecycleChecks(ObserverState):
             return
         inst.finish("xml", rec.timestamp)
         inst.begin("domain_start", rec.timestamp)
-        sizes = {k: int(v) for k, v in _FLAVOR.findall(ev.xml)}
+        facts = guest_xml.read(ev.xml)
+        sizes = {k: v for k, v in facts.sizes.items() if k in ("memory", "disk", "vcpus")}
         if "disk" in sizes:  # a claim's disk is root + ephemeral (nova/compute/claims.py)
-            sizes["disk"] += sizes.pop("ephemeral", 0)
+            sizes["disk"] += facts.sizes.get("ephemeral", 0)
         if inst.claim is not None and inst.claim.sized and sizes:
             logged = (sizes.get("memory"), sizes.get("disk"), sizes.get("vcpus"))
             claimed = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
@@ -149,19 +145,17 @@ class LifecycleChecks(ObserverState):
                 {"memory", "disk", "vcpus"} <= sizes.keys():
             # The tracker counts root (unless volume-backed) + ephemeral (+ swap from
             # Rocky): only an image-backed root without extras is certain.
-            plain = not _FLAVOR_EXTRAS.search(ev.xml) and _ROOT_IMAGE.search(ev.xml)
+            plain = not facts.extras and facts.root_image is not None
             sized = Claim(sizes["memory"], sizes["disk"] if plain else None, sizes["vcpus"])
             inst.claim = sized
             self.host.tracker.size(inst.uuid, sized)
-        image_match = _ROOT_IMAGE.search(ev.xml)
-        if image_match and inst.image_id is None:
-            inst.image_id = image_match.group(1)
+        if facts.root_image and inst.image_id is None:
+            inst.image_id = facts.root_image
         if inst.base_file is not None:
             self._expect_image(inst, inst.base_file)
-        disk = _DISK_SOURCE.search(ev.xml)
         expected = self.host.instance_dir(inst.uuid)
-        if disk and expected is not None and disk.group(1) != posixpath.join(expected, "disk"):
-            self.violation("instance-disk-path", f"guest XML disk {disk.group(1)}, "
+        if facts.disk and expected is not None and facts.disk != posixpath.join(expected, "disk"):
+            self.violation("instance-disk-path", f"guest XML disk {facts.disk}, "
                                                  f"expected {expected}/disk")
 
     def _event_prepare(self, rec: Record, ev: guest.EventPrepare) -> None:

@@ -32,6 +32,7 @@ from nsim.events import audit, build, claim, guest, image, imagecache, lock
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.config import DEFAULT_RESERVED_HOST_MEMORY_MB
+from nsim.nova import guest_xml
 from nsim.nova.flavor import FLAVORS
 from nsim.nova.names import (
     CLAIM_FUNCTION,
@@ -45,7 +46,6 @@ from nsim.replay.run import ReplayResult, host_key
 from nsim.sim.durations import STEP_NAMES, Distribution, DurationModel
 from nsim.sim.scenario import FlavorSpec, ImageSpec, Scenario, parse_scenario
 
-_PACKAGE = re.compile(r'<nova:package version="(\d+)\.')
 _META = re.compile(r"ImageMeta\([^)]*disk_format='([^']+)'[^)]*id=([0-9a-f-]{36})[^)]*"
                    r"name='([^']*)'[^)]*size=(\d+)")
 # nova/service.py: "Starting %(topic)s node (version %(version)s)".
@@ -94,9 +94,9 @@ def detect_release(records: list[Record]) -> str:
     than the first release the writer knows (see `writable_release`)."""
     for rec in records:
         if isinstance(rec.event, guest.GuestXmlEnd):
-            m = _PACKAGE.search(rec.event.xml)
-            if m:
-                names = [n for n, v in NOVA_MAJOR.items() if v == int(m.group(1))]
+            major = guest_xml.read(rec.event.xml).nova_major
+            if major is not None:
+                names = [n for n, v in NOVA_MAJOR.items() if v == major]
                 if names:
                     return names[0]
     service = _service_release(records)

@@ -14,10 +14,10 @@ import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nsim.errors import NsimError
-from nsim.model.config import DEFAULT_INSTANCES_PATH, DEFAULT_RESERVED_HOST_MEMORY_MB, HostConfig
+from nsim.model.config import DEFAULT_INSTANCES_PATH, HostConfig
 from nsim.nova.flavor import Flavor
 from nsim.nova.names import UUID_PATTERN, is_uuid
-from nsim.nova.releases import known_release, release_index
+from nsim.nova.releases import release_index
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
 from nsim.tomlfile import read_toml, validate
 
@@ -52,8 +52,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class HostSpec(_Strict):
-    """One compute host (or `count` identical ones named NAME-1 .. NAME-count)."""
+class HostSpec(HostConfig):
+    """One compute host (or `count` identical ones named NAME-1 .. NAME-count): the host
+    model's configuration (nsim.model.config.HostConfig, with a devstack VM's totals as
+    defaults) and how the simulated service runs and logs."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     count: int = Field(default=1, ge=1, le=MAX_HOSTS)
@@ -64,12 +66,6 @@ class HostSpec(_Strict):
     memory_mb: int = Field(default=7983, gt=0)
     disk_gb: int = Field(default=47, gt=0)
     vcpus: int = Field(default=4, gt=0)
-    reserved_host_memory_mb: int = Field(default=DEFAULT_RESERVED_HOST_MEMORY_MB, ge=0)
-    reserved_host_disk_mb: int = Field(default=0, ge=0)
-    reserved_host_cpus: int = Field(default=0, ge=0)
-    cpu_allocation_ratio: float | None = Field(default=None, gt=0)
-    ram_allocation_ratio: float | None = Field(default=None, gt=0)
-    disk_allocation_ratio: float | None = Field(default=None, gt=0)
     instances_path: str = DEFAULT_INSTANCES_PATH
     scheduler_limits: bool = False
     """Stein and earlier: the scheduler passes memory/disk/vcpu limits to the claim."""
@@ -77,11 +73,6 @@ class HostSpec(_Strict):
     """Seconds between resource audits (update_available_resource); 0 = none."""
     vif: Literal["bridge", "ovs"] = "ovs"
     pid: int | None = Field(default=None, gt=0)
-
-    @field_validator("release")
-    @classmethod
-    def _release(cls, value: str) -> str:
-        return known_release(value)
 
     @field_validator("instances_path")
     @classmethod
@@ -95,15 +86,8 @@ class HostSpec(_Strict):
 
     def config(self, name: str) -> HostConfig:
         """The host model's configuration for one host of this entry."""
-        return HostConfig(
-            node=name, memory_mb=self.memory_mb, disk_gb=self.disk_gb, vcpus=self.vcpus,
-            reserved_host_memory_mb=self.reserved_host_memory_mb,
-            reserved_host_disk_mb=self.reserved_host_disk_mb,
-            reserved_host_cpus=self.reserved_host_cpus,
-            cpu_allocation_ratio=self.cpu_allocation_ratio,
-            ram_allocation_ratio=self.ram_allocation_ratio,
-            disk_allocation_ratio=self.disk_allocation_ratio,
-            instances_path=self.instances_path, release=self.release)
+        return HostConfig(**{k: getattr(self, k) for k in HostConfig.model_fields}
+                          | {"node": name})
 
     @property
     def python3(self) -> bool:

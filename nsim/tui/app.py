@@ -23,6 +23,7 @@ from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen, StatusBar
 from nsim.tui.host_pane import HostPane
 from nsim.tui.instance_pane import InstancePane
+from nsim.tui.keys import KEYS
 from nsim.tui.lesson_pane import LessonPane
 from nsim.tui.log_pane import LogPane
 from nsim.tui.pane import Pane
@@ -45,6 +46,9 @@ SPEEDS: tuple[float | None, ...] = (None, 1, 2, 5, 10, 20, 50, 100)
 """Play speeds: None is one record per tick, a number scales the log's own time."""
 TICK = 0.3
 _MIN_DELAY = 0.02
+NARROW = (110, 32)
+"""Below this width or height the side panes collapse into panels `p` cycles through."""
+PANELS = ("", "panel-model", "panel-event")
 MAX_GAP = 5.0
 """Longest wait between two records while playing in real time (longer gaps are cut short)."""
 
@@ -59,67 +63,7 @@ class NsimApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "nsim"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("j,down", "step(1)", "step", key_display="j ↓", tooltip="step forward one record"),
-        Binding("k,up", "step(-1)", "back", key_display="k ↑",
-                tooltip="step back one record (the panes show the model exactly at that record)"),
-        Binding("pagedown", "page(1)", "page", show=False, tooltip="page forward"),
-        Binding("pageup", "page(-1)", "page back", show=False, tooltip="page back"),
-        Binding("home,g", "home", "first", show=False, tooltip="first record"),
-        Binding("end,G", "end", "last", show=False, tooltip="last record"),
-        Binding("enter", "open_record", "record", key_display="⏎",
-                tooltip="the record under the cursor whole: every line of its message, the "
-                        "whole traceback, its event (^W wraps, Esc closes)"),
-        Binding("ctrl+w", "wrap", "wrap", show=False,
-                tooltip="wrap long records (every line of the message) or cut them to one row"),
-        Binding("left,h", "arrow(-1)", "left", show=False, key_display="← h",
-                tooltip="scroll the log left (nsim teach: previous lesson step)"),
-        Binding("right,l", "arrow(1)", "right", show=False, key_display="→ l",
-                tooltip="scroll the log right (nsim teach: next lesson step)"),
-        Binding("less_than_sign", "pan(-1)", "pan left", show=False,
-                tooltip="scroll the log left"),
-        Binding("greater_than_sign", "pan(1)", "pan right", show=False,
-                tooltip="scroll the log right"),
-        Binding("slash", "search", "search", key_display="/",
-                tooltip="search: a regular expression, case-insensitive unless it has a capital; "
-                        "hits are highlighted"),
-        Binding("n", "search_again(True)", "next match", show=False,
-                tooltip="next match (from the top after the last)"),
-        Binding("N", "search_again(False)", "previous match", show=False,
-                tooltip="previous match (from the bottom before the first)"),
-        Binding("f", "filter", "filter",
-                tooltip="add a filter: [!]KIND VALUE, KIND text (a regex), level (at least it; "
-                        "! hides just it), logger, instance, request; without KIND: req-… a "
-                        "request, an instance prefix, else a regex; ! hides what matches"),
-        Binding("x", "filters", "filters", show=False,
-                tooltip="the filters in force: remove one"),
-        Binding("i", "filter_here('instance')", "this instance", show=False,
-                tooltip="filter by this record's instance (again: remove)"),
-        Binding("r", "filter_here('request')", "this request", show=False,
-                tooltip="filter by this record's request (again: remove)"),
-        Binding("escape", "clear_filters", "all records", show=False,
-                tooltip="remove every filter"),
-        Binding("e", "problem(True)", "next problem", show=False,
-                tooltip="next violation or ERROR"),
-        Binding("E", "problem(False)", "previous problem", show=False,
-                tooltip="previous violation or ERROR"),
-        Binding("m", "mark", "mark", show=False, tooltip="mark / unmark this record (▌)"),
-        Binding("u", "next_mark(True)", "next mark", show=False, tooltip="next mark"),
-        Binding("U", "next_mark(False)", "previous mark", show=False, tooltip="previous mark"),
-        Binding("F", "follow", "follow", show=False,
-                tooltip="follow: read what is appended to the files (as tail -f); at the last "
-                        "record, stay at the last"),
-        Binding("t", "go_to_time", "time", show=False,
-                tooltip="go to a time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"),
-        Binding("space", "play", "play", show=False, tooltip="play / pause"),
-        Binding("plus,equals_sign", "speed(1)", "faster", show=False, key_display="+",
-                tooltip="play faster: one record per tick, or the log's own time x1 to x100 "
-                        "(long quiet gaps are cut short)"),
-        Binding("minus", "speed(-1)", "slower", show=False, key_display="-",
-                tooltip="play slower"),
-        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
-        Binding("q", "quit", "quit", tooltip="quit"),
-    ]
+    BINDINGS = KEYS
 
     def __init__(self, session: Session, tour: Tour | None = None) -> None:
         super().__init__()
@@ -139,6 +83,8 @@ class NsimApp(App[None]):
         self._first_pending = False
         self._moment: Moment | None = None
         self._known = 0
+        self.panel = 0
+        """Which of `PANELS` a narrow layout shows."""
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -174,7 +120,23 @@ class NsimApp(App[None]):
         if self.lesson_pane is not None:
             self.lesson_pane.can_focus = False
         self.log_pane.focus()
+        self._layout()
         self.session.start(on_progress=lambda: self.post_message(Indexed()))
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        main = self.query_one("#main")
+        narrow = self.size.width < NARROW[0] or self.size.height < NARROW[1]
+        main.set_class(narrow, "narrow")
+        for n, name in enumerate(PANELS[1:], 1):
+            main.set_class(narrow and self.panel == n, name)
+
+    def action_panel(self) -> None:
+        self.panel = (self.panel + 1) % len(PANELS)
+        self._layout()
+        self._status()
 
     def on_unmount(self) -> None:
         if self._timer is not None:
@@ -248,10 +210,17 @@ class NsimApp(App[None]):
             rec = session.store.get(index)
             if rec.timestamp is not None:
                 text.append(f" · {rec.timestamp:%Y-%m-%d %H:%M:%S}")
+        narrow = self.query_one("#main").has_class("narrow")
+        inst = self._moment.instance if self._moment is not None else None
+        if narrow and self.panel != 1 and inst is not None:  # the instance pane is hidden
+            states = (inst.vm_state, inst.task_state, inst.power_state)
+            text.append(f" · {inst.uuid[:8]} " + "/".join(
+                s.value if s is not None else "-" for s in states), "magenta")
         speed = SPEEDS[self.speed]
         label = "1 record/tick" if speed is None else f"{speed:g}x"
-        text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
-                    "green" if self.playing else "")
+        if self.playing or not narrow:
+            text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
+                        "green" if self.playing else "")
         if self.search_term:
             text.append(f" · /{self.search_term}", "cyan")
         if session.following.is_set():

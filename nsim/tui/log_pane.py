@@ -98,7 +98,7 @@ class LogPane(Widget, can_focus=True):
         """The search, highlighted in every row."""
         self.anchors: set[int] = set()
         """Records a lesson step points at (marked ◆)."""
-        self._rows: list[int] = []
+        self.shown_rows: list[int] = []
         """The view position shown on each row of the last render."""
         self.border_title = "Log"
 
@@ -137,7 +137,7 @@ class LogPane(Widget, can_focus=True):
         show_host = len(self.view.store.host_names) > 1
         wide = width >= WIDE
         lines: list[Text] = []
-        self._rows = []
+        self.shown_rows = []
         if self.wrap:
             cursor = self.view.pos
             shown: list[tuple[int, list[Text]]] = []
@@ -163,7 +163,7 @@ class LogPane(Widget, can_focus=True):
                     line.end = ""
                     line.pad_right(width - line.cell_len)
                     lines.append(line)
-                    self._rows.append(pos)
+                    self.shown_rows.append(pos)
         else:
             self._scroll()
             for pos in range(self.top, min(self.top + self.rows, len(self.view))):
@@ -172,15 +172,15 @@ class LogPane(Widget, can_focus=True):
                     row = row[:1] + row[1 + self.left:]
                 row.truncate(width, overflow="ellipsis", pad=True)
                 lines.append(row)
-                self._rows.append(pos)
+                self.shown_rows.append(pos)
         if not lines:
             lines.append(Text("No records yet.", style="dim"))
         return Text("\n", no_wrap=True).join(lines[:self.rows])
 
     def on_click(self, event: events.Click) -> None:
         row = event.y - self.gutter.top
-        if 0 <= row < len(self._rows):
-            self.view.pos = self._rows[row]
+        if 0 <= row < len(self.shown_rows):
+            self.view.pos = self.shown_rows[row]
             self.post_message(self.Moved())
 
     class Moved(Message):

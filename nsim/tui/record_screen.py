@@ -35,7 +35,9 @@ class RecordScreen(ModalScreen[None]):
     """One record whole, in a read-only text area."""
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "close", priority=True),
-                Binding("ctrl+w", "wrap", "wrap", priority=True)]
+                Binding("ctrl+w", "wrap", "wrap", priority=True),
+                Binding("g,ctrl+home", "edge(False)", "top", priority=True),
+                Binding("G,ctrl+end", "edge(True)", "bottom", priority=True)]
     DEFAULT_CSS = """
     RecordScreen { align: center middle; }
     RecordScreen > TextArea { width: 100%; height: 100%; border: round $accent; }
@@ -57,3 +59,7 @@ class RecordScreen(ModalScreen[None]):
     def action_wrap(self) -> None:
         area = self.query_one(TextArea)
         area.soft_wrap = not area.soft_wrap
+
+    def action_edge(self, end: bool) -> None:
+        area = self.query_one(TextArea)
+        area.move_cursor(area.document.end if end else (0, 0))
