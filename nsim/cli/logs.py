@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from nsim.cli.common import DiagnosticPrinter, refuse_overwrite
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
+from nsim.report.progress import reading
+from nsim.report.term import is_terminal
+
+if TYPE_CHECKING:
+    from nsim.logs.reader import ParseRun
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from nsim.logs.reader import ParseRun
-    from nsim.report import records as record_out
-    from nsim.report.outputs import replacing, replacing_path
 
     if args.to == "parquet" and (not args.output or args.output == "-"):
         print("nsim: --to parquet needs -o FILE", file=sys.stderr)
@@ -22,6 +26,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     printer = DiagnosticPrinter()
     run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
+    # A table streaming to the terminal is its own progress: no bar then.
+    to_terminal = (args.output in (None, "-")) and is_terminal(sys.stdout)
+    with reading("parse", args.files, enabled=False if to_terminal else None):
+        status = _write_records(args, run)
+    printer.close()
+    if status != EXIT_OK:
+        return status
+    print(run.counts.summary(), file=sys.stderr)
+    return EXIT_USAGE if run.errors else EXIT_OK
+
+
+def _write_records(args: argparse.Namespace, run: ParseRun) -> int:
+    """Write the records of `run` in the form `--to` asks, to `-o` or stdout."""
+    from nsim.report import records as record_out
+    from nsim.report.outputs import replacing, replacing_path
+
     if args.to == "parquet":
         try:
             with replacing_path(args.output) as tmp:
@@ -38,9 +58,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         else:
             writer(run, sys.stdout)
             sys.stdout.flush()
-    printer.close()
-    print(run.counts.summary(), file=sys.stderr)
-    return EXIT_USAGE if run.errors else EXIT_OK
+    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -49,8 +67,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from nsim.report.term import Painter
 
     printer = DiagnosticPrinter()
-    result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
-                    on_diagnostic=printer)
+    with reading("replay", args.files):
+        result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
+                        on_diagnostic=printer)
     printer.close()
     if result.errors and not result.counts.records:
         print(result.counts.summary(), file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, add_report_args, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
 from nsim.logs.schema import FORMATS
+from nsim.report.progress import showing
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -119,8 +120,9 @@ def cmd_fleet_parse(args: argparse.Namespace) -> int:
         if client is None:
             return EXIT_USAGE
         try:
-            run = fleet_parse(client, args.patterns, str(out), fmt=args.format, year=args.year,
-                              progress=_progress)
+            with showing("fleet parse") as job:  # on a terminal, the 30 s lines are its note
+                run = fleet_parse(client, args.patterns, str(out), fmt=args.format, year=args.year,
+                                  progress=job.say if job.shown else _progress)
         except (OSError, TimeoutError) as exc:
             return _lost(exc)
     written = run.written
@@ -142,8 +144,9 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         if client is None:
             return EXIT_USAGE
         try:
-            run = fleet_replay(client, args.patterns, config, fmt=args.format, year=args.year,
-                               progress=_progress)
+            with showing("fleet replay") as job:  # on a terminal, the 30 s lines are its note
+                run = fleet_replay(client, args.patterns, config, fmt=args.format, year=args.year,
+                                   progress=job.say if job.shown else _progress)
         except (OSError, TimeoutError) as exc:
             return _lost(exc)
     result = run.result

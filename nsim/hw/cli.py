@@ -13,6 +13,7 @@ from nsim.cli.common import add_host_config_arg
 from nsim.errors import EXIT_FAILED, EXIT_OK
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
+from nsim.report.progress import showing
 
 
 def _workdir_arg(p: argparse.ArgumentParser) -> None:
@@ -63,7 +64,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from nsim.hw.image_service import ImageStore
 
     workdir = _workdir(args)
-    arts = guest_image.prepare(workdir, force=args.force)
+    with showing("hw prepare: building the guest image"):
+        arts = guest_image.prepare(workdir, force=args.force)
     meta = ImageStore(workdir).add(
         arts.image_id, arts.image_name, arts.disk_qcow2, "qcow2", "bare",
         properties={"os_command_line": guest_image.KERNEL_CMDLINE, "hw_disk_bus": "virtio"},
@@ -114,7 +116,12 @@ def cmd_boot(args: argparse.Namespace) -> int:
                        fault=args.fault, network=args.network, virt_type=args.virt_type,
                        host_config=config, wait_for_guest=not args.no_wait,
                        stop_after=args.stop_after)
-    result = boot(workdir, opts, on_progress=lambda m: print(m, file=sys.stderr))
+    with showing("hw boot") as job:  # each step's line prints above the bar, its note too
+        def step(message: str) -> None:
+            job.say(message)
+            print(message, file=sys.stderr)
+
+        result = boot(workdir, opts, on_progress=step)
     if args.json:
         out = asdict(result)
         out["trace"] = str(result.trace)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing, replacing_path
+from nsim.report.progress import reading, showing
 
 if TYPE_CHECKING:
     from nsim.sim.engine import SimulationResult
@@ -40,8 +41,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         if args.like is not None:
             try:
-                scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer,
-                                           notes=notes)
+                with reading("simulate --like: reading", [args.like]):
+                    scenario = derive_scenario(args.like, year=args.year, on_diagnostic=printer,
+                                               notes=notes)
             finally:
                 printer.close()
             for note in notes:
@@ -66,7 +68,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             out.write("".join(f"# {note}\n" for note in notes) + dump_scenario(scenario))
     source = args.scenario if args.scenario is not None else f"--like {args.like}"
     try:
-        result = _simulate_into(scenario, args.output, args.seed, split)
+        with showing(f"simulate {source}"):
+            result = _simulate_into(scenario, args.output, args.seed, split)
     except OverflowError:
         print(f"nsim: {source}: the simulated clock ran past the year 9999 (start earlier, "
               "or give shorter durations or fewer attempts); nothing written",
