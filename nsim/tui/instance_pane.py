@@ -16,6 +16,11 @@ STATE_STYLE = {
 _DONE, _RUNNING, _WAITING = "black on green", "black on yellow", "white on grey23"
 
 
+def seconds(value: float) -> str:
+    """A duration at the log's resolution: 9 (stamps in whole seconds), 0.51, 9.06."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def phase_strip(inst: Instance) -> Text:
     """One block per boot phase: green done (with its seconds), yellow running, grey not begun."""
     strip = Text()
@@ -27,7 +32,7 @@ def phase_strip(inst: Instance) -> Text:
             strip.append(f" {name} … ", _RUNNING)
         else:
             secs = phase.seconds
-            strip.append(f" {name} {secs:.0f}s " if secs is not None else f" {name} ✓ ", _DONE)
+            strip.append(f" {name} {seconds(secs)}s " if secs is not None else f" {name} ✓ ", _DONE)
         strip.append(" ")
     return strip
 

@@ -3,7 +3,9 @@
 steps.toml says which record each teaching moment is about and which pane changes there;
 <lang>.toml (en.toml, zh.toml, ...) holds each step's title and Markdown body. `${name}` in a
 body is filled with a value read from the log and the model at that step (`VALUES`); one the
-log does not give reads "?". A teacher can edit or translate the text without touching code.
+log does not give reads as the language's `unknown` ("not in this log"). Each step cites the
+nova source it rests on (`sources`). A teacher can edit or translate the text without touching
+code.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Step:
     body: str
     match: dict[str, str] = field(default_factory=dict)
     contains: str | None = None
+    sources: tuple[str, ...] = ()
+    """"VERSION PATH NAME" of the nova source the step rests on."""
 
     def matches(self, rec: Record) -> bool:
         ev = rec.event
@@ -60,6 +64,10 @@ class Lesson:
     progress: str
     keys: str
     missing: str
+    unknown: str
+    """What a value the log does not give reads as."""
+    cites: str
+    """The label of a step's nova sources."""
     steps: tuple[Step, ...]
 
 
@@ -90,17 +98,25 @@ def load(lang: str) -> Lesson:
         steps.append(Step(id=sid, kind=raw["kind"], pane=raw["pane"], title=words["title"],
                           body=_CJK_BREAK.sub("", words["body"].strip()),
                           match={k: str(v) for k, v in raw.get("match", {}).items()},
-                          contains=raw.get("contains")))
+                          contains=raw.get("contains"),
+                          sources=tuple(raw.get("sources", ()))))
     try:
         return Lesson(lang=lang, title=str(text["title"]), progress=str(text["progress"]),
-                      keys=str(text["keys"]), missing=str(text["missing"]), steps=tuple(steps))
+                      keys=str(text["keys"]), missing=str(text["missing"]),
+                      unknown=str(text["unknown"]), cites=str(text["cites"]), steps=tuple(steps))
     except KeyError as exc:
         raise LessonError(f"{text_path}: needs a top-level {exc.args[0]}") from None
 
 
 class _Unknown(dict[str, str]):
+    """Values by name; a name without one reads as `unknown`."""
+
+    def __init__(self, values: dict[str, str], unknown: str) -> None:
+        super().__init__(values)
+        self.unknown = unknown
+
     def __missing__(self, key: str) -> str:
-        return "?"
+        return self.unknown
 
 
 def _num(value: float | None) -> str | None:
@@ -225,5 +241,10 @@ class Tour:
         parts = [f"## {step.title}", f"*{head}*"]
         if self.anchor(n) is None:
             parts.append(f"> {self.lesson.missing}")
-        parts.append(Template(step.body).safe_substitute(_Unknown(self.values(n))))
+        parts.append(Template(step.body).safe_substitute(
+            _Unknown(self.values(n), self.lesson.unknown)))
+        if step.sources:
+            cited = "; ".join(f"nova {version} `{path}` {name}" for version, path, name in
+                              (source.split() for source in step.sources))
+            parts.append(f"*{self.lesson.cites}: {cited}*")
         return "\n\n".join(parts)

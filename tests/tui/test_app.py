@@ -338,7 +338,7 @@ async def test_teach_in_chinese() -> None:
     async with running(session, Tour(load("zh"), session)) as (app, pilot):
         await press(pilot, *["right"] * 7)
         text = app.query_one("#lesson").plain  # type: ignore[attr-defined]
-        assert "第 8 步\uff0c共 14 步" in text and "镜像文件" in text and "backing file" in text
+        assert "第 8 步\uff0c共 14 步" in text and "磁盘文件" in text and "backing file" in text
         assert app.query_one("#cache").has_class("lesson-focus")
 
 

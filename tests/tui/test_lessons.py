@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import re
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from nsim.tui import lessons
+from nsim.tui.instance_pane import phase_strip, seconds
 from nsim.tui.lessons import languages
 from nsim.tui.session import Session
 from nsim.tui.tour import VALUES, LessonError, Tour, load
-from tests.tui.helpers import IMAGE, SHA1, UUID, YEAR, seed_lines, seed_session, write_lines
+from tests.tui.helpers import IMAGE, ROOT, SHA1, UUID, YEAR, seed_lines, seed_session, write_lines
 
 STEP_IDS = ["start", "claim", "totals", "claimed", "network", "image-cache", "convert", "overlay",
             "xml", "vif", "paused", "sync", "resumed", "spawned"]
@@ -69,8 +75,8 @@ def test_texts_are_filled_in_and_the_chinese_keeps_the_notes_words() -> None:
     assert f"sha1(\"{IMAGE}\") = {SHA1}" in en.text(STEP_IDS.index("image-cache"))
     assert "Step 6 of 14" in en.text(STEP_IDS.index("image-cache"))
     whole = "\n".join(zh.text(n) for n in range(len(zh)))
-    for word in ("为 instance 准备资源", "镜像文件", "backing file", "SHA1 哈希值", "转换成 raw 格式",
-                 "以提高 IO 性能", "虚拟网卡", "生命周期事件", "同步电源状态", "实例成功孵化"):
+    for word in ("为实例准备资源", "磁盘文件", "backing file", "SHA1 哈希值", "转换成 raw 格式",
+                 "以提高 IO 性能", "虚拟网卡", "生命周期事件", "同步电源状态", "实例创建成功"):
         assert word in whole, word
     # Soft line breaks between Chinese characters do not become spaces.
     assert "同一台主机一次只做一个 claim" in whole
@@ -109,3 +115,103 @@ def test_a_hardware_mode_boot_gets_the_same_lesson() -> None:
     convert = tour.values(STEP_IDS.index("convert"))
     assert convert["cache_state"] == "converting" and convert["sha1"] in convert["base_file"]
     assert tour.values(STEP_IDS.index("spawned"))["vm_state"] == "active"
+
+
+CITATION = re.compile(r"^(\d+\.\d+\.\d+) (nova/\S+\.py) (\w+)$")
+
+
+def _verified() -> set[str]:
+    """The "VERSION PATH NAME" lines of nova_sources.txt (each found in that release's wheel)."""
+    text = (lessons.HERE / "nova_sources.txt").read_text(encoding="utf-8")
+    return {line for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_every_step_cites_nova_sources_that_were_found_in_nova() -> None:
+    verified = _verified()
+    assert all(CITATION.match(line) for line in verified)
+    for step in load("en").steps:
+        assert step.sources, f"step {step.id} cites no nova source"
+        for source in step.sources:
+            assert source in verified, f"step {step.id}: {source!r} is not in nova_sources.txt"
+    releases = {line.split()[0] for line in verified}
+    assert releases == {"16.1.8", "31.0.0"}  # Pike, and a newest release
+
+
+def test_cited_files_are_files_of_that_release_in_the_extract_of_nova_s_log_calls() -> None:
+    """Where nsim/data/nova_log_calls.json.gz holds a release's file, the citation names it."""
+    data = json.loads(gzip.decompress((ROOT / "nsim/data/nova_log_calls.json.gz").read_bytes()))
+    strings = data["strings"]
+    by_version = {r["versions"]["nova"]: {strings[c[2]] for c in r["calls"]}
+                  for r in data["releases"].values()}
+    checked = 0
+    for line in _verified():
+        version, path, _ = line.split()
+        files = by_version.get(version)
+        if files is not None and path.startswith(("nova/compute/", "nova/virt/")) \
+                and path not in ("nova/virt/libvirt/utils.py",):
+            assert path in files, line
+            checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.skipif(not os.environ.get("NSIM_NOVA_WHEELS"),
+                    reason="set NSIM_NOVA_WHEELS to a folder of nova wheels to check against them")
+def test_nova_sources_against_the_wheels() -> None:
+    """Each listed name is in that file of that release (pip download nova==V --no-deps)."""
+    folder = Path(os.environ["NSIM_NOVA_WHEELS"])
+    for line in _verified():
+        version, path, name = line.split()
+        (wheel,) = folder.glob(f"nova-{version}-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            assert re.search(rf"\b{name}\b", archive.read(path).decode()), line
+
+
+def test_the_lessons_say_what_nova_does_not_what_it_does_not() -> None:
+    en = (lessons.HERE / "en.toml").read_text(encoding="utf-8")
+    zh = (lessons.HERE / "zh.toml").read_text(encoding="utf-8")
+    for text in (en, zh):
+        assert "base_dir_name" not in text and "image_cache_subdirectory_name" in text
+        assert "Violations" not in text and "**e**" not in text  # teach has no such pane
+        assert "_update_instance_after_spawn" in text and "NOSTATE" in text
+        assert "[-]" in text  # VM Started and Instance spawned successfully carry no request
+    assert "nova takes the\npower_state from the event" not in en
+    assert "Every line of this build carries the request id" not in en
+
+
+def test_one_glossary_for_every_language() -> None:
+    glossary = tomllib.loads((lessons.HERE / "glossary.toml").read_text(encoding="utf-8"))
+    texts = {lang: (lessons.HERE / f"{lang}.toml").read_text(encoding="utf-8")
+             for lang in languages()}
+    for term, entry in glossary.items():
+        for lang, text in texts.items():
+            body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+            if lang in entry:
+                assert entry[lang] in body, f"{lang}.toml never says {entry[lang]!r} ({term})"
+            if lang == "zh":
+                for wrong in entry["not"]:
+                    assert wrong not in body, f"zh.toml says {wrong!r} for {term}"
+
+
+def test_teach_on_a_modern_log_prints_no_question_mark_and_says_what_it_lacks() -> None:
+    session = Session(["sample_logs/hw-boot.journal"]).run()
+    for lang in languages():
+        tour = Tour(load(lang), session)
+        for n in range(len(tour)):
+            text = tour.text(n)
+            step = tour.lesson.steps[n]
+            assert text.count("?") == (step.title + step.body).count("?"), (lang, step.id)
+            assert tour.lesson.cites in text
+        totals = tour.text(STEP_IDS.index("totals"))
+        assert tour.lesson.missing in totals and tour.lesson.unknown in totals
+
+
+def test_durations_are_shown_at_the_log_s_resolution() -> None:
+    assert (seconds(0.51), seconds(9.0), seconds(9.061)) == ("0.51", "9", "9.06")
+    session = Session(["sample_logs/hw-boot.journal"]).run()  # stamps in microseconds
+    end = session.moment(len(session.store) - 1)
+    assert end.instance is not None
+    strip = phase_strip(end.instance).plain
+    assert re.search(r" \d+\.\d+s ", strip), strip
+    seed = seed_session().run()  # journald stamps: whole seconds
+    strip = phase_strip(seed.moment(len(seed.store) - 1).instance).plain  # type: ignore[arg-type]
+    assert re.search(r" \d+s ", strip) and not re.search(r"\d\.\d+s", strip), strip

@@ -14,4 +14,4 @@ HERE = Path(__file__).resolve().parent
 def languages() -> list[str]:
     """Languages with a lesson text."""
     return sorted(name.removesuffix(".toml") for name in os.listdir(HERE)
-                  if name.endswith(".toml") and name != "steps.toml")
+                  if name.endswith(".toml") and name not in ("steps.toml", "glossary.toml"))
