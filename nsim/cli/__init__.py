@@ -11,8 +11,22 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from nsim.cli.common import NsimParser, add_host_config_arg, add_input_args, add_report_args
-from nsim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NsimError
+from nsim.cli.common import (
+    SEE_COMMANDS,
+    NsimParser,
+    add_host_config_arg,
+    add_input_args,
+    add_report_args,
+    exit_epilog,
+)
+from nsim.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATIONS,
+    NsimError,
+)
 from nsim.report.records import OUTPUTS
 
 
@@ -52,7 +66,8 @@ def _run(command: str) -> Callable[[argparse.Namespace], int]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; sub-commands import what they run only when they run."""
     parser = NsimParser(
-        prog="nsim", description="Understand how nova-compute boots an instance, from its logs.")
+        prog="nsim", description="Understand how nova-compute boots an instance, from its logs.",
+        epilog=SEE_COMMANDS)
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("parse", help="parse nova-compute logs into typed records",
@@ -66,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="replay logs through the host model and check them",
                        description="Replay nova-compute logs through a model of each compute host "
                                    "(resource tracker, image cache, lifecycle, locks) and report "
-                                   "where the log and the model disagree. Exit 0 when consistent, "
-                                   "1 on violations, 2 when input is unusable.")
+                                   "where the log and the model disagree.",
+                       epilog=exit_epilog(EXIT_VIOLATIONS))
     add_input_args(p)
     add_report_args(p)
     add_host_config_arg(p)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from nsim.errors import EXIT_USAGE
+from nsim.errors import EVERY_COMMAND, EXIT_USAGE, ExitStatus
 from nsim.logs.schema import FORMATS
 
 if TYPE_CHECKING:
@@ -41,13 +41,27 @@ class DiagnosticPrinter:
                       file=sys.stderr)
 
 
+SEE_COMMANDS = "Each command's --help lists its exit statuses."
+"""The epilog of `nsim`, `nsim fleet` and `nsim hw`, whose commands end in different ways."""
+
+
+def exit_epilog(*statuses: ExitStatus) -> str:
+    """The `--help` epilog naming a command's exit statuses: its own and every command's."""
+    by_value = {int(status): status for status in (*EVERY_COMMAND, *statuses)}
+    return "Exit status: " + "; ".join(f"{value} {by_value[value].meaning}"
+                                       for value in sorted(by_value)) + "."
+
+
 class NsimParser(argparse.ArgumentParser):
     """The parser of `nsim` and of every sub-command (argparse gives sub-parsers their parent's
     class): a usage error is the usage, then one line in plain words, `nsim replay: --year: 'abc'
-    is not a year (1970-9999)`, and exit status 2."""
+    is not a year (1970-9999)`, and exit status 2. `--help` ends with the exit statuses
+    (`exit_epilog()` unless the command gives its own)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("exit_on_error", False)  # parse_known_args words the ArgumentError
+        if kwargs.get("epilog") is None:
+            kwargs["epilog"] = exit_epilog()
         super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nsim.cli.common import (
+    SEE_COMMANDS,
     DiagnosticPrinter,
     add_host_config_arg,
     add_report_args,
+    exit_epilog,
     number_arg,
     year_arg,
 )
@@ -50,13 +52,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fleet = subparsers.add_parser(
         "fleet", help="parse or replay many hosts' logs on a Dask cluster",
         description="Run `nsim parse` or `nsim replay` over a fleet's logs on Dask: one task "
-                    "per host, on a local cluster (--workers) or an existing one (--scheduler).")
+                    "per host, on a local cluster (--workers) or an existing one (--scheduler).",
+        epilog=SEE_COMMANDS)
     sub = fleet.add_subparsers(dest="fleet_command", required=True, metavar="COMMAND")
     p = sub.add_parser("parse", help="parse logs into Parquet partitioned by host and day",
                        description="Parse logs into DIR/host=H/day=YYYY-MM-DD/part-N.parquet, "
-                                   "readable by pandas, DuckDB and Dask. Exit 0, or 2 when an "
-                                   "input could not be read (each named on stderr; the other "
-                                   "inputs are still written).")
+                                   "readable by pandas, DuckDB and Dask. An input that cannot be "
+                                   "read is named on stderr; the others are still written.")
     _add_fleet_args(p)
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="directory for the dataset (created; must be empty)")
@@ -64,9 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("replay", help="replay each host's logs through the host model",
                        description="`nsim replay` with one task per host; the report has the same "
                                    "shape, plus a `fleet` section naming inputs that were retried "
-                                   "or could not be read. Exit 0 when consistent, 1 on "
-                                   "violations, 2 when an input could not be read (each named "
-                                   "on stderr; the other inputs are still replayed).")
+                                   "or could not be read. An input that cannot be read is named "
+                                   "on stderr; the others are still replayed.",
+                       epilog=exit_epilog(EXIT_VIOLATIONS))
     _add_fleet_args(p)
     add_report_args(p)
     add_host_config_arg(p)

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli.common import add_host_config_arg, number_arg
-from nsim.errors import EXIT_FAILED, EXIT_OK
+from nsim.cli.common import SEE_COMMANDS, add_host_config_arg, exit_epilog, number_arg
+from nsim.errors import EXIT_FAILED, EXIT_OK, EXIT_PREREQUISITE
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
 from nsim.report.progress import showing
@@ -158,10 +158,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "hw", help="do nova's boot for real with qemu-img and libvirt, writing nova's trace",
         description="Hardware-backed mode: perform nova-compute's boot steps on this machine "
                     "(image service, image cache, qemu-img, libvirt) and write the log lines "
-                    "nova-compute writes for them.")
+                    "nova-compute writes for them.",
+        epilog=SEE_COMMANDS)
     sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
 
-    p = sub.add_parser("doctor", help="check (and with --fix, install/start) the prerequisites")
+    p = sub.add_parser("doctor", help="check (and with --fix, install/start) the prerequisites",
+                       description="Check what hardware mode needs on this machine (packages, "
+                                   "libvirt-python, /dev/kvm, virtlogd/libvirtd, KVM or TCG, the "
+                                   "work directory, disk); with --fix install and start what is "
+                                   "missing.",
+                       epilog=exit_epilog(EXIT_FAILED))
     _workdir_arg(p)
     p.add_argument("--fix", action="store_true", help="apply the fixes that can be applied")
     p.add_argument("--stop", action="store_true",
@@ -169,12 +175,20 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.set_defaults(func=_guarded(cmd_doctor))
 
     p = sub.add_parser("prepare", help="build the tiny guest offline and put its image into the "
-                                       "local image service")
+                                       "local image service",
+                       description="Build a tiny guest offline (a Debian kernel, a busybox "
+                                   "initramfs, a small qcow2) and add its image to the work "
+                                   "directory's Glance-like image service.",
+                       epilog=exit_epilog(EXIT_FAILED, EXIT_PREREQUISITE))
     _workdir_arg(p)
     p.add_argument("--force", action="store_true", help="rebuild even when prepared")
     p.set_defaults(func=_guarded(cmd_prepare))
 
-    p = sub.add_parser("boot", help="boot instances for real, in nova's order, writing the trace")
+    p = sub.add_parser("boot", help="boot instances for real, in nova's order, writing the trace",
+                       description="Boot instances for real in nova-compute's order (claim, image "
+                                   "cache, qemu-img, libvirt domain started paused, VIF, resume) "
+                                   "and append the lines nova-compute logs for them to the trace.",
+                       epilog=exit_epilog(EXIT_FAILED, EXIT_PREREQUISITE))
     _workdir_arg(p)
     p.add_argument("--image", required=True, metavar="ID", help="image id (or name)")
     p.add_argument("--flavor", required=True, metavar="NAME", help="m1.nano, m1.tiny, ...")
@@ -199,7 +213,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_guarded(cmd_boot))
 
-    p = sub.add_parser("delete", help="terminate instances: destroy domains, remove files")
+    p = sub.add_parser("delete", help="terminate instances: destroy domains, remove files",
+                       description="Terminate instances of the work directory as nova does: "
+                                   "destroy their domains, remove their files, log the delete "
+                                   "lines to their trace.",
+                       epilog=exit_epilog(EXIT_FAILED, EXIT_PREREQUISITE))
     _workdir_arg(p)
     p.add_argument("uuids", nargs="*", metavar="UUID")
     p.add_argument("--all", action="store_true", help="every instance of the work directory")
