@@ -26,7 +26,7 @@ EVERY = (EXIT_OK, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED)
 EXPECTED: dict[str, tuple[ExitStatus, ...]] = {
     "parse": EVERY, "replay": (*EVERY, EXIT_VIOLATIONS),
     "fleet parse": EVERY, "fleet replay": (*EVERY, EXIT_VIOLATIONS),
-    "simulate": EVERY, "diff": EVERY, "tui": EVERY, "teach": EVERY,
+    "simulate": EVERY, "diff": EVERY, "tui": EVERY, "teach": EVERY, "completion": EVERY,
     "hw doctor": (*EVERY, EXIT_FAILED), "hw prepare": (*EVERY, EXIT_FAILED, EXIT_PREREQUISITE),
     "hw boot": (*EVERY, EXIT_FAILED, EXIT_PREREQUISITE),
     "hw delete": (*EVERY, EXIT_FAILED, EXIT_PREREQUISITE),

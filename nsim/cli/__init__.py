@@ -19,6 +19,7 @@ from nsim.cli.common import (
     add_report_args,
     exit_epilog,
 )
+from nsim.cli.completion import complete_if_asked
 from nsim.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -102,11 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     from nsim.hw.cli import register as register_hw
     register_hw(sub)
+
+    from nsim.cli.completion import register as register_completion
+    register_completion(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    complete_if_asked(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already explained
