@@ -196,7 +196,7 @@ def test_host_config_read_errors_are_usage_errors(tmp_path: Path, case: str) -> 
     done = subprocess.run([*NSIM, "replay", str(SEED), "--year", "2017", "--host-config", target],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert f"argument --host-config: {target}: " in done.stderr
+    assert f"--host-config: {target}: " in done.stderr
     assert "Traceback" not in done.stderr
 
 

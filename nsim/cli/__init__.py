@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from nsim.cli.common import add_host_config_arg, add_input_args, add_report_args
+from nsim.cli.common import NsimParser, add_host_config_arg, add_input_args, add_report_args
 from nsim.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NsimError
 from nsim.report.records import OUTPUTS
 
@@ -51,7 +51,7 @@ def _run(command: str) -> Callable[[argparse.Namespace], int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; sub-commands import what they run only when they run."""
-    parser = argparse.ArgumentParser(
+    parser = NsimParser(
         prog="nsim", description="Understand how nova-compute boots an instance, from its logs.")
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -1,13 +1,15 @@
-"""What nsim's sub-commands share: input and host-config arguments, diagnostics on stderr,
-the refusal to overwrite an input."""
+"""What nsim's sub-commands share: the parser (errors in plain words), number, input and
+host-config arguments, diagnostics on stderr, the refusal to overwrite an input."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from nsim.errors import EXIT_USAGE
 from nsim.logs.schema import FORMATS
 
 if TYPE_CHECKING:
@@ -39,11 +41,50 @@ class DiagnosticPrinter:
                       file=sys.stderr)
 
 
-def year_arg(text: str) -> int:
-    value = int(text)
-    if not 1970 <= value <= 9999:
-        raise argparse.ArgumentTypeError(f"year out of range: {text}")
-    return value
+class NsimParser(argparse.ArgumentParser):
+    """The parser of `nsim` and of every sub-command (argparse gives sub-parsers their parent's
+    class): a usage error is the usage, then one line in plain words, `nsim replay: --year: 'abc'
+    is not a year (1970-9999)`, and exit status 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("exit_on_error", False)  # parse_known_args words the ArgumentError
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        try:
+            return super().parse_known_args(args, namespace)
+        except argparse.ArgumentError as exc:
+            name = exc.argument_name
+            self.error(f"{name}: {exc.message}" if name else exc.message)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def number_arg(what: str, low: int | None = None, high: int | None = None
+               ) -> Callable[[str], int]:
+    """An argparse type: a whole number within [low, high], else the usage error
+    `'TEXT' is not WHAT (LOW-HIGH)`."""
+    bounds = (f" ({low}-{high})" if low is not None and high is not None
+              else f" (at least {low})" if low is not None else "")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}{bounds}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+year_arg = number_arg("a year", 1970, 9999)
 
 
 def host_config_arg(path: str) -> HostConfig:

@@ -12,7 +12,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nsim.cli.common import DiagnosticPrinter, add_host_config_arg, add_report_args, year_arg
+from nsim.cli.common import (
+    DiagnosticPrinter,
+    add_host_config_arg,
+    add_report_args,
+    number_arg,
+    year_arg,
+)
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
 from nsim.logs.schema import FORMATS
 from nsim.report.progress import showing
@@ -21,13 +27,6 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from nsim.logs.record import Diagnostic
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
 
 
 def _add_fleet_args(p: argparse.ArgumentParser) -> None:
@@ -39,7 +38,7 @@ def _add_fleet_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, metavar="N",
+    where.add_argument("--workers", type=number_arg("a number of workers", 1), metavar="N",
                        help="worker processes of the local cluster (default: one per core)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local "

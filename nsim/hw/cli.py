@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli.common import add_host_config_arg
+from nsim.cli.common import add_host_config_arg, number_arg
 from nsim.errors import EXIT_FAILED, EXIT_OK
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
@@ -178,7 +178,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _workdir_arg(p)
     p.add_argument("--image", required=True, metavar="ID", help="image id (or name)")
     p.add_argument("--flavor", required=True, metavar="NAME", help="m1.nano, m1.tiny, ...")
-    p.add_argument("--count", type=int, default=1, metavar="N", help="instances at once (1-8)")
+    p.add_argument("--count", type=number_arg("a whole number"), default=1, metavar="N",
+                   help="instances at once (1-8)")
     p.add_argument("--format", choices=("journal", "oslo"), default="journal",
                    help="trace format (default journal, as devstack's journald)")
     p.add_argument("-o", "--output", metavar="TRACE",

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, number_arg, refuse_overwrite, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing, replacing_path
 from nsim.report.progress import reading, showing
@@ -129,7 +129,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--like", metavar="REAL_LOG", help="derive the scenario from this log")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="trace file (- = stdout), or directory for several oslo hosts")
-    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--seed", type=number_arg("a whole number"), help="random seed (default: the scenario's)")
     p.add_argument("--save-scenario", metavar="FILE", help="with --like: write the scenario here")
     p.add_argument("--year", type=year_arg, help="with --like: year of journald stamps without one")
     p.set_defaults(func=cmd_simulate)

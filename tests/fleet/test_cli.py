@@ -51,4 +51,4 @@ def test_bad_host_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run_cli(["fleet", "replay", "x.journal", "--host-config",
                             str(tmp_path / "host.toml")], capsys)
     assert code == 2
-    assert "argument --host-config" in err and "host.toml: memory_mb" in err
+    assert "nsim fleet replay: --host-config: " in err and "host.toml: memory_mb" in err

@@ -150,7 +150,7 @@ def test_like_year_is_checked_like_the_other_commands(tmp_path: Path,
 
     code, _, err = run_cli(["simulate", "--like", SEED_LOG, "--year", "99999",
                             "-o", str(tmp_path / "t.journal")], capsys)
-    assert code == 2 and "year out of range" in err
+    assert code == 2 and "is not a year (1970-9999)" in err
     assert not (tmp_path / "t.journal").exists()
 
 
