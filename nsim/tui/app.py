@@ -6,6 +6,7 @@ import asyncio
 import math
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from nsim.tui.event_pane import EventPane
 from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen, StatusBar
 from nsim.tui.host_pane import HostPane
+from nsim.tui.i18n import translator
 from nsim.tui.instance_pane import InstancePane
 from nsim.tui.keys import KEYS
 from nsim.tui.lesson_pane import LessonPane
@@ -65,10 +67,17 @@ class NsimApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = KEYS
 
-    def __init__(self, session: Session, tour: Tour | None = None) -> None:
+    def __init__(self, session: Session, tour: Tour | None = None, lang: str = "en") -> None:
         super().__init__()
         self.session = session
         self.tour = tour
+        self.lang = tour.lesson.lang if tour is not None else lang
+        self.tr = translator(self.lang)
+        # The footer and `?` read the bindings' texts: these, in the UI's language.
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [
+                replace(b, description=self.tr(b.description), tooltip=self.tr(b.tooltip))
+                for b in bindings]
         self.view = View(session.store)
         self.playing = False
         self.speed = 0
@@ -97,6 +106,11 @@ class NsimApp(App[None]):
         self.lesson_pane = LessonPane(self.tour, id="lesson") if self.tour is not None else None
         self.violations_pane = ViolationsPane(self.session, id="violations") if self.tour is None else None
         self.status_bar = StatusBar()
+        self.log_pane.border_title = self.tr("Log")
+        for pane in self.panes:
+            pane.border_title = self.tr(pane.TITLE)
+        if self.violations_pane is not None:
+            self.violations_pane.border_title = self.tr(ViolationsPane.TITLE)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield self.log_pane
@@ -156,7 +170,7 @@ class NsimApp(App[None]):
         self._known = len(self.view)
         for notice in session.notices[self._shown_notices:]:
             if notice.line is None:
-                self.notify(str(notice), title="cannot read", severity="error", timeout=10)
+                self.notify(str(notice), title=self.tr("cannot read"), severity="error", timeout=10)
         self._shown_notices = len(session.notices)
         if session.done.is_set() and self.tour is not None:
             self.log_pane.anchors = {
@@ -202,9 +216,10 @@ class NsimApp(App[None]):
         view, session = self.view, self.session
         text = Text()
         count = len(view)
-        text.append(f" record {view.pos + 1 if count else 0}/{count}", "bold")
+        text.append(" " + self.tr("record {pos}/{count}").format(
+            pos=view.pos + 1 if count else 0, count=count), "bold")
         if view.filters:
-            text.append(f" of {len(session.store)}", "yellow")
+            text.append(" " + self.tr("of {total}").format(total=len(session.store)), "yellow")
         index = view.current
         if index is not None and not math.isnan(session.store.times[index]):
             rec = session.store.get(index)
@@ -217,16 +232,17 @@ class NsimApp(App[None]):
             text.append(f" · {inst.uuid[:8]} " + "/".join(
                 s.value if s is not None else "-" for s in states), "magenta")
         speed = SPEEDS[self.speed]
-        label = "1 record/tick" if speed is None else f"{speed:g}x"
+        label = self.tr("1 record/tick") if speed is None else f"{speed:g}x"
         if self.playing or not narrow:
-            text.append(f" · {'▶ playing' if self.playing else 'paused'} {label}",
+            text.append(f" · {self.tr('▶ playing' if self.playing else 'paused')} {label}",
                         "green" if self.playing else "")
         if self.search_term:
             text.append(f" · /{self.search_term}", "cyan")
         if session.following.is_set():
-            text.append(" · following", "green")
+            text.append(" · " + self.tr("following"), "green")
         if not session.done.is_set():
-            text.append(f" · reading… {len(session.store)} records", "grey62")
+            text.append(" · " + self.tr("reading… {count} records").format(count=len(session.store)),
+                        "grey62")
         self.status_bar.show(text, session.progress, session.done.is_set())
 
     def on_log_pane_moved(self, _: LogPane.Moved) -> None:
@@ -251,7 +267,7 @@ class NsimApp(App[None]):
 
     def action_problem(self, forward: bool) -> None:
         if self.view.next_flagged(forward) is None:
-            self.notify("No further violation or error in this direction.", timeout=3)
+            self.notify(self.tr("No further violation or error in this direction."), timeout=3)
         self._show()
 
     # -- playing ------------------------------------------------------------------------
@@ -296,7 +312,8 @@ class NsimApp(App[None]):
     def action_open_record(self) -> None:
         index = self.view.current
         if index is not None:
-            self.push_screen(RecordScreen(self.session.store.get(index)))
+            self.push_screen(RecordScreen(self.session.store.get(index), self.tr("Record"),
+                                          self.tr("Esc closes")))
 
     def action_wrap(self) -> None:
         self.log_pane.wrap = not self.log_pane.wrap
@@ -319,7 +336,7 @@ class NsimApp(App[None]):
 
     def action_next_mark(self, forward: bool) -> None:
         if self.view.next_flagged(forward, MARK) is None:
-            self.notify("No further mark in this direction.", timeout=3)
+            self.notify(self.tr("No further mark in this direction."), timeout=3)
         self._show()
 
     def action_follow(self) -> None:
@@ -334,7 +351,7 @@ class NsimApp(App[None]):
 
     # -- asking -------------------------------------------------------------------------
     def action_search(self) -> None:
-        self.push_screen(Prompt("search /", self.search_term), self._searched)
+        self.push_screen(Prompt(self.tr("search /"), self.search_term), self._searched)
 
     def _searched(self, term: str | None) -> None:
         if not term:
@@ -354,14 +371,15 @@ class NsimApp(App[None]):
             return
         found = self.view.search(self.pattern, forward)
         if found is None:
-            self.notify(f"{self.search_term!r} not found.", severity="warning", timeout=3)
+            self.notify(self.tr("{term!r} not found.").format(term=self.search_term),
+                        severity="warning", timeout=3)
         elif found[1]:
-            self.notify("search wrapped: continuing from the " + ("top" if forward else "bottom"),
-                        timeout=2)
+            self.notify(self.tr("search wrapped: continuing from the "
+                                + ("top" if forward else "bottom")), timeout=2)
         self._show()
 
     def action_filter(self) -> None:
-        self.push_screen(Prompt("filter [!]text|level|logger|instance|request VALUE"),
+        self.push_screen(Prompt(self.tr("filter [!]text|level|logger|instance|request VALUE")),
                          self._filtered)
 
     def _filtered(self, text: str | None) -> None:
@@ -376,16 +394,17 @@ class NsimApp(App[None]):
 
     def _set_filters(self, filters: list[Filter]) -> None:
         self.view.set_filters(filters)
-        self.log_pane.border_title = " ".join(["Log", *map(str, filters)])
+        self.log_pane.border_title = " ".join([self.tr("Log"), *map(str, filters)])
         if filters and not len(self.view):
-            self.notify("No record passes these filters.", severity="warning", timeout=4)
+            self.notify(self.tr("No record passes these filters."), severity="warning", timeout=4)
         self._show()
 
     def action_filters(self) -> None:
         if not self.view.filters:
-            self.notify("No filter in force (f adds one).", timeout=3)
+            self.notify(self.tr("No filter in force (f adds one)."), timeout=3)
             return
-        self.push_screen(FiltersScreen(self.view.filters), self._removed)
+        self.push_screen(FiltersScreen(self.view.filters, self.tr("Filters"),
+                                       self.tr("Enter/Del removes · Esc closes")), self._removed)
 
     def _removed(self, old: Filter | None) -> None:
         if old is not None:
@@ -398,7 +417,7 @@ class NsimApp(App[None]):
         store = self.session.store
         value = store.owners[index] if kind == "instance" else store.requests[index]
         if value is None:
-            self.notify(f"This record names no {kind}.", timeout=3)
+            self.notify(self.tr("This record names no {kind}.").format(kind=kind), timeout=3)
             return
         here = Filter(kind, value)
         filters = self.view.filters
@@ -409,7 +428,7 @@ class NsimApp(App[None]):
             self._set_filters([])
 
     def action_go_to_time(self) -> None:
-        self.push_screen(Prompt("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"), self._timed)
+        self.push_screen(Prompt(self.tr("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])")), self._timed)
 
     def _timed(self, text: str | None) -> None:
         if not text:
@@ -418,14 +437,18 @@ class NsimApp(App[None]):
         reference = self.session.store.get(index).timestamp if index is not None else None
         when = parse_when(text, reference)
         if when is None:
-            self.notify(f"Not a time: {text!r}.", severity="warning", timeout=4)
+            self.notify(self.tr("Not a time: {text!r}.").format(text=text), severity="warning",
+                        timeout=4)
         elif self.view.go_to_time(when) is None:
-            self.notify(f"No record at or after {text}.", severity="warning", timeout=4)
+            self.notify(self.tr("No record at or after {text}.").format(text=text),
+                        severity="warning", timeout=4)
         self._show()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)
-                                     and self.check_action(b.action.split("(")[0], ())]))
+        shown = [replace(b, description=self.tr(b.description), tooltip=self.tr(b.tooltip))
+                 for b in KEYS if isinstance(b, Binding)
+                 and self.check_action(b.action.split("(")[0], ())]
+        self.push_screen(HelpScreen(shown, self.tr("Keys"), self.tr("Esc closes")))
 
     # -- the lesson ---------------------------------------------------------------------
     def action_lesson(self, delta: int) -> None:

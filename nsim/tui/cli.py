@@ -49,7 +49,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if refused(args.files, args.format, args.year):
         return EXIT_USAGE
     NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config,
-                    follow=args.follow)).run()
+                    follow=args.follow), lang=args.lang).run()
     return EXIT_OK
 
 
@@ -85,6 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_host_config_arg(p)
     p.add_argument("--follow", action="store_true",
                    help="read what is appended to the files, as tail -f does (F toggles it)")
+    p.add_argument("--lang", choices=languages(), default="en", help="language of the UI")
     p.set_defaults(func=cmd_tui)
 
     p = sub.add_parser("teach", help="a guided lesson over one boot (terminal UI)",
@@ -94,7 +95,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "Keys: → next step, ← previous, ? all keys.")
     p.add_argument("file", nargs="?", metavar="FILE",
                    help="a boot log (default: the bundled seed boot, a 2017 devstack)")
-    p.add_argument("--lang", choices=languages(), default="en", help="language of the lesson")
+    p.add_argument("--lang", choices=languages(), default="en",
+                   help="language of the lesson and the UI")
     p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
     p.set_defaults(func=cmd_teach)

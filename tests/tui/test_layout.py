@@ -3,10 +3,18 @@ and 200x60 (every pane at once, the log wide enough for loggers and requests).""
 
 from __future__ import annotations
 
+import tomllib
+
+from textual.binding import Binding
+
+from nsim.tui import lessons
 from nsim.tui.app import NsimApp
+from nsim.tui.footer import HelpScreen
+from nsim.tui.i18n import table
+from nsim.tui.keys import KEYS
 from nsim.tui.log_pane import WIDE, LogPane
 from nsim.tui.tour import Tour, load
-from tests.tui.helpers import UUID, answer, press, running, seed_session, sync
+from tests.tui.helpers import UUID, answer, press, running, seed_session, sync, wait_indexed
 
 SMALL, LARGE = (80, 24), (200, 60)
 
@@ -71,3 +79,38 @@ async def test_teach_at_80x24_keeps_the_lesson_and_the_log() -> None:
         assert shown(app, "lesson", "log") == [True, True]
         assert "The host's totals" in app.query_one("#lesson").plain  # type: ignore[attr-defined]
         assert app.query_one(LogPane).content_size.width >= 76
+
+
+@sync
+async def test_lang_zh_translates_titles_status_footer_and_help() -> None:
+    session = seed_session()
+    app = NsimApp(session, lang="zh")
+    async with app.run_test(size=LARGE) as pilot:
+        await app.first_screen.wait()
+        await wait_indexed(pilot, session)
+        titles = [str(app.query_one(f"#{n}").border_title) for n in
+                  ("log", "instance", "host", "cache", "event", "violations")]
+        assert titles == ["日志", "实例", "主机", "镜像缓存", "事件", "违规"]
+        status = str(app.query_one("#status").render())
+        assert "记录 1/" in status and "暂停" in status and "record" not in status
+        footer = {b.binding.description for b in app.active_bindings.values() if b.binding.show}
+        assert {"下一条", "搜索", "过滤", "帮助", "退出"} <= footer
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert all(any("\u4e00" <= c <= "\u9fff" for c in b.tooltip) for b in app.screen.bindings)
+        assert str(app.screen.query_one("VerticalScroll").border_title) == "按键"
+
+
+def test_every_ui_text_has_a_chinese_translation_in_the_glossary_s_terms() -> None:
+    words = table("zh")
+    english = {b.description for b in KEYS if isinstance(b, Binding)} | {
+        b.tooltip for b in KEYS if isinstance(b, Binding)}
+    english |= {"Log", "Event", "Instance", "Host", "Image cache", "Violations", "Keys",
+                "Record", "Filters", "record {pos}/{count}", "paused", "following"}
+    assert english - set(words) == set()
+    glossary = tomllib.loads((lessons.HERE / "glossary.toml").read_text(encoding="utf-8"))
+    for entry in glossary.values():
+        for wrong in entry["not"]:
+            assert not [w for w in words.values() if wrong in w], wrong
+    assert words["Instance"] == glossary["instance"]["zh"]
+    assert words["Image cache"].startswith(glossary["image"]["zh"])
