@@ -78,9 +78,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _connect(args: argparse.Namespace, stack: ExitStack) -> Client | None:
     """A client of the requested cluster, or None (after saying why in one line) if it cannot be
     had: Dask's errors here are about the cluster, not nsim."""
+    from nsim.fleet.cluster import silence_for_good
     from nsim.fleet.inputs import one_line
     from nsim.fleet.tasks import connect
 
+    silence_for_good()  # the process ends with the run: Dask's shutdown says nothing either
     try:
         return stack.enter_context(connect(args.workers, args.scheduler))
     except Exception as exc:

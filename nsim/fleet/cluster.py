@@ -12,6 +12,8 @@ because parsing is pure Python.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,11 +42,24 @@ class PrivateScheduler(_NoHTTP, Scheduler):
 
 
 class PrivateWorker(_NoHTTP, Worker):
-    """A worker without an HTTP server, silent in its own process but for CRITICAL messages."""
+    """A worker without an HTTP server, silent in its own process (see `_mute_process`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        _silence()
+        _mute_process()
         super().__init__(*args, **kwargs)
+
+
+def _mute_process() -> None:
+    """Silence a worker process for good: its stderr goes to /dev/null (unless NSIM_DEBUG is
+    set), so no log line, warning or traceback of Dask's reaches the user, even at shutdown
+    or interpreter exit; tasks' results and errors reach nsim through the scheduler."""
+    _silence()
+    if os.environ.get("NSIM_DEBUG"):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - fd 2 lives as long as the process
 
 
 class PrivateNanny(Nanny):
@@ -65,6 +80,16 @@ def _silence() -> dict[str, int]:
         logger.setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"distributed(\.|$)")
     return old
+
+
+def silence_for_good() -> None:
+    """For a command whose process ends with its run: Dask logs nothing below CRITICAL and
+    warns nothing until the process exits (its atexit handlers included), and the Python
+    processes it starts (multiprocessing's resource tracker, worker processes) ignore
+    warnings."""
+    _silence()
+    if not os.environ.get("NSIM_DEBUG") and "ignore" not in sys.warnoptions:
+        sys.warnoptions.append("ignore")  # passed to child interpreters as -W ignore
 
 
 @contextmanager
