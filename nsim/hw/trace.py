@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from nsim.events.base import Event
 from nsim.events.writer import RequestContext, TraceFormat, TraceWriter
 from nsim.hw import safefs
+from nsim.report.outputs import date_trace
 
 if TYPE_CHECKING:
     from nsim.hw.workdir import Workdir
@@ -32,7 +33,8 @@ def node_name() -> str:
 
 
 class Trace:
-    """Appends nova-compute records to a file."""
+    """Appends nova-compute records to a file; closed, the file's mtime is its last line's time
+    (as `nsim simulate` dates its traces), so the year of journald stamps reads back."""
 
     def __init__(self, path: Path, fmt: TraceFormat = "journal", release: str = RELEASE,
                  host: str | None = None, fd: int | None = None) -> None:
@@ -45,6 +47,8 @@ class Trace:
                                    pid=os.getpid())
         self._lock = threading.Lock()
         self._fd: int | None = fd
+        self.last: datetime | None = None
+        """The stamp of the last record written."""
         if fd is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -69,6 +73,7 @@ class Trace:
         with self._lock:
             when = datetime.now()
             self._writer.emit(when, event, instance=instance, context=context, traceback=traceback)
+            self.last = when
             text = self._buf.getvalue()
             self._buf.seek(0)
             self._buf.truncate()
@@ -86,5 +91,7 @@ class Trace:
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
+                if self.last is not None:
+                    date_trace(self._fd, self.last)
                 os.close(self._fd)
                 self._fd = None

@@ -8,6 +8,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -108,3 +109,10 @@ def replacing(path: str | Path) -> Iterator[IO[str]]:
     """A text file (UTF-8) open on a temporary name beside `path`; see `replacing_path`."""
     with replacing_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as out:
         yield out
+
+
+def date_trace(target: str | int, last: datetime) -> None:
+    """Give a written trace (a path, or a descriptor open on it) the modification time of its
+    last line, `last`: journald stamps carry no year, and readers take it from the mtime."""
+    when = last.timestamp()
+    os.utime(target, (when, when))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nsim.cli.common import DiagnosticPrinter, number_arg, refuse_overwrite, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE
-from nsim.report.outputs import replacing, replacing_path
+from nsim.report.outputs import date_trace, replacing, replacing_path
 from nsim.report.progress import reading, showing
 
 if TYPE_CHECKING:
@@ -111,11 +111,9 @@ def _simulate_into(scenario: Scenario, output: str, seed: int | None,
 
 
 def _date(paths: Iterable[str], end: datetime) -> None:
-    """Give each written trace the modification time `end`, the simulated clock's end (its
-    last line's time): journald stamps carry no year, and readers take it from the mtime."""
-    when = end.timestamp()
+    """Date each written trace by the simulated clock's end, its last line's time."""
     for path in paths:
-        os.utime(path, (when, when))
+        date_trace(path, end)
 
 
 def register(subparsers: Any) -> None:
