@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nsim
-from nsim.logs.attribution import Attribution, build_lock_instance
+from nsim.logs.attribution import Attribution, lock_instance
 
 A = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
 B = "0b5a7c4e-1f2d-4e3a-9b8c-7d6e5f4a3b2c"
@@ -45,7 +45,7 @@ def test_a_build_lock_names_its_instance_and_ties_its_request(tmp_path: Path) ->
     assert who.observe(acquired) == A
     assert who.observe(claim) == A           # untagged, attributed by its request
     assert who.observe(released) == A
-    assert build_lock_instance(claim) is None
+    assert lock_instance(claim) is None
 
 
 def test_a_tagged_line_ties_and_a_second_instance_makes_the_request_ambiguous(

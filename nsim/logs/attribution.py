@@ -1,20 +1,20 @@
-"""Which instance a record is about: its `[instance: U]` tag, the build lock it names (nova
-locks each build on the instance's uuid), or else the request it serves, once that request
-has named exactly one instance. Used alike by the replay, the TUI and `nsim diff`."""
+"""Which instance a record is about: its `[instance: U]` tag, the lock it names (nova
+serializes a build, a delete, a reboot … on the instance's uuid: `utils.synchronized(
+instance.uuid)` in nova/compute/manager.py), or else the request it serves, once that request
+has named exactly one instance. Used alike by the replay and the TUI."""
 
 from __future__ import annotations
 
 from nsim.events import lock
 from nsim.logs.record import Record
-from nsim.nova.names import BUILD_FUNCTION, is_uuid, owner_function
+from nsim.nova.names import is_uuid
 
 
-def build_lock_instance(rec: Record) -> str | None:
-    """The instance whose build lock (`_locked_do_build_and_run_instance`) the record's lock
-    line names, if it is one."""
+def lock_instance(rec: Record) -> str | None:
+    """The instance a lock line names (a lock named by an instance uuid), if it is one."""
     ev = rec.event
     if isinstance(ev, lock.LockAcquiring | lock.LockAcquired | lock.LockReleased) \
-            and owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
+            and is_uuid(ev.name):
         return ev.name
     return None
 
@@ -29,11 +29,11 @@ class Attribution:
 
     def observe(self, rec: Record) -> str | None:
         """The record's instance, after learning what the record ties together: a tagged
-        line or the build lock's acquisition ties its request to the instance."""
+        line or the acquisition of the instance's lock ties its request to the instance."""
         if rec.instance:
             self._tie(rec.request_id, rec.instance)
             return rec.instance
-        locked = build_lock_instance(rec)
+        locked = lock_instance(rec)
         if locked is not None:
             if isinstance(rec.event, lock.LockAcquired):
                 self._tie(rec.request_id, locked)
@@ -44,9 +44,11 @@ class Attribution:
         """The record's instance as known so far (nothing is learnt)."""
         if rec.instance:
             return rec.instance
-        if rec.request_id:
-            return self._by_request.get(rec.request_id) or None
-        return None
+        return self.request_instance(rec.request_id) if rec.request_id else None
+
+    def request_instance(self, request_id: str) -> str | None:
+        """The one instance the request has named so far, if exactly one."""
+        return self._by_request.get(request_id) or None
 
     def _tie(self, request_id: str | None, uuid: str) -> None:
         if request_id:

@@ -19,9 +19,8 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from nsim.events.lock import LOCKUTILS
+from nsim.logs.attribution import Attribution
 from nsim.logs.record import Record
-from nsim.nova.names import is_uuid
 
 # Records per sealed chunk, and decoded chunks kept in memory.
 CHUNK = 1024
@@ -48,17 +47,6 @@ def search_text(rec: Record) -> str:
     return " ".join(parts).replace("\n", " ")
 
 
-def owner(rec: Record) -> str | None:
-    """The instance a record names: its `[instance: U]`, or the uuid an instance lock is named by."""
-    if rec.instance:
-        return rec.instance
-    if rec.logger == LOCKUTILS:
-        name = getattr(rec.event, "name", None)
-        if isinstance(name, str) and is_uuid(name):
-            return name
-    return None
-
-
 class _Chunk:
     """One sealed chunk: the pickled records and their search text, both compressed."""
 
@@ -83,7 +71,7 @@ class RecordStore:
         self.hosts: list[str] = []
         self.host_names: set[str] = set()
         self.owners: list[str | None] = []
-        """The instance each record belongs to: its `[instance: U]`, else its request's."""
+        """The instance each record belongs to (nsim.logs.attribution)."""
         self.requests: list[str | None] = []
         self.ranks = bytearray()
         """The `RANKS` of each record's level."""
@@ -93,24 +81,15 @@ class RecordStore:
         self._open: list[Record] = []
         self._decoded: OrderedDict[int, list[Record]] = OrderedDict()
         self._lock = threading.Lock()
-        self._request_owner: dict[str, str] = {}
+        self._attribution = Attribution()
 
     def __len__(self) -> int:
         return len(self.flags)
 
     def append(self, rec: Record, host: str) -> int:
         """Add a record; returns its index."""
-        named = owner(rec)
-        req = rec.request_id
-        if req is not None:
-            req = sys.intern(req)
-            known = self._request_owner.get(req)
-            if named is not None and known is None:
-                self._request_owner[req] = named
-            elif named is not None and known != named:
-                self._request_owner[req] = ""  # one request, several instances: ambiguous
-            elif named is None:
-                named = known or None
+        named = self._attribution.observe(rec)
+        req = sys.intern(rec.request_id) if rec.request_id is not None else None
         with self._lock:
             self.times.append(epoch(rec.timestamp) if rec.timestamp is not None else _NO_TIME)
             self.hosts.append(sys.intern(host))
@@ -160,7 +139,7 @@ class RecordStore:
 
     def request_owner(self, request: str) -> str | None:
         """The one instance a request's records name, if they name exactly one."""
-        return self._request_owner.get(request) or None
+        return self._attribution.request_instance(request)
 
     def _texts(self, n: int) -> tuple[str, array[int] | list[int]]:
         """Chunk `n`'s search text (records joined by newlines) and where each record starts."""

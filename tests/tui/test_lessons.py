@@ -6,6 +6,8 @@ import gzip
 import json
 import os
 import re
+import subprocess
+import sys
 import tomllib
 import zipfile
 from pathlib import Path
@@ -154,12 +156,23 @@ def test_cited_files_are_files_of_that_release_in_the_extract_of_nova_s_log_call
     assert checked >= 10
 
 
-@pytest.mark.skipif(not os.environ.get("NSIM_NOVA_WHEELS"),
-                    reason="set NSIM_NOVA_WHEELS to a folder of nova wheels to check against them")
+def _nova_wheels(versions: set[str]) -> Path:
+    """A folder with nova's wheel of each version: NSIM_NOVA_WHEELS, else one next to the
+    venv, filled with `pip download nova==V --no-deps` from the project's package index."""
+    folder = Path(os.environ.get("NSIM_NOVA_WHEELS") or Path(sys.prefix) / "nova-wheels")
+    for version in sorted(versions):
+        if not list(folder.glob(f"nova-{version}-*.whl")):
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d",
+                            str(folder), f"nova=={version}"], check=True, capture_output=True,
+                           timeout=600)
+    return folder
+
+
 def test_nova_sources_against_the_wheels() -> None:
-    """Each listed name is in that file of that release (pip download nova==V --no-deps)."""
-    folder = Path(os.environ["NSIM_NOVA_WHEELS"])
-    for line in _verified():
+    """Each listed name is in that file of that release (nova's own wheel, read here)."""
+    lines = _verified()
+    folder = _nova_wheels({line.split()[0] for line in lines})
+    for line in lines:
         version, path, name = line.split()
         (wheel,) = folder.glob(f"nova-{version}-*.whl")
         with zipfile.ZipFile(wheel) as archive:
