@@ -94,7 +94,6 @@ def number_arg(what: str, low: int | None = None, high: int | None = None
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}{bounds}")
         return value
 
-    parse.__name__ = what
     return parse
 
 
