@@ -22,6 +22,7 @@ from nsim.tui.cache_pane import CachePane
 from nsim.tui.event_pane import EventPane
 from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen, StatusBar
+from nsim.tui.histogram import HistogramScreen
 from nsim.tui.host_pane import HostPane
 from nsim.tui.i18n import translator
 from nsim.tui.instance_pane import InstancePane
@@ -426,6 +427,15 @@ class NsimApp(App[None]):
     def action_clear_filters(self) -> None:
         if self.view.filters:
             self._set_filters([])
+
+    def action_histogram(self) -> None:
+        store = self.session.store
+        self.push_screen(HistogramScreen(store.times, store.flags, self.tr("Records over time"),
+                                         self.tr("Enter goes there · Esc closes")), self._dated)
+
+    def _dated(self, start: float | None) -> None:
+        if start is not None and self.view.go_to_time(start) is not None:
+            self._show()
 
     def action_go_to_time(self) -> None:
         self.push_screen(Prompt(self.tr("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])")), self._timed)

@@ -39,7 +39,7 @@ KEYS: list[BindingType] = [
                     "request, an instance prefix, else a regex; ! hides what matches"),
     Binding("x", "filters", "filters", show=False,
             tooltip="the filters in force: remove one"),
-    Binding("i", "filter_here('instance')", "this instance", show=False,
+    Binding("I", "filter_here('instance')", "this instance", show=False,
             tooltip="filter by this record's instance (again: remove)"),
     Binding("r", "filter_here('request')", "this request", show=False,
             tooltip="filter by this record's request (again: remove)"),
@@ -55,6 +55,8 @@ KEYS: list[BindingType] = [
     Binding("F", "follow", "follow", show=False,
             tooltip="follow: read what is appended to the files (as tail -f); at the last "
                     "record, stay at the last"),
+    Binding("i", "histogram", "histogram", show=False,
+            tooltip="records and errors over time; Enter on a row goes there"),
     Binding("t", "go_to_time", "time", show=False,
             tooltip="go to a time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"),
     Binding("space", "play", "play", show=False, tooltip="play / pause"),

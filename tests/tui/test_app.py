@@ -250,11 +250,11 @@ async def test_filters_stack_are_listed_and_come_off_one_at_a_time() -> None:
 async def test_the_instance_filter_keeps_the_instance_lock_and_its_request() -> None:
     session = seed_session()
     async with running(session) as (app, pilot):
-        await press(pilot, "i")
+        await press(pilot, "I")
         assert app.view.contains(0) and "acquired by" in session.store.get(0).message
         assert session.store.get(0).instance is None  # named only by the lock
         assert len(app.view) == seed_records() and f"+instance {UUID[:8]}" in title(app)
-        await press(pilot, "i")
+        await press(pilot, "I")
         assert title(app) == "Log"
         await press(pilot, "r")
         assert len(app.view) == sum(1 for i in range(seed_records())
@@ -306,7 +306,7 @@ async def test_nothing_readable_still_opens_an_empty_screen(tmp_path: Path) -> N
     session = Session([str(tmp_path / "gone.journal")], year=YEAR)
     async with running(session) as (app, pilot):
         assert len(app.view) == 0 and "No records yet" in str(app.query_one(LogPane).render())
-        await press(pilot, "j", "k", "end", "e", "i", "space")
+        await press(pilot, "j", "k", "end", "e", "I", "space")
         assert "record 0/0" in status(app) and pane(app, "instance") == "No instance yet."
 
 
