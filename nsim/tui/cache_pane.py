@@ -22,22 +22,24 @@ class CachePane(Pane):
         host = moment.host
         if host is None:
             self.border_subtitle = ""
-            self.set_body(Text("No host yet.", style="dim"))
+            self.set_body(Text(self.tr("No host yet."), style="dim"))
             return
         cache = host.cache
-        self.border_subtitle = f"hits {cache.hits} · misses {cache.misses}"
+        self.border_subtitle = self.tr("hits {hits} · misses {misses}").format(
+            hits=cache.hits, misses=cache.misses)
         body = Text()
         body.append(f"{host.base_dir or '<instances_path>/' + host.config.base_dir_name}/\n", "dim")
         if not cache.files:
-            body.append("no base files yet", "dim")
+            body.append(self.tr("no base files yet"), "dim")
         files = list(cache.files.values())
         for base in files[-_SHOWN:]:
             body.append(f"{base.filename[:12]}… ", "bold")
             body.append(f"{base.state.value:<11}", STATE_STYLE[base.state])
-            body.append(f" image {(base.image_id or '?')[:8]}", "cyan")
-            users = ", ".join(sorted(u[:8] for u in base.users)) or "none"
-            body.append(f"  users {users}\n")
+            body.append(f" {self.tr('image')} {(base.image_id or '?')[:8]}", "cyan")
+            users = ", ".join(sorted(u[:8] for u in base.users)) or self.tr("none")
+            body.append(f"  {self.tr('users')} {users}\n")
         if len(files) > _SHOWN:
-            body.append(f"… and {len(files) - _SHOWN} more\n", "dim")
+            body.append(self.tr("… and {count} more").format(count=len(files) - _SHOWN) + "\n",
+                        "dim")
         body.rstrip()
         self.set_body(body)

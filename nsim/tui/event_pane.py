@@ -40,7 +40,7 @@ class EventPane(Pane):
         rec = moment.record
         if rec is None:
             self.border_subtitle = ""
-            self.set_body(Text("No record.", style="dim"))
+            self.set_body(Text(self.tr("No record."), style="dim"))
             return
         body = Text()
         if rec.event is not None:
@@ -50,8 +50,8 @@ class EventPane(Pane):
                         "dim")
             _fields(body, rec.event.model_dump(), 2)
         else:
-            self.border_subtitle = "not in the catalog"
-            body.append("no event kind for this message\n", "dim")
+            self.border_subtitle = self.tr("not in the catalog")
+            body.append(self.tr("no event kind for this message") + "\n", "dim")
         envelope = {
             "source": f"{rec.source}:{rec.line}" + (f" (+{rec.lines - 1} lines)" if rec.lines > 1 else ""),
             "time": rec.timestamp.isoformat(sep=" ") if rec.timestamp else None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import events
 
@@ -18,7 +20,8 @@ def _num(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
-def gauge(host: Host, resource: str, width: int = GAUGE_WIDTH) -> Text:
+def gauge(host: Host, resource: str, width: int = GAUGE_WIDTH,
+          tr: Callable[[str], str] = str) -> Text:
     """A bar of `width` cells: baseline (reserved and earlier instances), live claims, free."""
     tracker = host.tracker
     total, used = tracker.totals[resource], tracker.used(resource)
@@ -37,10 +40,10 @@ def gauge(host: Host, resource: str, width: int = GAUGE_WIDTH) -> Text:
     reserved = {"memory": host.config.reserved_host_memory_mb,
                 "disk": host.config.reserved_host_disk_mb / 1024,
                 "vcpu": host.config.reserved_host_cpus}[resource]
-    line.append(f"{'':<7}reserved {reserved:g}", "grey50")
+    line.append(f"{'':<7}{tr('reserved')} {reserved:g}", "grey50")
     if baseline != reserved:
-        line.append(f" · before the log {baseline - reserved:g}", "grey50")
-    line.append(f" · claims {_num(claimed)}\n", "green")
+        line.append(f" · {tr('before the log')} {baseline - reserved:g}", "grey50")
+    line.append(f" · {tr('claims')} {_num(claimed)}\n", "green")
     return line
 
 
@@ -58,7 +61,7 @@ class HostPane(Pane):
         host = moment.host
         if host is None:
             self.border_subtitle = ""
-            self.set_body(Text("No host yet.", style="dim"))
+            self.set_body(Text(self.tr("No host yet."), style="dim"))
             return
         self.border_subtitle = host.name + (f" (node {host.node})" if host.node not in (None, host.name)
                                             else "")
@@ -66,19 +69,19 @@ class HostPane(Pane):
         inner = self.size.width - 4  # borders and padding
         width = max(6, min(30, inner - 24)) if inner > 0 else GAUGE_WIDTH
         for resource in RESOURCES:
-            body.append_text(gauge(host, resource, width))
+            body.append_text(gauge(host, resource, width, self.tr))
         claims = host.tracker.claims
-        body.append(f"live claims {len(claims)}\n", "bold")
+        body.append(f"{self.tr('live claims')} {len(claims)}\n", "bold")
         for uuid, claim in list(claims.items())[-5:]:
             body.append(f"  {uuid[:8]}  {_num(claim.memory_mb)} MB  {_num(claim.disk_gb)} GB  "
                         f"{_num(claim.vcpus)} vCPU\n")
         held = [lk for lk in host.locks.locks.values() if lk.holder is not None]
         if held:
-            body.append("locks held\n", "bold")
+            body.append(self.tr("locks held") + "\n", "bold")
             for lk in held[-4:]:
                 assert lk.holder is not None
                 name = lk.name if len(lk.name) <= 20 else lk.name[:12] + "…"
                 body.append(f"  {name} ", "magenta")
-                body.append(f"by {lk.holder.owner.rsplit('.', 1)[-1]}\n", "dim")
+                body.append(f"{self.tr('by')} {lk.holder.owner.rsplit('.', 1)[-1]}\n", "dim")
         body.rstrip()
         self.set_body(body)

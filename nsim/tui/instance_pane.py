@@ -44,7 +44,7 @@ class InstancePane(Pane):
         inst = moment.instance
         if inst is None:
             self.border_subtitle = ""
-            self.set_body(Text("No instance yet.", style="dim"))
+            self.set_body(Text(self.tr("No instance yet."), style="dim"))
             return
         self.border_subtitle = inst.uuid[:8]
         body = Text()
@@ -56,6 +56,7 @@ class InstancePane(Pane):
             body.append(f"{label:<12}")
             body.append(f"{value}\n", STATE_STYLE.get(value, "dim" if value == "None" else ""))
         if inst.image_cache is not None:
-            body.append(f"{'image':<12}{(inst.image_id or '?')[:8]} (cache {inst.image_cache})\n")
+            body.append(f"{self.tr('image'):<12}{(inst.image_id or '?')[:8]} "
+                        f"({self.tr('cache')} {inst.image_cache})\n")
         body.append_text(phase_strip(inst))
         self.set_body(body)

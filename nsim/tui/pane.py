@@ -25,6 +25,10 @@ class Pane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield self._body
 
+    def tr(self, text: str) -> str:
+        """`text` in the UI's language (the app's translator, nsim.tui.i18n)."""
+        return self.app.tr(text)  # type: ignore[attr-defined,no-any-return]
+
     def set_body(self, body: Text | RenderableType, plain: str | None = None) -> None:
         self.plain = body.plain if isinstance(body, Text) else (plain or "")
         self._body.update(body)

@@ -22,11 +22,11 @@ class ViolationsPane(Pane):
     def show(self, moment: Moment) -> None:
         session = self.session
         found = moment.findings
-        self.border_subtitle = (f"{len(found)} so far of {len(session.findings)}"
-                                f" · notices {session.notice_count}")
+        self.border_subtitle = self.tr("{found} so far of {total} · notices {notices}").format(
+            found=len(found), total=len(session.findings), notices=session.notice_count)
         body = Text()
         if not found and not session.notices:
-            body.append("None so far: the log agrees with the model.", "green")
+            body.append(self.tr("None so far: the log agrees with the model."), "green")
         for f in found[-_SHOWN:]:
             here = f.index == moment.index
             v = f.violation
@@ -35,9 +35,10 @@ class ViolationsPane(Pane):
             body.append(f"[{v.rule}] ", "red")
             body.append(v.message + "\n", "bold" if here else "")
         for notice in session.notices[:_SHOWN]:
-            body.append("notice ", "bold yellow")
+            body.append(self.tr("notice") + " ", "bold yellow")
             body.append(str(notice) + "\n", "yellow")
         if session.notice_count > _SHOWN:
-            body.append(f"… {session.notice_count - _SHOWN} more notices\n", "yellow")
+            body.append(self.tr("… {count} more notices").format(
+                count=session.notice_count - _SHOWN) + "\n", "yellow")
         body.rstrip()
         self.set_body(body)

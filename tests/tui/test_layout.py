@@ -13,6 +13,7 @@ from nsim.tui.footer import HelpScreen
 from nsim.tui.i18n import table
 from nsim.tui.keys import KEYS
 from nsim.tui.log_pane import WIDE, LogPane
+from nsim.tui.pane import Pane
 from nsim.tui.tour import Tour, load
 from tests.tui.helpers import UUID, answer, press, running, seed_session, sync, wait_indexed
 
@@ -95,6 +96,12 @@ async def test_lang_zh_translates_titles_status_footer_and_help() -> None:
         assert "记录 1/" in status and "暂停" in status and "record" not in status
         footer = {b.binding.description for b in app.active_bindings.values() if b.binding.show}
         assert {"下一条", "搜索", "过滤", "帮助", "退出"} <= footer
+        await press(pilot, "end")  # every pane has something to say at the last record
+        bodies = {n: app.query_one(f"#{n}", Pane).plain for n in ("host", "cache", "violations")}
+        assert "当前申领" in bodies["host"] and "预留" in bodies["host"]
+        assert "使用者" in bodies["cache"] and "users" not in bodies["cache"]
+        assert "目前没有" in bodies["violations"] or "[" in bodies["violations"]
+        assert "命中" in str(app.query_one("#cache").border_subtitle)
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert all(any("\u4e00" <= c <= "\u9fff" for c in b.tooltip) for b in app.screen.bindings)
