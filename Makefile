@@ -15,6 +15,8 @@ SYSTEM_PACKAGES := qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clie
 SYSTEM_PACKAGES += tmux
 # nsim's speed is measured against lnav's (benchmarks/bench_vs_lnav.py).
 SYSTEM_PACKAGES += lnav
+# `nsim completion zsh|fish` is checked by those shells (tests/test_completion.py).
+SYSTEM_PACKAGES += zsh fish
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
