@@ -61,7 +61,7 @@ def test_bash_completes_every_sub_command_and_their_options(tmp_path: Path) -> N
     assert "completion" in offered and "fleet" in offered
     assert _complete_in_bash(script, "nsim fleet ") == ["-h", "--help", "parse", "replay"]
     assert set(_complete_in_bash(script, "nsim replay --format ")) == {"auto", "journal", "oslo", "json"}
-    assert set(_complete_in_bash(script, "nsim hw boot --f")) == {"--flavor", "--format", "--fault"}
+    assert set(_complete_in_bash(script, "nsim hw boot --f")) == {"--flavor", "--fault"}
 
 
 def test_fish_completes_every_sub_command(tmp_path: Path) -> None:

@@ -116,20 +116,36 @@ def add_host_config_arg(p: argparse.ArgumentParser,
     p.add_argument("--host-config", metavar="FILE", type=host_config_arg, help=help)
 
 
-def add_report_args(p: argparse.ArgumentParser) -> None:
-    """--json or --quiet: the forms of a replay report."""
+def add_output_form(p: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """The one spelling of a result's form across commands: `--to text|json` (`--json` is
+    short for `--to json`); `parse --to` has its own record forms. Returns the group, so that
+    a command may add a form that excludes JSON (replay's --quiet)."""
     form = p.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="print the result as JSON")
-    form.add_argument("-q", "--quiet", action="store_true",
-                      help="print only the verdict and the counts (hosts, boots, violations)")
+    form.add_argument("--to", choices=("text", "json"), default="text",
+                      help="the result as text (default) or JSON")
+    form.add_argument("--json", dest="to", action="store_const", const="json",
+                      help="same as --to json")
+    return form
 
 
-def add_input_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    """The forms of a replay report: text, JSON, or --quiet (the verdict and counts only)."""
+    add_output_form(p).add_argument(
+        "-q", "--quiet", action="store_true",
+        help="print only the verdict and the counts (hosts, boots, violations)")
+
+
+def add_log_options(p: argparse.ArgumentParser) -> None:
+    """How the input logs are read, the same in every command that reads logs."""
     p.add_argument("--format", choices=FORMATS, default="auto",
                    help="input format (default: detected per file)")
     p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="log files (.gz read as such; - = stdin)")
+    add_log_options(p)
 
 
 def refuse_overwrite(outputs: list[tuple[str, str | None]], inputs: list[str | None]) -> bool:

@@ -74,7 +74,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if result.errors and not result.counts.records:
         print(result.counts.summary(), file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
+    if args.to == "json":
         json.dump(replay_out.to_json(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:

@@ -323,11 +323,11 @@ class NoBoots(NsimError, ValueError):
 
 
 def read(path: str, year: int | None = None,
-         on_diagnostic: Callable[[Diagnostic], None] | None = None
+         on_diagnostic: Callable[[Diagnostic], None] | None = None, fmt: str = "auto"
          ) -> tuple[list[BootTrace], ReplayResult, ParseRun]:
     """The boots of one log file, its replay, and the parse run (its errors and diagnostics;
     `on_diagnostic` sees each diagnostic as it comes)."""
-    run = ParseRun([path], year=year, on_diagnostic=on_diagnostic)
+    run = ParseRun([path], fmt=fmt, year=year, on_diagnostic=on_diagnostic)
     boots, replayed = collect(run)
     return boots, replayed, run
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from nsim.cli.common import DiagnosticPrinter, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, add_log_options, add_output_form, refuse_overwrite
 from nsim.compare import PLOT_SIZES
 from nsim.errors import EXIT_OK, EXIT_USAGE
 from nsim.report.outputs import replacing_path
@@ -23,7 +23,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     printer = DiagnosticPrinter()
     try:
-        result = compare(args.a, args.b, year=args.year, on_diagnostic=printer)
+        result = compare(args.a, args.b, fmt=args.format, year=args.year,
+                         on_diagnostic=printer)
     except UnreadableLog:
         return EXIT_USAGE  # the printer said why, as file: message
     except NoBoots as exc:
@@ -32,7 +33,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         printer.close()
-    if args.json:
+    if args.to == "json":
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -55,9 +56,9 @@ def register(subparsers: Any) -> None:
                     "be read or holds no boot.")
     p.add_argument("a", metavar="A", help="first log (e.g. the real one)")
     p.add_argument("b", metavar="B", help="second log (e.g. the simulated twin)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_output_form(p)
     p.add_argument("--plot", metavar="OUT.png", help="draw the timeline into this PNG")
     p.add_argument("--plot-size", choices=PLOT_SIZES, default="auto",
                    help="auto: the height grows with the boots; slide: 16:9 for a presentation")
-    p.add_argument("--year", type=year_arg, help="year of journald stamps that carry none")
+    add_log_options(p)
     p.set_defaults(func=cmd_diff)

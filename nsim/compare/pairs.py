@@ -154,12 +154,13 @@ def pair(a: list[BootTrace], b: list[BootTrace]) -> tuple[list[tuple[BootTrace, 
 
 
 def compare(a: str, b: str, year: int | None = None,
-            on_diagnostic: Callable[[Diagnostic], None] | None = None) -> DiffResult:
+            on_diagnostic: Callable[[Diagnostic], None] | None = None,
+            fmt: str = "auto") -> DiffResult:
     """Compare the boots of log `a` with those of log `b`. Both are read (`on_diagnostic` sees
     each problem of either); UnreadableLog when either cannot be read, NoBoots when either
     holds no boot."""
-    boots_a, _, run_a = read(a, year, on_diagnostic)
-    boots_b, _, run_b = read(b, year, on_diagnostic)
+    boots_a, _, run_a = read(a, year, on_diagnostic, fmt)
+    boots_b, _, run_b = read(b, year, on_diagnostic, fmt)
     if run_a.errors or run_b.errors:
         raise UnreadableLog(run_a.errors + run_b.errors)
     empty = list(dict.fromkeys(path for path, boots in ((a, boots_a), (b, boots_b)) if not boots))

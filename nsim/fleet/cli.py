@@ -16,13 +16,12 @@ from nsim.cli.common import (
     SEE_COMMANDS,
     DiagnosticPrinter,
     add_host_config_arg,
+    add_log_options,
     add_report_args,
     exit_epilog,
     number_arg,
-    year_arg,
 )
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
-from nsim.logs.schema import FORMATS
 from nsim.report.progress import showing
 
 if TYPE_CHECKING:
@@ -35,10 +34,7 @@ def _add_fleet_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("patterns", nargs="+", metavar="GLOB",
                    help="log files or quoted GLOBs, expanded by nsim (`**` recurses); "
                         "workers must see them at the same paths")
-    p.add_argument("--format", choices=FORMATS, default="auto",
-                   help="input format (default: detected per file)")
-    p.add_argument("--year", type=year_arg,
-                   help="year of journald stamps that carry none (default: from file mtime)")
+    add_log_options(p)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=number_arg("a number of workers", 1), metavar="N",
                        help="worker processes of the local cluster (default: one per core)")
@@ -158,7 +154,7 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         sys.stderr.write(run.fleet.to_text(unreadable=False))
         print(result.counts.summary(), file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
+    if args.to == "json":
         report = replay_out.to_json(result)
         report["fleet"] = run.fleet.to_json()
         json.dump(report, sys.stdout, indent=2)

@@ -9,7 +9,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from nsim.cli.common import SEE_COMMANDS, add_host_config_arg, exit_epilog, number_arg
+from nsim.cli.common import (
+    SEE_COMMANDS,
+    add_host_config_arg,
+    add_output_form,
+    exit_epilog,
+    number_arg,
+)
 from nsim.errors import EXIT_FAILED, EXIT_OK, EXIT_PREREQUISITE
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
@@ -111,7 +117,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
     from nsim.hw.boot import BootOptions, boot
     workdir = _workdir(args)
     config = args.host_config
-    opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.format,
+    opts = BootOptions(image=args.image, flavor=args.flavor, count=args.count, fmt=args.trace_format,
                        trace_path=Path(args.output).resolve() if args.output else None,
                        fault=args.fault, network=args.network, virt_type=args.virt_type,
                        host_config=config, wait_for_guest=not args.no_wait,
@@ -122,7 +128,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
             print(message, file=sys.stderr)
 
         result = boot(workdir, opts, on_progress=step)
-    if args.json:
+    if args.to == "json":
         out = asdict(result)
         out["trace"] = str(result.trace)
         json.dump(out, sys.stdout, indent=2)
@@ -194,8 +200,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--flavor", required=True, metavar="NAME", help="m1.nano, m1.tiny, ...")
     p.add_argument("--count", type=number_arg("a whole number"), default=1, metavar="N",
                    help="instances at once (1-8)")
-    p.add_argument("--format", choices=("journal", "oslo"), default="journal",
-                   help="trace format (default journal, as devstack's journald)")
+    p.add_argument("--trace-format", choices=("journal", "oslo"), default="journal",
+                   help="the trace's format (default journal, as devstack's journald)")
     p.add_argument("-o", "--output", metavar="TRACE",
                    help="append the trace here (default: WORKDIR/nova-compute.journal|.log)")
     p.add_argument("--fault", choices=tuple(FAULTS), metavar="FAULT",
@@ -210,7 +216,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--stop-after", choices=STOP_STEPS, metavar="STEP",
                    help="freeze the boot (SIGSTOP) after STEP to look at the host mid-boot, "
                         f"then `kill -CONT` it: {', '.join(STOP_STEPS)}")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_output_form(p)
     p.set_defaults(func=_guarded(cmd_boot))
 
     p = sub.add_parser("delete", help="terminate instances: destroy domains, remove files",

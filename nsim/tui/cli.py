@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nsim.cli.common import add_host_config_arg, add_input_args, year_arg
+from nsim.cli.common import add_host_config_arg, add_input_args, add_log_options
 from nsim.errors import EXIT_OK, EXIT_USAGE
 
 SEED_YEAR = 2017
@@ -65,9 +65,9 @@ def cmd_teach(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     path = args.file or str(seed_path())
     year = args.year if args.year is not None or args.file else SEED_YEAR
-    if refused([path], year=year):
+    if refused([path], args.format, year):
         return EXIT_USAGE
-    session = Session([path], year=year)
+    session = Session([path], year=year, fmt=args.format)
     NsimApp(session, Tour(lesson, session)).run()
     return EXIT_OK
 
@@ -97,6 +97,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="a boot log (default: the bundled seed boot, a 2017 devstack)")
     p.add_argument("--lang", choices=languages(), default="en",
                    help="language of the lesson and the UI")
-    p.add_argument("--year", type=year_arg,
-                   help="year of journald stamps that carry none (default: from file mtime)")
+    add_log_options(p)
     p.set_defaults(func=cmd_teach)
