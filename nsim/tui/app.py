@@ -105,27 +105,26 @@ class NsimApp(App[None]):
         self.panes: list[Pane] = [event, InstancePane(id="instance"), HostPane(id="host"),
                                   CachePane(id="cache")]
         self.lesson_pane = LessonPane(self.tour, id="lesson") if self.tour is not None else None
-        self.violations_pane = ViolationsPane(self.session, id="violations") if self.tour is None else None
+        self.violations_pane = ViolationsPane(self.session, id="violations")
         self.status_bar = StatusBar()
         self.log_pane.border_title = self.tr("Log")
         for pane in self.panes:
             pane.border_title = self.tr(pane.TITLE)
-        if self.violations_pane is not None:
-            self.violations_pane.border_title = self.tr(ViolationsPane.TITLE)
+        self.violations_pane.border_title = self.tr(ViolationsPane.TITLE)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield self.log_pane
                 if self.lesson_pane is not None:
                     yield self.lesson_pane
                 else:
-                    assert self.violations_pane is not None
-                    self.panes.append(self.violations_pane)
                     yield event
                     yield self.violations_pane
             with Vertical(id="right"):
                 yield from self.panes[1:4]
-                if self.lesson_pane is not None:
+                if self.lesson_pane is not None:  # teach: the event and violations beside
                     yield event
+                    yield self.violations_pane
+        self.panes.append(self.violations_pane)
         yield self.status_bar
         yield Footer()
 
@@ -192,7 +191,7 @@ class NsimApp(App[None]):
         # The record under the cursor and the model after it are as they were: only the
         # number of records, the counts and the progress move on.
         self.log_pane.refresh()
-        if self._moment is not None and self.violations_pane is not None:
+        if self._moment is not None:
             self.violations_pane.show(self._moment)
         self._status()
 

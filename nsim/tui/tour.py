@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
+from nsim.events.claim import ClaimAttempt
 from nsim.logs.record import Record
 from nsim.model.image_cache import cache_filename
 from nsim.tui import lessons
@@ -24,6 +25,7 @@ from nsim.tui.session import Moment, Session
 PANES = ("instance", "host", "cache", "event", "log")
 VALUES = (
     "instance", "request", "host", "node", "time", "flavor_memory", "flavor_disk", "flavor_vcpus",
+    "flavor_from",
     "reserved_memory", "memory_total", "disk_total", "vcpu_total", "memory_used", "disk_used",
     "vcpu_used", "image_id", "sha1", "instances_path", "base_dir", "base_file", "disk_path",
     "vm_state", "task_state", "power_state", "cache_state", "build_seconds",
@@ -68,6 +70,9 @@ class Lesson:
     """What a value the log does not give reads as."""
     cites: str
     """The label of a step's nova sources."""
+    flavor_from: dict[str, str]
+    """Where the flavor's sizes were read: "claim" (the claim's own line) or "xml" (the guest
+    XML, when the release no longer logs the claim's sizes), said in the lesson's words."""
     steps: tuple[Step, ...]
 
 
@@ -103,7 +108,9 @@ def load(lang: str) -> Lesson:
     try:
         return Lesson(lang=lang, title=str(text["title"]), progress=str(text["progress"]),
                       keys=str(text["keys"]), missing=str(text["missing"]),
-                      unknown=str(text["unknown"]), cites=str(text["cites"]), steps=tuple(steps))
+                      unknown=str(text["unknown"]), cites=str(text["cites"]),
+                      flavor_from={k: str(v) for k, v in dict(text["flavor_from"]).items()},
+                      steps=tuple(steps))
     except KeyError as exc:
         raise LessonError(f"{text_path}: needs a top-level {exc.args[0]}") from None
 
@@ -206,13 +213,21 @@ class Tour:
         if inst.claim is not None:
             candidates |= {"flavor_memory": _num(inst.claim.memory_mb),
                            "flavor_disk": _num(inst.claim.disk_gb),
-                           "flavor_vcpus": _num(inst.claim.vcpus)}
+                           "flavor_vcpus": _num(inst.claim.vcpus),
+                           "flavor_from": self.lesson.flavor_from[
+                               "claim" if self._claim_logged(inst.uuid) else "xml"]}
         sha1, base_dir, inst_dir = candidates["sha1"], host.base_dir, host.instance_dir(inst.uuid)
         if sha1 and base_dir:
             candidates["base_file"] = f"{base_dir}/{sha1}"
         if inst_dir:
             candidates["disk_path"] = f"{inst_dir}/disk"
         out.update({k: v for k, v in candidates.items() if v is not None})
+
+    def _claim_logged(self, uuid: str) -> bool:
+        """Whether the log states the claim's sizes ("Attempting claim …", through Stein)."""
+        store = self.session.store
+        return any(owner == uuid and isinstance(store.get(i).event, ClaimAttempt)
+                   for i, owner in enumerate(store.owners))
 
     def _step_values(self, out: dict[str, str], at: Moment) -> None:
         rec, host, inst = at.record, at.host, at.instance

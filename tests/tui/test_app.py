@@ -371,3 +371,14 @@ async def test_playing_goes_on_under_the_help_and_a_prompt() -> None:
         await press(pilot, "escape", "slash")
         await until(pilot, lambda: (app.view.current or 0) > under_help)
         assert isinstance(app.focused, Input) and app.is_running
+
+
+@sync
+async def test_teach_has_the_violations_pane_and_e_goes_to_the_next_problem() -> None:
+    session = Session([str(Path("sample_logs") / "failed-spawn.journal")], year=YEAR)
+    async with running(session, Tour(load("en"), session)) as (app, pilot):
+        assert app.query_one("#violations").display and "Violations" in str(
+            app.query_one("#violations").border_title)
+        await press(pilot, "home", "e")
+        index = app.view.current
+        assert index is not None and session.store.get(index).level == "ERROR"

@@ -136,7 +136,7 @@ def test_every_step_cites_nova_sources_that_were_found_in_nova() -> None:
         for source in step.sources:
             assert source in verified, f"step {step.id}: {source!r} is not in nova_sources.txt"
     releases = {line.split()[0] for line in verified}
-    assert releases == {"16.1.8", "31.0.0"}  # Pike, and a newest release
+    assert releases == {"16.1.8", "34.0.0"}  # Pike, and the newest release (2026.2)
 
 
 def test_cited_files_are_files_of_that_release_in_the_extract_of_nova_s_log_calls() -> None:
@@ -228,3 +228,14 @@ def test_durations_are_shown_at_the_log_s_resolution() -> None:
     seed = seed_session().run()  # journald stamps: whole seconds
     strip = phase_strip(seed.moment(len(seed.store) - 1).instance).plain  # type: ignore[arg-type]
     assert re.search(r" \d+s ", strip) and not re.search(r"\d\.\d+s", strip), strip
+
+
+def test_the_lesson_says_where_the_flavor_was_read() -> None:
+    """A modern log states no claim sizes: the lesson says they come from the guest XML."""
+    modern = Session(["sample_logs/hw-boot.journal"]).run()
+    seed = Session(["sample_logs/seed-boot.journal"], year=2017).run()
+    for lang in languages():
+        lesson = load(lang)
+        claim = STEP_IDS.index("claim")
+        assert lesson.flavor_from["xml"] in Tour(lesson, modern).text(claim)
+        assert lesson.flavor_from["claim"] in Tour(lesson, seed).text(claim)
