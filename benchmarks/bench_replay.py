@@ -14,27 +14,16 @@ import time
 from pathlib import Path
 
 import nsim
+from benchmarks.workload import busy_scenario
 from nsim.replay.run import replay_records
 from nsim.sim.engine import simulate
-from nsim.sim.scenario import parse_scenario
+from nsim.sim.scenario import Scenario
 
 
-def scenario(boots: int) -> object:
-    return parse_scenario({
-        "seed": 3, "start": "2019-04-10T08:00:00",
-        "hosts": [{"name": "compute", "count": 4, "release": "stein", "memory_mb": 65536,
-                   "disk_gb": 2000, "vcpus": 32, "audit_interval": 60}],
-        "images": [{"id": "3b2f0c7e-9d4a-4e61-8c1b-5a7f2e9d0c14", "name": "cirros",
-                    "size_bytes": 21430272},
-                   {"id": "8e6a1d25-4b7c-4f0e-9a3d-2c5b7e1f9a60", "name": "ubuntu",
-                    "size_bytes": 593494016}],
-        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1},
-                    {"name": "m1.small", "memory_mb": 2048, "disk_gb": 20, "vcpus": 1}],
-        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": boots // 2, "interval": 0.5,
-                   "lifetime": {"dist": "uniform", "low": 20, "high": 60}},
-                  {"flavor": "m1.small", "image": "ubuntu", "count": boots - boots // 2,
-                   "interval": 0.5, "lifetime": {"dist": "uniform", "low": 20, "high": 60}}],
-    })
+def scenario(boots: int) -> Scenario:
+    """Four Stein hosts booting `boots` instances of two images; all are deleted later."""
+    return busy_scenario(boots, {"count": 4, "release": "stein", "memory_mb": 65536,
+                                 "disk_gb": 2000, "vcpus": 32}, "2019-04-10T08:00:00")
 
 
 def main() -> None:

@@ -24,30 +24,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.workload import busy_scenario
 from nsim.sim.engine import simulate
-from nsim.sim.scenario import Scenario, parse_scenario
+from nsim.sim.scenario import Scenario
 
 NSIM = str(Path(sys.executable).with_name("nsim"))
 
 
 def scenario(boots: int) -> Scenario:
     """One roomy Zed host booting `boots` instances of two images; all are deleted later."""
-    lifetime = {"dist": "uniform", "low": 20, "high": 60}
-    return parse_scenario({
-        "seed": 3, "start": "2023-03-14T08:00:00",
-        "hosts": [{"name": "compute", "release": "zed", "format": "journal",
-                   "memory_mb": 262144, "disk_gb": 8000, "vcpus": 128, "audit_interval": 60}],
-        "images": [{"id": "3b2f0c7e-9d4a-4e61-8c1b-5a7f2e9d0c14", "name": "cirros",
-                    "size_bytes": 21430272},
-                   {"id": "8e6a1d25-4b7c-4f0e-9a3d-2c5b7e1f9a60", "name": "ubuntu",
-                    "size_bytes": 593494016}],
-        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1},
-                    {"name": "m1.small", "memory_mb": 2048, "disk_gb": 20, "vcpus": 1}],
-        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": boots // 2, "interval": 0.5,
-                   "lifetime": lifetime},
-                  {"flavor": "m1.small", "image": "ubuntu", "count": boots - boots // 2,
-                   "interval": 0.5, "lifetime": lifetime}],
-    })
+    return busy_scenario(boots, {"release": "zed", "format": "journal", "memory_mb": 262144,
+                                 "disk_gb": 8000, "vcpus": 128}, "2023-03-14T08:00:00")
 
 
 def wall(cmd: Sequence[str], repeat: int) -> float:

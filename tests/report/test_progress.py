@@ -14,6 +14,7 @@ import pytest
 
 from nsim.report.progress import InputOffsets, Job, showing
 from tests.conftest import ROOT, SEED
+from tests.terminal import nsim_env, run_nsim
 
 ESCAPE = re.compile(r"\x1b\[")
 SUMMARY = re.compile(r"^\d+ records, \d+ events, \d+ unknown, \d+ bad lines$")
@@ -22,28 +23,8 @@ SUMMARY = re.compile(r"^\d+ records, \d+ events, \d+ unknown, \d+ bad lines$")
 def _stderr(argv: list[str], tty: bool, tmp_path: Path) -> str:
     """stderr of `nsim argv` (a pseudo-terminal of 100 columns when `tty`, else a pipe), with
     progress lines shown at once; stdout goes to a file."""
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    env.update(PYTHONPATH=str(ROOT), COLUMNS="100", TERM="xterm", NSIM_PROGRESS_DELAY="0")
-    cmd = [sys.executable, "-m", "nsim.cli", *argv]
     with open(tmp_path / "stdout", "w") as out:
-        if not tty:
-            return subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True, env=env,
-                                  timeout=120).stderr
-        parent, child = pty.openpty()
-        with subprocess.Popen(cmd, stdout=out, stderr=child, env=env) as proc:
-            os.close(child)
-            chunks = []
-            while True:
-                try:
-                    data = os.read(parent, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            proc.wait(timeout=120)
-    os.close(parent)
-    return b"".join(chunks).decode("utf-8", "replace")
+        return run_nsim(argv, "stderr", tty, nsim_env(NSIM_PROGRESS_DELAY="0"), other=out)
 
 
 @pytest.mark.parametrize("argv", [["replay", str(SEED), "--year", "2017"],

@@ -4,14 +4,11 @@ NO_COLOR respected. Commands run in a pseudo-terminal as a user runs them."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, SEED
+from tests.terminal import nsim_env, run_nsim
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HW = ROOT / "sample_logs" / "hw-boot.journal"
@@ -19,26 +16,7 @@ HW = ROOT / "sample_logs" / "hw-boot.journal"
 
 def _nsim(argv: list[str], tty: bool, **env: str) -> str:
     """stdout of `nsim argv`: in a pseudo-terminal of 100 columns when `tty`, else a pipe."""
-    environ = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    environ.update(PYTHONPATH=str(ROOT), COLUMNS="100", TERM="xterm", **env)
-    cmd = [sys.executable, "-m", "nsim.cli", *argv]
-    if not tty:
-        return subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=120).stdout
-    parent, child = pty.openpty()
-    with subprocess.Popen(cmd, stdout=child, stderr=subprocess.DEVNULL, env=environ) as proc:
-        os.close(child)
-        chunks = []
-        while True:
-            try:
-                data = os.read(parent, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        proc.wait(timeout=120)
-    os.close(parent)
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    return run_nsim(argv, "stdout", tty, nsim_env(**env)).replace("\r\n", "\n")
 
 
 def _tampered(tmp_path: Path) -> str:
