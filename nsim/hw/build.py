@@ -8,11 +8,12 @@ import signal
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
+from nsim.compute.manager import BuildFailed, build_and_run_instance
 from nsim.events import build as ev_build
 from nsim.events import claim as ev_claim
 from nsim.events import failure as ev_failure
@@ -30,8 +31,6 @@ from nsim.hw.context import (
     OWNER_EVENT_POP,
     OWNER_EVENT_PREPARE,
     VIF_PLUGGING_TIMEOUT,
-    Aborted,
-    BuildFailure,
     HostContext,
     InstanceResult,
     Timer,
@@ -87,6 +86,9 @@ class InstanceBuild(BaseFileSteps):
         self.paused_start = False
         self.record: dict[str, Any] | None = None
         self.ex = qemu_img.Executor(ctx.trace, self.req)
+        self.build_timer = self.spawn_timer = Timer()
+        self._held = ExitStack()
+        """The instance lock while the build holds it."""
 
     # -- logging -------------------------------------------------------------------------
     def log(self, event: Any, *, instance: bool = True, context: RequestContext | str | None = "req",
@@ -107,16 +109,13 @@ class InstanceBuild(BaseFileSteps):
                          f"dir), then `kill -CONT {os.getpid()}` to go on")
             os.kill(os.getpid(), signal.SIGSTOP)
 
-    # -- the build ---------------------------------------------------------------------
+    # -- the build: nova's order is nsim.compute.manager's; these are this driver's steps --
+    # (they never yield: each does its step for real before it returns)
     def run(self) -> InstanceResult:
-        build_timer = Timer()
         try:
-            with self.lock(self.uuid, OWNER_BUILD):
-                self.log(ev_build.InstanceStarting())
-                build_timer = Timer()
-                self._build(build_timer)
-        except Aborted:
-            pass
+            with ExitStack() as self._held:
+                for _ in build_and_run_instance(self):
+                    pass
         except HwError as exc:  # refused (an unsafe path, a lock file planted as a link)
             self.result.outcome = "aborted"
             self.result.reason = str(exc)
@@ -125,39 +124,77 @@ class InstanceBuild(BaseFileSteps):
             self.result.outcome = "aborted"
             self.result.reason = f"internal error: {type(exc).__name__}: {exc}"
             self._cleanup_everything()
-        self.result.phases["build"] = round(build_timer.elapsed(), 3)
+        self.result.phases["build"] = round(self.build_timer.elapsed(), 3)
         return self.result
 
-    def _build(self, build_timer: Timer) -> None:
-        self._claim()
+    def lock_instance(self) -> Iterator[None]:
+        yield from ()
+        self._held.enter_context(self.lock(self.uuid, OWNER_BUILD))
+
+    def unlock_instance(self, held: Any) -> None:
+        self._held.close()
+
+    def starting(self) -> None:
+        self.log(ev_build.InstanceStarting())
+        self.build_timer = Timer()
+
+    def claim(self) -> Generator[None, None, str | None]:
+        yield from ()
+        return self._claim()
+
+    def refused(self, held: Any, reason: str) -> Iterator[None]:
+        yield from ()
+        text = f"Insufficient compute resources: {reason}."
+        self.log(ev_claim.InsufficientResources(reason=reason))
+        self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=text))
+        self.result.outcome, self.result.reason = "refused", text
+        self.unlock_instance(held)
+
+    def networks_and_bdm(self) -> Iterator[None]:
+        yield from ()
+        with self._claim_guard():
+            self._network_and_bdm()
+
+    def spawn(self) -> Iterator[None]:
+        yield from ()
+        self.log(ev_build.SpawnStart())
+        self.task_state = "spawning"
+        self.spawn_timer = Timer()
         try:
-            with self._claim_guard():
-                self._network_and_bdm()
-                spawn_timer = Timer()
-                try:
-                    self.log(ev_build.SpawnStart())
-                    self.task_state = "spawning"
-                    spawn_timer = Timer()
-                    self._spawn()
-                except Exception as exc:
-                    self._spawn_failed(exc)
-                    raise BuildFailure() from exc
-                self.result.phases["spawn"] = round(spawn_timer.elapsed(), 3)
-                self.log(ev_guest.TookSeconds(seconds=spawn_timer.elapsed(),
-                                              what="spawn the instance on the hypervisor.",
-                                              step="spawn"))
-        except BuildFailure as failure:
-            self._build_failed(failure.__cause__ or failure)
-            return
+            self._spawn()
+        except Exception as exc:
+            raise BuildFailed(exc) from exc
+
+    def spawn_failed(self, failure: BuildFailed) -> Iterator[None]:
+        yield from ()
+        self._spawn_failed(failure.fault)  # type: ignore[arg-type]
+
+    def abort_claim(self) -> Iterator[None]:
+        yield from ()
+        self._abort_claim()
+
+    def build_failed(self, held: Any, failure: BuildFailed) -> Iterator[None]:
+        yield from ()
+        self._build_failed(failure.fault)  # type: ignore[arg-type]
+        self.unlock_instance(held)
+
+    def active(self, held: Any) -> Iterator[None]:
+        yield from ()
+        self.result.phases["spawn"] = round(self.spawn_timer.elapsed(), 3)
+        self.log(ev_guest.TookSeconds(seconds=self.spawn_timer.elapsed(),
+                                      what="spawn the instance on the hypervisor.",
+                                      step="spawn"))
         self.result.outcome = "active"
         if self.record is not None:
             self.record["status"] = "active"
             self.ctx.store.save(self.record)
-        self.log(ev_guest.TookSeconds(seconds=build_timer.elapsed(), what="build instance.",
+        self.log(ev_guest.TookSeconds(seconds=self.build_timer.elapsed(), what="build instance.",
                                       step="build"))
+        self.unlock_instance(held)
 
     # -- claim -------------------------------------------------------------------------
-    def _claim(self) -> None:
+    def _claim(self) -> str | None:
+        """instance_claim: the record saved on success; the refusal's reasons otherwise."""
         f = self.flavor
         claim = Claim.for_flavor(f.memory_mb, f.root_gb, f.ephemeral_gb, f.vcpus)
         with phase(self.result, "claim"), self.lock(COMPUTE_RESOURCES, OWNER_CLAIM, external=True):
@@ -178,12 +215,7 @@ class InstanceBuild(BaseFileSteps):
                 self.ctx.store.save(self.record)
             else:
                 self.log(ev_claim.ClaimFailed(reason="; ".join(reasons)))
-        if reasons:
-            reason = f"Insufficient compute resources: {'; '.join(reasons)}."
-            self.log(ev_claim.InsufficientResources(reason="; ".join(reasons)))
-            self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=reason))
-            self.result.outcome, self.result.reason = "refused", reason
-            raise Aborted()
+        return "; ".join(reasons) or None
 
     @contextmanager
     def _claim_guard(self) -> Iterator[None]:
@@ -191,10 +223,13 @@ class InstanceBuild(BaseFileSteps):
         try:
             yield
         except BaseException:
-            with self.lock(COMPUTE_RESOURCES, OWNER_ABORT_CLAIM, external=True):
-                self.ctx.store.remove(self.uuid)
-                self.record = None
+            self._abort_claim()
             raise
+
+    def _abort_claim(self) -> None:
+        with self.lock(COMPUTE_RESOURCES, OWNER_ABORT_CLAIM, external=True):
+            self.ctx.store.remove(self.uuid)
+            self.record = None
 
     # -- networks and block devices -------------------------------------------------------
     def _network_and_bdm(self) -> None:

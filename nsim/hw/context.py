@@ -102,14 +102,6 @@ class BootResult:
                    for i in self.instances)
 
 
-class BuildFailure(Exception):
-    """Raised out of spawn: carries the original exception for nova's failure lines."""
-
-
-class Aborted(Exception):
-    """The claim was refused: nothing to clean but the record."""
-
-
 @dataclass
 class HostContext:
     """What one `nsim hw` command shares between its instance builds."""

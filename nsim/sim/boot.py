@@ -16,7 +16,9 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nsim.events import build, claim, failure, guest, image, teardown
+from nsim.compute.manager import BuildFailed, build_and_run_instance
+from nsim.events import build, claim, guest, image, teardown
+from nsim.events import failure as failure_ev
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
@@ -78,6 +80,9 @@ class Attempt:
         self.ctx = order.request
         self.instance_dir = f"{host.spec.instances_path}/{order.uuid}"
         self.python3 = host.spec.python3
+        self.started = self.spawn_start = 0.0
+        self.network: Any = None
+        """The background network allocation (a SimPy process; its value: a fault or None)."""
 
     def say(self, event: Any, context: RequestContext | bool | None = True,
             traceback: tuple[str, ...] | None = None) -> None:
@@ -88,24 +93,39 @@ class Attempt:
     def wait(self, seconds: float) -> Any:
         return self.env.timeout(seconds)
 
-    # -- the build -----------------------------------------------------------------
+    # -- the build: nova's order is nsim.compute.manager's; these are this driver's steps --
     def run(self) -> Generator[Any, Any, None]:
-        h, s = self.host, self.steps
-        build_lock = yield from h.lock(self.uuid, h.owners.build, self.ctx)
+        yield from build_and_run_instance(self)
+
+    def lock_instance(self) -> Generator[Any, Any, Any]:
+        return (yield from self.host.lock(self.uuid, self.host.owners.build, self.ctx))
+
+    def unlock_instance(self, held: Any) -> None:
+        self.host.unlock(self.uuid, held, self.ctx)
+
+    def starting(self) -> None:
         self.say(build.InstanceStarting())
-        started = self.env.now
-        refusal = yield from self._claim()
-        if refusal is not None:
-            yield from self._reschedule(build_lock, f"Insufficient compute resources: {refusal}.")
-            return
+        self.started = self.env.now
+
+    def claim(self) -> Generator[Any, Any, str | None]:
+        return (yield from self._claim())
+
+    def refused(self, held: Any, reason: str) -> Generator[Any, Any, None]:
+        yield from self._reschedule(held, f"Insufficient compute resources: {reason}.")
+
+    def networks_and_bdm(self) -> Generator[Any, Any, None]:
+        s = self.steps
         yield self.wait(s.build_prep * 0.9)
         self.say(build.NetworkAsyncStart())
         self.say(build.NetworkAllocating())
-        network = self.env.process(self._network())
+        self.network = self.env.process(self._network())
         yield self.wait(s.build_prep * 0.05)
         self.say(build.BdmStart())
         yield self.wait(s.build_prep * 0.05)
-        spawn_start = self.env.now
+
+    def spawn(self) -> Generator[Any, Any, None]:
+        s = self.steps
+        self.spawn_start = self.env.now
         self.say(build.SpawnStart())
         yield self.wait(s.image_prep * 0.5)
         if self.host.has(image.InstanceDirCreating):  # Stein on
@@ -116,17 +136,19 @@ class Attempt:
         if fault is None:
             yield self.wait(s.guest_prep)
             self.say(image.ConsoleLog(path=f"{self.instance_dir}/console.log"))
-            fault = yield network
+            fault = yield self.network
             if fault is None:
                 fault = yield from self._guest()
         if fault is not None:
-            yield from self._fail(build_lock, fault, network)
-            return
-        self.say(guest.TookSeconds(seconds=self.env.now - spawn_start,
+            raise BuildFailed(fault)
+
+    def active(self, held: Any) -> Generator[Any, Any, None]:
+        self.say(guest.TookSeconds(seconds=self.env.now - self.spawn_start,
                                    what="spawn the instance on the hypervisor."))
-        self.say(guest.TookSeconds(seconds=self.env.now - started, what="build instance."))
-        h.unlock(self.uuid, build_lock, self.ctx)
+        self.say(guest.TookSeconds(seconds=self.env.now - self.started, what="build instance."))
+        self.unlock_instance(held)
         self.engine.on_active(self)
+        yield from ()
 
     def _claim(self) -> Generator[Any, Any, str | None]:
         """instance_claim under compute_resources; the refusal reason, or None on success."""
@@ -175,7 +197,7 @@ class Attempt:
         if "network" in self.faults:
             fault = network_failure(port.id, self.python3)
             self.host.writer.emit(self.host.when(),
-                                  failure.NetworkSetupFailed(attempts=1, final=True),
+                                  failure_ev.NetworkSetupFailed(attempts=1, final=True),
                                   instance=self.uuid, context=self.ctx,
                                   traceback=list(fault.traceback))
             return fault
@@ -247,7 +269,7 @@ class Attempt:
         self.say(guest.VifPlugged(vif=vif))
         yield self.wait(s.domain_start)
         if "spawn" in self.faults:
-            self.say(failure.GuestStartFailed())
+            self.say(failure_ev.GuestStartFailed())
             return spawn_failure(o.domain, self.python3)
         self.say(guest.LifecycleEvent(transition="Started", instance_uuid=self.uuid), None)
         self.say(guest.LifecycleEvent(transition="Paused", instance_uuid=self.uuid), h.service)
@@ -263,28 +285,35 @@ class Attempt:
         return None
 
     # -- failure -----------------------------------------------------------------------
-    def _fail(self, build_lock: Any, fault: Failure, network: Any) -> Generator[Any, Any, None]:
-        """_build_resources cleanup, claim abort, then re-schedule (or error)."""
-        h = self.host
-        self.say(failure.SpawnFailed(summary=fault.summary), traceback=fault.traceback)
-        network_failed = yield network
+    def spawn_failed(self, failure: BuildFailed) -> Generator[Any, Any, None]:
+        """_build_resources' cleanup: the guest torn down (the network deallocated when its
+        allocation failed)."""
+        fault: Failure = failure.fault  # type: ignore[assignment]
+        self.say(failure_ev.SpawnFailed(summary=fault.summary), traceback=fault.traceback)
+        network_failed = yield self.network
         yield from shutdown(self, deallocate=network_failed is not None, deleting=False)
+
+    def abort_claim(self) -> Generator[Any, Any, None]:
+        h = self.host
         lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.abort_claim, self.ctx)
         h.give_back(self.uuid)
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
-        if h.has(failure.BuildFailed):  # Rocky on
-            self.say(failure.BuildFailed(summary=fault.summary), traceback=fault.traceback)
-        yield from self._reschedule(build_lock, fault.reason)
+
+    def build_failed(self, held: Any, failure: BuildFailed) -> Generator[Any, Any, None]:
+        fault: Failure = failure.fault  # type: ignore[assignment]
+        if self.host.has(failure_ev.BuildFailed):  # Rocky on
+            self.say(failure_ev.BuildFailed(summary=fault.summary), traceback=fault.traceback)
+        yield from self._reschedule(held, fault.reason)
 
     def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:
         h = self.host
         h.failed_builds += 1
         if self.engine.max_attempts == 1:
-            self.say(failure.RetryInfoAbsent())
+            self.say(failure_ev.RetryInfoAbsent())
             h.unlock(self.uuid, build_lock, self.ctx)
             self.engine.on_failed(self, retry=False)
             return
-        self.say(failure.Rescheduled(instance_uuid=self.uuid, reason=reason))
+        self.say(failure_ev.Rescheduled(instance_uuid=self.uuid, reason=reason))
         h.unlock(self.uuid, build_lock, self.ctx)
         yield self.wait(self.steps.reschedule)
         self.engine.on_failed(self, retry=True)
