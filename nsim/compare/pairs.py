@@ -21,6 +21,7 @@ import pandas as pd
 from nsim.compare.boots import BootTrace, NoBoots, UnreadableLog, event_key, read
 from nsim.logs.record import Diagnostic
 from nsim.report.numbers import ms, seconds, whole_seconds
+from nsim.report.term import Paint, plain
 
 # Rows of the phase table: the boot's steps in the order they start, then the totals.
 PHASES: tuple[str, ...] = ("claim", "network", "image_fetch", "convert", "overlay", "xml",
@@ -170,11 +171,7 @@ def compare(a: str, b: str, year: int | None = None,
     return DiffResult(a, b, [compare_boots(x, y, by) for x, y, by in pairs], unpaired)
 
 
-def _plain(text: str, style: str | None) -> str:
-    return text
-
-
-def to_text(result: DiffResult, paint: Callable[[str, str | None], str] = _plain) -> str:
+def to_text(result: DiffResult, paint: Paint = plain) -> str:
     """A table per pair, then the events that differ and the unpaired boots. Seconds are
     shown at each trace's resolution (whole seconds from whole-second stamps), B-A at the
     finer of the two. `paint` (nsim.report.term.Painter) styles headings and deltas."""

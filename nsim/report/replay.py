@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from nsim.model.host import Host
@@ -11,6 +10,7 @@ from nsim.model.instance import Instance
 from nsim.replay.findings import RULES
 from nsim.replay.run import ReplayResult
 from nsim.report.numbers import ms, seconds, stamp, whole_seconds
+from nsim.report.term import Paint, plain
 
 
 def _iso(value: Any) -> str | None:
@@ -96,15 +96,7 @@ def _names(names: list[str]) -> str:
     return f"{shown}, ... {rest} more" if rest > 0 else shown
 
 
-# Paints text in a named style (nsim.report.term.Painter); the default leaves it plain.
-Paint = Callable[[str, str | None], str]
-
-
-def _plain(text: str, style: str | None) -> str:
-    return text
-
-
-def summary(result: ReplayResult, paint: Paint = _plain) -> list[str]:
+def summary(result: ReplayResult, paint: Paint = plain) -> list[str]:
     """The verdict, then hosts, boots by outcome and violations by rule: one line each."""
     instances = [i for h in result.hosts.values() for i in h.instances.values()]
     boots = Counter(i.outcome.value for i in instances if i.operation == "boot")
@@ -121,7 +113,7 @@ def summary(result: ReplayResult, paint: Paint = _plain) -> list[str]:
     return out
 
 
-def to_text(result: ReplayResult, quiet: bool = False, paint: Paint = _plain) -> str:
+def to_text(result: ReplayResult, quiet: bool = False, paint: Paint = plain) -> str:
     """The summary, then (unless `quiet`) each host's state and instances, the assumptions and
     the violations with their rules; `paint` styles the verdict, headings and violations."""
     out = summary(result, paint)

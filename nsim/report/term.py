@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +40,15 @@ def wants_colour(stream: IO[str]) -> bool:
 def width(stream: IO[str]) -> int | None:
     """The terminal's width in columns (COLUMNS overrides), None for a pipe or a file."""
     return shutil.get_terminal_size().columns if is_terminal(stream) else None
+
+
+Paint = Callable[[str, str | None], str]
+"""Paints text in a named style: a Painter, or `plain`."""
+
+
+def plain(text: str, style: str | None) -> str:
+    """Text left as it is (what is written to a pipe, a file, JSON's neighbours)."""
+    return text
 
 
 class Painter:

@@ -75,10 +75,13 @@ class NsimApp(App[None]):
         self.lang = tour.lesson.lang if tour is not None else lang
         self.tr = translator(self.lang)
         # The footer and `?` read the bindings' texts: these, in the UI's language.
+        self.keys = [replace(b, description=self.tr(b.description), tooltip=self.tr(b.tooltip))
+                     for b in KEYS if isinstance(b, Binding)]
+        texts = {b.action: (b.description, b.tooltip) for b in self.keys}
         for key, bindings in self._bindings.key_to_bindings.items():
             self._bindings.key_to_bindings[key] = [
-                replace(b, description=self.tr(b.description), tooltip=self.tr(b.tooltip))
-                for b in bindings]
+                replace(b, description=texts[b.action][0], tooltip=texts[b.action][1])
+                if b.action in texts else b for b in bindings]
         self.view = View(session.store)
         self.playing = False
         self.speed = 0
@@ -454,9 +457,7 @@ class NsimApp(App[None]):
         self._show()
 
     def action_help(self) -> None:
-        shown = [replace(b, description=self.tr(b.description), tooltip=self.tr(b.tooltip))
-                 for b in KEYS if isinstance(b, Binding)
-                 and self.check_action(b.action.split("(")[0], ())]
+        shown = [b for b in self.keys if self.check_action(b.action.split("(")[0], ())]
         self.push_screen(HelpScreen(shown, self.tr("Keys"), self.tr("Esc closes")))
 
     # -- the lesson ---------------------------------------------------------------------

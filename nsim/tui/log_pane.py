@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from nsim.logs.record import Record
 from nsim.tui.store import ERROR, MARK, VIOLATION
-from nsim.tui.view import View
+from nsim.tui.view import View, short_request
 
 LEVEL_STYLE = {"DEBUG": "green", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
                "CRITICAL": "bold red", "TRACE": "red", "AUDIT": "cyan"}
@@ -26,10 +26,6 @@ HIT = "bold black on yellow"
 WIDE = 110
 """Pane width from which rows show the logger and the request id too."""
 _CONTEXT = 2
-
-
-def _short_request(req: str) -> str:
-    return req.removeprefix("req-")[:8]
 
 
 def short_logger(name: str) -> str:
@@ -65,7 +61,7 @@ def log_row(rec: Record, flags: int, anchor: bool = False, show_host: bool = Fal
     if request or rec.instance:
         row.append("[", "grey50")
         if request:
-            row.append(_short_request(request), "grey62")
+            row.append(short_request(request), "grey62")
         if rec.instance:
             row.append((" " if request else "") + rec.instance[:8], "yellow")
         row.append("] ", "grey50")

@@ -44,10 +44,14 @@ class Filter:
     pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        value = self.value[:8] if self.kind in ("instance", "request") else self.value
-        if self.kind == "request":
-            value = self.value.removeprefix("req-")[:8]
+        value = {"instance": self.value[:8], "request": short_request(self.value)}.get(
+            self.kind, self.value)
         return f"{'-' if self.out else '+'}{self.kind} {value}"
+
+
+def short_request(request: str) -> str:
+    """A request id as rows and filters show it: its first 8 characters after `req-`."""
+    return request.removeprefix("req-")[:8]
 
 
 def parse_filter(text: str, store: RecordStore) -> Filter:
@@ -62,8 +66,8 @@ def parse_filter(text: str, store: RecordStore) -> Filter:
         kind, value = head, rest.strip()  # type: ignore[assignment]
     elif text.startswith("req-"):
         kind, value = "request", text
-    elif _ID_PREFIX.fullmatch(text) and resolve(store, "instance", text) is not None:
-        kind, value = "instance", text
+    elif _ID_PREFIX.fullmatch(text) and (full := resolve(store, "instance", text)) is not None:
+        return Filter("instance", full, out)
     else:
         kind, value = "text", text
     if not value:
@@ -230,13 +234,6 @@ class View:
         self._scanned = 0
         self.catch_up()
         self.pos = 0 if current is None else self.position_of(current)
-
-    def add_filter(self, new: Filter) -> None:
-        if new not in self.filters:
-            self.set_filters([*self.filters, new])
-
-    def remove_filter(self, old: Filter) -> None:
-        self.set_filters([f for f in self.filters if f != old])
 
 
 _TIME_FORMATS = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M")

@@ -17,10 +17,9 @@ from nsim.compare.plot import ENDS, WAITS, figure
 from nsim.sim.engine import simulate
 from nsim.sim.scenario import parse_scenario
 from tests.compare.conftest import ROCKY_VIF
+from tests.conftest import IMAGE, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
-IMAGE = "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7"
 
 
 def _axes(result: object, **kwargs: object) -> Axes:

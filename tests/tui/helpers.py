@@ -37,9 +37,14 @@ def seed_lines() -> list[str]:
 
 
 @functools.cache
+def seed_parsed() -> tuple[nsim.Record, ...]:
+    """The records of the seed boot, as `nsim.parse` reads them (parsed once)."""
+    return tuple(nsim.parse(str(ROOT / SEED), year=YEAR))
+
+
 def seed_messages() -> tuple[str, ...]:
-    """The message of each record of the seed boot, as `nsim.parse` reads them."""
-    return tuple(rec.message for rec in nsim.parse(str(ROOT / SEED), year=YEAR))
+    """The message of each record of the seed boot."""
+    return tuple(rec.message for rec in seed_parsed())
 
 
 def seed_records() -> int:
@@ -95,10 +100,10 @@ async def wait_indexed(pilot: Pilot[None], session: Session) -> None:
 
 
 @asynccontextmanager
-async def running(session: Session, tour: Tour | None = None,
-                  size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[NsimApp, Pilot[None]]]:
+async def running(session: Session, tour: Tour | None = None, size: tuple[int, int] = SIZE,
+                  lang: str = "en") -> AsyncIterator[tuple[NsimApp, Pilot[None]]]:
     """The app on `session`, headless, with everything indexed."""
-    app = NsimApp(session, tour)
+    app = NsimApp(session, tour, lang)
     async with app.run_test(size=size) as pilot:
         await app.first_screen.wait()
         await wait_indexed(pilot, session)

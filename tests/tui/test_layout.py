@@ -15,7 +15,7 @@ from nsim.tui.keys import KEYS
 from nsim.tui.log_pane import WIDE, LogPane
 from nsim.tui.pane import Pane
 from nsim.tui.tour import Tour, load
-from tests.tui.helpers import UUID, answer, press, running, seed_session, sync, wait_indexed
+from tests.tui.helpers import UUID, answer, press, running, seed_session, sync
 
 SMALL, LARGE = (80, 24), (200, 60)
 
@@ -85,10 +85,7 @@ async def test_teach_at_80x24_keeps_the_lesson_and_the_log() -> None:
 @sync
 async def test_lang_zh_translates_titles_status_footer_and_help() -> None:
     session = seed_session()
-    app = NsimApp(session, lang="zh")
-    async with app.run_test(size=LARGE) as pilot:
-        await app.first_screen.wait()
-        await wait_indexed(pilot, session)
+    async with running(session, size=LARGE, lang="zh") as (app, pilot):
         titles = [str(app.query_one(f"#{n}").border_title) for n in
                   ("log", "instance", "host", "cache", "event", "violations")]
         assert titles == ["日志", "实例", "主机", "镜像缓存", "事件", "违规"]

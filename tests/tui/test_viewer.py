@@ -7,7 +7,6 @@ from pathlib import Path
 
 from textual.widgets import TextArea
 
-import nsim
 from nsim.tui.app import NsimApp
 from nsim.tui.footer import HelpScreen, key_names
 from nsim.tui.log_pane import HIT, LogPane
@@ -15,7 +14,6 @@ from nsim.tui.record_screen import RecordScreen
 from nsim.tui.session import Session
 from nsim.tui.store import MARK
 from tests.tui.helpers import (
-    SEED,
     YEAR,
     answer,
     index_of,
@@ -23,6 +21,7 @@ from tests.tui.helpers import (
     running,
     seed_index,
     seed_lines,
+    seed_parsed,
     seed_records,
     seed_session,
     sync,
@@ -35,7 +34,7 @@ FAILED = "sample_logs/failed-spawn.journal"
 
 def first_line(needle: str) -> int:
     """The first physical line (1-based) of the seed boot's first record with `needle`."""
-    return list(nsim.parse(SEED, year=YEAR))[seed_index(needle)].line
+    return seed_parsed()[seed_index(needle)].line
 
 
 def row_number(app: NsimApp, index: int) -> int:
