@@ -58,7 +58,7 @@ def to_dataframe(source: Iterable[Record] | str | list[str], format: str = "auto
     """
     import pandas as pd
 
-    from nsim.logs.record import JSON_COLUMNS
+    from nsim.logs.schema import JSON_COLUMNS
 
     if isinstance(source, str) or (isinstance(source, list) and all(isinstance(p, str)
                                                                      for p in source)):

@@ -251,11 +251,6 @@ class DerivedParser:
         self._starts = frozenset().union(*known) if known else frozenset()
         self._by_start: dict[str, _Compiled] = {}
 
-    @property
-    def regex(self) -> re.Pattern[str]:
-        """The whole expression."""
-        return self._compiled("")[0]
-
     def _compile(self, alts: list[str]) -> _Compiled:
         regex = re.compile(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)", self.flags)
         index = regex.groupindex
@@ -333,7 +328,6 @@ def _first_of(items: list[Any]) -> frozenset[str] | None:
                     return None
             return frozenset(chars)
         return None
-    return None
     return None
 
 

@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nsim: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
-        print(f"nsim: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"nsim: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
         if os.environ.get("NSIM_DEBUG"):

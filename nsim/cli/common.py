@@ -148,13 +148,3 @@ def add_input_args(p: argparse.ArgumentParser) -> None:
     add_log_options(p)
 
 
-def refuse_overwrite(outputs: list[tuple[str, str | None]], inputs: list[str | None]) -> bool:
-    """Say so on stderr and return True when an output would overwrite an input."""
-    from nsim.report.outputs import OutputError, refuse_input_as_output
-
-    try:
-        refuse_input_as_output(outputs, inputs)
-    except OutputError as exc:
-        print(f"nsim: {exc}", file=sys.stderr)
-        return True
-    return False

@@ -7,8 +7,9 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from nsim.cli.common import DiagnosticPrinter, refuse_overwrite
+from nsim.cli.common import DiagnosticPrinter
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
+from nsim.report.outputs import refuse_input_as_output
 from nsim.report.progress import reading
 from nsim.report.term import is_terminal
 
@@ -22,8 +23,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.to == "parquet" and (not args.output or args.output == "-"):
         print("nsim: --to parquet needs -o FILE", file=sys.stderr)
         return EXIT_USAGE
-    if refuse_overwrite([("-o", args.output)], args.files):
-        return EXIT_USAGE
+    refuse_input_as_output([("-o", args.output)], args.files)
     printer = DiagnosticPrinter()
     run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
     # A table streaming to the terminal is its own progress: no bar then.
@@ -43,12 +43,8 @@ def _write_records(args: argparse.Namespace, run: ParseRun) -> int:
     from nsim.report.outputs import replacing, replacing_path
 
     if args.to == "parquet":
-        try:
-            with replacing_path(args.output) as tmp:
-                record_out.write_parquet(run, tmp)
-        except OSError as exc:
-            print(f"nsim: {args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
+        with replacing_path(args.output) as tmp:
+            record_out.write_parquet(run, tmp)
     else:
         writer = {"table": record_out.write_table, "jsonl": record_out.write_jsonl,
                   "csv": record_out.write_csv}[args.to]

@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from nsim.cli.common import DiagnosticPrinter, add_log_options, add_output_form, refuse_overwrite
+from nsim.cli.common import DiagnosticPrinter, add_log_options, add_output_form
 from nsim.compare import PLOT_SIZES
 from nsim.errors import EXIT_OK, EXIT_USAGE
-from nsim.report.outputs import replacing_path
+from nsim.report.outputs import refuse_input_as_output, replacing_path
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -19,8 +19,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from nsim.compare.plot import plot
     from nsim.report.term import Painter
 
-    if refuse_overwrite([("--plot", args.plot)], [args.a, args.b]):
-        return EXIT_USAGE
+    refuse_input_as_output([("--plot", args.plot)], [args.a, args.b])
     printer = DiagnosticPrinter()
     try:
         result = compare(args.a, args.b, fmt=args.format, year=args.year,

@@ -132,7 +132,7 @@ def boot(workdir: Workdir, opts: BootOptions, on_progress: Callable[[str], None]
         node = node_name()
         trace_path = opts.trace_path or workdir.default_trace(opts.fmt)
         trace = Trace.in_workdir(workdir, trace_path, opts.fmt, RELEASE, host=node)
-        ctx = HostContext(workdir=workdir, trace=trace, host=host, images=client, server=server,
+        ctx = HostContext(workdir=workdir, trace=trace, host=host, images=client,
                           config=host_config(workdir, node, opts.host_config), node=node,
                           virt_type=virt_type, store=InstanceStore(workdir),
                           use_bridge=use_bridge, bridge_note=bridge_note, fault=plan,

@@ -286,7 +286,6 @@ class InstanceBuild(BaseFileSteps):
             safefs.write_atomic(dfd, disk_info.name,
                                 f'{{"{self.disk_path}": "qcow2"}}\n'.encode(), disk_info)
 
-
     def _guest_xml(self, nw_json: str) -> str:
         disk_info = {"disk_bus": "virtio", "cdrom_bus": "ide", "mapping": {
             "root": {"bus": "virtio", "dev": "vda", "type": "disk", "boot_index": "1"},

@@ -17,7 +17,7 @@ from nsim.cli.common import (
     number_arg,
 )
 from nsim.errors import EXIT_FAILED, EXIT_OK, EXIT_PREREQUISITE
-from nsim.hw.errors import HwError, UsageError
+from nsim.hw.errors import UsageError
 from nsim.hw.workdir import DEFAULT_WORKDIR, WORKDIR_ENV, Workdir
 from nsim.report.progress import showing
 
@@ -33,20 +33,6 @@ def _workdir_arg(p: argparse.ArgumentParser) -> None:
 def _workdir(args: argparse.Namespace) -> Workdir:
     return Workdir(args.workdir, trusted=args.trust_workdir)
 
-
-def _err(msg: str) -> None:
-    print(f"nsim: {msg}", file=sys.stderr)
-
-
-def _guarded(func: Any) -> Any:
-    """Run a command; nsim.hw's errors become a message and an exit status, never a traceback."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args))
-        except HwError as exc:
-            _err(str(exc))
-            return exc.exit_code
-    return run
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -178,7 +164,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--fix", action="store_true", help="apply the fixes that can be applied")
     p.add_argument("--stop", action="store_true",
                    help="stop the daemons this doctor started (by their pid files)")
-    p.set_defaults(func=_guarded(cmd_doctor))
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("prepare", help="build the tiny guest offline and put its image into the "
                                        "local image service",
@@ -188,7 +174,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                        epilog=exit_epilog(EXIT_FAILED, EXIT_PREREQUISITE))
     _workdir_arg(p)
     p.add_argument("--force", action="store_true", help="rebuild even when prepared")
-    p.set_defaults(func=_guarded(cmd_prepare))
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("boot", help="boot instances for real, in nova's order, writing the trace",
                        description="Boot instances for real in nova-compute's order (claim, image "
@@ -217,7 +203,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="freeze the boot (SIGSTOP) after STEP to look at the host mid-boot, "
                         f"then `kill -CONT` it: {', '.join(STOP_STEPS)}")
     add_output_form(p)
-    p.set_defaults(func=_guarded(cmd_boot))
+    p.set_defaults(func=cmd_boot)
 
     p = sub.add_parser("delete", help="terminate instances: destroy domains, remove files",
                        description="Terminate instances of the work directory as nova does: "
@@ -227,5 +213,5 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _workdir_arg(p)
     p.add_argument("uuids", nargs="*", metavar="UUID")
     p.add_argument("--all", action="store_true", help="every instance of the work directory")
-    p.set_defaults(func=_guarded(cmd_delete))
+    p.set_defaults(func=cmd_delete)
     return hw

@@ -14,7 +14,7 @@ from nsim.events.writer import RequestContext, TraceFormat
 from nsim.hw import faults, guest_image
 from nsim.hw.errors import UsageError
 from nsim.hw.faults import STOP_STEPS
-from nsim.hw.image_service import ImageClient, ImageServer
+from nsim.hw.image_service import ImageClient
 from nsim.hw.libvirt_host import LibvirtHost
 from nsim.hw.state import InstanceStore
 from nsim.hw.trace import Trace
@@ -110,7 +110,6 @@ class HostContext:
     trace: Trace
     host: LibvirtHost
     images: ImageClient
-    server: ImageServer | None
     config: HostConfig
     node: str
     virt_type: str
@@ -159,5 +158,3 @@ def fresh_connection(uri: str) -> Iterator[LibvirtHost]:
     finally:
         other.close()
 
-
-# -- the command ---------------------------------------------------------------------------

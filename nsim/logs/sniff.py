@@ -33,8 +33,9 @@ Numbered = tuple[int, str | None]
 
 
 def detect_format(sample: list[str]) -> Format | None:
-    """The format most of the sampled lines have, or None if none matches."""
-    scores = {name: sum(1 for line in sample if rx.match(ANSI.sub("", line)))
+    """The format most of the sampled lines (colour codes already removed) have, or None if
+    none matches."""
+    scores = {name: sum(1 for line in sample if rx.match(line))
               for name, rx in _SNIFF.items()}
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] else None  # type: ignore[return-value]

@@ -20,14 +20,10 @@ from nsim.model.image_cache import BaseFile, ImageCache
 from nsim.model.instance import Instance
 from nsim.model.locks import LockTable
 from nsim.model.resource_tracker import ResourceTracker
-from nsim.nova.names import COMPUTE_RESOURCES
 
 
 class Host:
     """Everything the model holds for one nova-compute service."""
-
-    CLAIM_LOCK = COMPUTE_RESOURCES
-    """The lock nova holds for a claim, its abort and a usage update."""
 
     def __init__(self, name: str, config: HostConfig) -> None:
         self.name = name

@@ -81,10 +81,10 @@ class ObserverState:
         self._pending: dict[str, Attempt] = {}
         self._last_stamp: datetime | None = None
         self._pid: int | None = None
+        """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
         self._multinode = False
         self._path_may_change = False
         """nova-compute restarted since instances_path was learnt: its options may differ."""
-        """The nova-compute process (its manager's lines; a privsep daemon has its own pid)."""
         self._early_overlays: dict[str, tuple[str, str, str]] = {}
         self._suspects: dict[str, tuple[str, str, str]] = {}
         """Instances the model took as gone on the cache manager's word: (where, rule, what)."""

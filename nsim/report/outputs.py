@@ -60,6 +60,13 @@ def refuse_input_as_output(outputs: Iterable[tuple[str, str | None]],
                               "(write elsewhere)")
 
 
+def _named(exc: OSError, target: Path, written: str) -> OSError:
+    """A failed write names the output the user gave, not the file written to."""
+    if exc.filename not in (None, written):
+        return exc
+    return OSError(exc.errno, exc.strerror, str(target))
+
+
 @contextlib.contextmanager
 def replacing_path(path: str | Path) -> Iterator[str]:
     """A temporary file's name beside `path`, renamed over it when the block succeeds.
@@ -76,7 +83,10 @@ def replacing_path(path: str | Path) -> Iterator[str]:
         special = False
     if special:
         # /dev/null, a FIFO, a terminal: written in place, never replaced by a file.
-        yield str(target)
+        try:
+            yield str(target)
+        except OSError as exc:
+            raise _named(exc, target, str(target)) from None
         return
     # The suffix keeps the target's extension, which some writers read (matplotlib's format).
     try:
@@ -89,9 +99,11 @@ def replacing_path(path: str | Path) -> Iterator[str]:
         os.close(fd)
         yield tmp
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _named(exc, target, tmp) from None
         raise
 
 

@@ -32,8 +32,7 @@ class Job:
     """What a running job shows: `done` of `total` (None: unknown), and a note; `shown` tells
     whether a progress line is drawn at all (stderr is a terminal)."""
 
-    def __init__(self, label: str, shown: bool) -> None:
-        self.label = label
+    def __init__(self, shown: bool) -> None:
         self.shown = shown
         self.done = 0.0
         self.total: float | None = None
@@ -43,7 +42,7 @@ class Job:
         self.note = note
 
 
-def _bar(label: str, measured: bool) -> Progress:
+def _bar(measured: bool) -> Progress:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -69,7 +68,7 @@ def showing(label: str, measure: Callable[[Job], None] | None = None,
     """Show `label`'s progress on stderr while the block runs (see the module docstring).
     `measure(job)` is called every POLL seconds to update `job.done` / `job.total`; the block
     may call `job.say(note)`. `enabled` defaults to: stderr is a terminal."""
-    job = Job(label, is_terminal(sys.stderr) if enabled is None else enabled)
+    job = Job(is_terminal(sys.stderr) if enabled is None else enabled)
     if not job.shown:
         yield job
         return
@@ -80,7 +79,7 @@ def showing(label: str, measure: Callable[[Job], None] | None = None,
     def loop() -> None:
         if stop.wait(delay):
             return
-        with _bar(label, measure is not None) as bar:
+        with _bar(measure is not None) as bar:
             task = bar.add_task(label, total=None, note="")
             while True:
                 if measure is not None:

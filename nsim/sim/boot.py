@@ -310,11 +310,11 @@ class Attempt:
         h.failed_builds += 1
         if self.engine.max_attempts == 1:
             self.say(failure_ev.RetryInfoAbsent())
-            h.unlock(self.uuid, build_lock, self.ctx)
+            self.unlock_instance(build_lock)
             self.engine.on_failed(self, retry=False)
             return
         self.say(failure_ev.Rescheduled(instance_uuid=self.uuid, reason=reason))
-        h.unlock(self.uuid, build_lock, self.ctx)
+        self.unlock_instance(build_lock)
         yield self.wait(self.steps.reschedule)
         self.engine.on_failed(self, retry=True)
 

@@ -6,14 +6,12 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nsim.cli.common import DiagnosticPrinter, number_arg, refuse_overwrite, year_arg
+from nsim.cli.common import DiagnosticPrinter, number_arg, year_arg
 from nsim.errors import EXIT_OK, EXIT_USAGE
-from nsim.report.outputs import date_trace, replacing, replacing_path
+from nsim.report.outputs import refuse_input_as_output, replacing, replacing_path
 from nsim.report.progress import reading, showing
 
 if TYPE_CHECKING:
@@ -34,8 +32,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print("nsim: --save-scenario goes with --like", file=sys.stderr)
         return EXIT_USAGE
     inputs = [args.scenario, args.like]
-    if refuse_overwrite([("-o", args.output), ("--save-scenario", args.save_scenario)], inputs):
-        return EXIT_USAGE
+    refuse_input_as_output([("-o", args.output), ("--save-scenario", args.save_scenario)],
+                           inputs)
     printer = DiagnosticPrinter()
     notes: list[str] = []
     try:
@@ -60,9 +58,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print("nsim: -o -: several hosts with an oslo.log host write one file per host; "
               "give -o DIRECTORY", file=sys.stderr)
         return EXIT_USAGE
-    if split and refuse_overwrite(
-            [("-o", str(Path(args.output) / name)) for name in _host_files(scenario)], inputs):
-        return EXIT_USAGE
+    if split:
+        refuse_input_as_output(
+            [("-o", str(Path(args.output) / name)) for name in _host_files(scenario)], inputs)
     if args.save_scenario:
         with replacing(args.save_scenario) as out:
             out.write("".join(f"# {note}\n" for note in notes) + dump_scenario(scenario))
@@ -80,9 +78,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _host_files(scenario: Scenario) -> list[str]:
-    """The file each host writes into a directory output (as nsim.sim.engine names them)."""
-    return [f"{name}.{'journal' if spec.format == 'journal' else 'log'}"
-            for spec in scenario.hosts for name in spec.names()]
+    """The file each host writes into a directory output."""
+    from nsim.sim.engine import host_file
+
+    return [host_file(spec, name) for spec in scenario.hosts for name in spec.names()]
 
 
 def _simulate_into(scenario: Scenario, output: str, seed: int | None,
@@ -95,25 +94,17 @@ def _simulate_into(scenario: Scenario, output: str, seed: int | None,
     if not split:
         with replacing_path(output) as tmp:
             result = simulate(scenario, tmp, seed=seed)
-            _date(result.outputs, scenario.start + timedelta(seconds=result.seconds))
         result.outputs = [output]
         return result
     directory = Path(output)
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".nsim-", dir=directory) as tmp:
         result = simulate(scenario, tmp, seed=seed)
-        _date(result.outputs, scenario.start + timedelta(seconds=result.seconds))
         for i, written in enumerate(result.outputs):
             final = directory / Path(written).name
             os.replace(written, final)
             result.outputs[i] = str(final)
     return result
-
-
-def _date(paths: Iterable[str], end: datetime) -> None:
-    """Date each written trace by the simulated clock's end, its last line's time."""
-    for path in paths:
-        date_trace(path, end)
 
 
 def register(subparsers: Any) -> None:

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,11 +25,12 @@ import simpy
 
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.claims import RESOURCES
+from nsim.report.outputs import date_trace
 from nsim.sim.audit import resource_audit
 from nsim.sim.boot import Attempt, BootOrder, delete
 from nsim.sim.faults import FaultPlan
 from nsim.sim.host import SimHost
-from nsim.sim.scenario import BootRequest, DeleteRequest, Scenario, load_scenario
+from nsim.sim.scenario import BootRequest, DeleteRequest, HostSpec, Scenario, load_scenario
 from nsim.sim.texts import Port
 
 _BUFFER = 1 << 20
@@ -292,8 +293,7 @@ def simulate(scenario: Scenario | str | Path, out: str | Path, seed: int | None 
             Path(out).mkdir(parents=True, exist_ok=True)
         for spec, name in hosts:
             if split:
-                suffix = "journal" if spec.format == "journal" else "log"
-                stream = open_out(str(Path(out) / f"{name}.{suffix}"))
+                stream = open_out(str(Path(out) / host_file(spec, name)))
             else:
                 shared = shared or open_out(str(out))
                 stream = shared
@@ -303,4 +303,13 @@ def simulate(scenario: Scenario | str | Path, out: str | Path, seed: int | None 
         result = Engine(scenario, writers).run()
     result.lines = sum(w.lines_written for w in writers.values())
     result.outputs = outputs
+    end = scenario.start + timedelta(seconds=result.seconds)
+    for path in outputs:  # journald stamps carry no year: readers take it from the file's time
+        if path != "-":
+            date_trace(path, end)
     return result
+
+
+def host_file(spec: HostSpec, name: str) -> str:
+    """The file a host's trace goes to in a directory output."""
+    return f"{name}.{'journal' if spec.format == 'journal' else 'log'}"

@@ -20,7 +20,7 @@ from nsim.hw.faults import STOP_STEPS
 from nsim.hw.image_service import ImageStore
 from nsim.hw.recovery import mounts_at
 from nsim.hw.workdir import Workdir
-from tests.hw.conftest import HwEnv, domain_exists, make_workdir, nsim_cli
+from tests.hw.conftest import HwEnv, domain_exists, domain_state, make_workdir, nsim_cli
 
 
 @pytest.fixture
@@ -88,9 +88,7 @@ def _assert_all_gone(wd: Workdir, taps_before: set[str]) -> None:
     assert not [m for m in ImageStore(wd).list() if m["name"].startswith("fault-")]
     assert not [p for p in wd.run_dir.iterdir() if p.name.startswith("fault-")]
     assert _qemu_img_procs(wd.root) == []
-    out = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--uuid"],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
-    assert not [u for u in out.split() if domain_exists(u) and _owned(u, wd)]
+    assert not [u for u in _domains() if domain_exists(u) and _owned(u, wd)]
     for lock in wd.locks_dir.iterdir():  # no lock is still held
         fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
         try:
@@ -124,9 +122,7 @@ def _owned(uuid: str, wd: Workdir) -> bool:
 
 def _domain_defined(wd: Workdir) -> Callable[[], bool]:
     def ready() -> bool:
-        out = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--uuid"],
-                             capture_output=True, text=True, timeout=60, check=False).stdout
-        return any(_owned(u, wd) for u in out.split())
+        return any(_owned(u, wd) for u in _domains(check=False))
     return ready
 
 
@@ -198,7 +194,7 @@ def test_kill_right_after_each_step_then_delete_all(hw_env: HwEnv, wd: Workdir,
         state = {"define": "shut off", "start": "paused", "resume": "running"}.get(step)
         if state is not None:
             [uuid] = [u for u in _domains() if _owned(u, wd)]
-            assert _domstate(uuid) == state
+            assert domain_state(uuid) == state
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -208,11 +204,7 @@ def test_kill_right_after_each_step_then_delete_all(hw_env: HwEnv, wd: Workdir,
     _assert_all_gone(wd, taps_before)
 
 
-def _domains() -> list[str]:
+def _domains(check: bool = True) -> list[str]:
+    """Every libvirt domain's uuid (`check`: a failing virsh fails the test)."""
     return subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--uuid"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout.split()
-
-
-def _domstate(uuid: str) -> str:
-    return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", uuid],
-                          capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+                          capture_output=True, text=True, timeout=60, check=check).stdout.split()

@@ -55,7 +55,7 @@ def test_offsets_of_open_inputs_measure_how_far_they_are_read(tmp_path: Path) ->
     a, b = tmp_path / "a.log", tmp_path / "b.log"
     a.write_bytes(b"x" * 10_000)
     b.write_bytes(b"y" * 30_000)
-    measure, job = InputOffsets([str(a), str(b), "-"]), Job("read", shown=True)
+    measure, job = InputOffsets([str(a), str(b), "-"]), Job(shown=True)
     measure(job)
     assert (job.done, job.total) == (0, 40_000)
     with open(a, "rb", buffering=0) as f:
