@@ -106,7 +106,9 @@ class InstanceBuild(BaseFileSteps):
         """With `--stop-after step`: freeze the whole process here (SIGSTOP) until SIGCONT."""
         if self.ctx.stop_after == step:
             self.ctx.say(f"stopped after {step} of {self.uuid}: look around (virsh, the work "
-                         f"dir), then `kill -CONT {os.getpid()}` to go on")
+                         f"dir), then `kill -CONT {os.getpid()}` (or `fg` in its shell) to go "
+                         "on; if that shell exits first, the boot dies with it and `nsim hw "
+                         "delete --all` cleans up")
             os.kill(os.getpid(), signal.SIGSTOP)
 
     # -- the build: nova's order is nsim.compute.manager's; these are this driver's steps --

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -18,6 +19,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from nsim.errors import NsimError
 from nsim.tui.cache_pane import CachePane
 from nsim.tui.event_pane import EventPane
 from nsim.tui.filters_screen import FiltersScreen
@@ -130,6 +132,14 @@ class NsimApp(App[None]):
         self.panes.append(self.violations_pane)
         yield self.status_bar
         yield Footer()
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Refuse to start without a terminal: the screen would go into a pipe and no key would
+        ever come."""
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise NsimError("nsim tui and nsim teach need a terminal on standard input and "
+                            "output; in a pipe, use nsim parse or nsim replay")
+        return super().run(*args, **kwargs)
 
     def on_mount(self) -> None:
         for pane in self.panes:

@@ -86,3 +86,14 @@ def test_teach_a_file_of_ones_own_in_chinese(opened: list[NsimApp]) -> None:
 def test_teach_knows_only_the_lessons_it_has(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["teach", "--lang", "fr"]) == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["tui", "teach"])
+def test_without_a_terminal_the_ui_is_refused_not_left_waiting(command: str) -> None:
+    """`nsim teach < /dev/null | cat` used to draw into the pipe and never return."""
+    done = subprocess.run([sys.executable, "-m", "nsim.cli", command, SEED, "--year", "2017"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == ("nsim: nsim tui and nsim teach need a terminal on standard input and "
+                           "output; in a pipe, use nsim parse or nsim replay\n")
