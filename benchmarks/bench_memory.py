@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.bench_vs_lnav import scenario
+from benchmarks.workload import NSIM, check_exit
 from nsim.sim.scenario import dump_scenario
-
-NSIM = str(Path(sys.executable).with_name("nsim"))
 
 
 def peak_rss_mb(cmd: Sequence[str]) -> float:
@@ -31,8 +29,7 @@ def peak_rss_mb(cmd: Sequence[str]) -> float:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):  # replay exits 1 on violations
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    check_exit(cmd, proc.returncode)
     return usage.ru_maxrss / 1024
 
 

@@ -24,11 +24,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.workload import busy_scenario
+from benchmarks.workload import NSIM, busy_scenario, check_exit
 from nsim.sim.engine import simulate
 from nsim.sim.scenario import Scenario
-
-NSIM = str(Path(sys.executable).with_name("nsim"))
 
 
 def scenario(boots: int) -> Scenario:
@@ -44,8 +42,7 @@ def wall(cmd: Sequence[str], repeat: int) -> float:
         t0 = time.perf_counter()
         done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - t0)
-        if done.returncode not in (0, 1):  # replay exits 1 on violations
-            raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}")
+        check_exit(cmd, done.returncode)
     return statistics.median(times)
 
 

@@ -3,9 +3,21 @@ later, as one scenario whatever the release and size."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from nsim.sim.scenario import Scenario, parse_scenario
+
+NSIM = str(Path(sys.executable).with_name("nsim"))
+"""The `nsim` command of the running interpreter's environment."""
+
+
+def check_exit(cmd: Sequence[str], code: int) -> None:
+    """Stop the benchmark when a command failed (replay exits 1 on violations: not a failure)."""
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {code}")
 
 
 def busy_scenario(boots: int, host: dict[str, Any], start: str) -> Scenario:

@@ -31,9 +31,9 @@ from typing import Any
 
 from nsim.hw import safefs
 from nsim.hw.workdir import Workdir
+from nsim.nova.names import UUID_RE
 
 FAULT_MOUNT_PREFIX = "nsim-fault-"
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def _unescape(field: str) -> str:
@@ -87,7 +87,7 @@ def stale_fault_mounts(workdir: Workdir, say: Callable[[str], None]) -> None:
         if not source.startswith(FAULT_MOUNT_PREFIX):
             continue  # not ours: leave it
         fault_id = source.removeprefix(FAULT_MOUNT_PREFIX)
-        if (re.fullmatch(_UUID, fault_id)
+        if (re.fullmatch(UUID_RE, fault_id)
                 and lock_is_free(workdir, ("run",), f"fault-{fault_id}.lock")
                 and _umount(workdir.base_dir)):
             say(f"unmounted a stale disk-full tmpfs ({source}) from {workdir.base_dir}")
@@ -101,7 +101,7 @@ def stale_fault_images(workdir: Workdir, say: Callable[[str], None]) -> None:
     ids = {m["id"] for m in store.list() if str(m.get("name", "")).startswith("fault-")}
     with workdir.dir_fd("run") as dfd:
         for name in os.listdir(dfd):
-            m = re.fullmatch(rf"fault-({_UUID})(\.lock|-.*)?", name)
+            m = re.fullmatch(rf"fault-({UUID_RE})(\.lock|-.*)?", name)
             if m:
                 ids.add(m.group(1))
     for fault_id in sorted(ids):
@@ -161,7 +161,7 @@ def orphans(workdir: Workdir, host: Any, known: set[str], say: Callable[[str], N
                 "no state record")
     with workdir.dir_fd("instances") as dfd:
         for name in os.listdir(dfd):
-            m = re.fullmatch(rf"({_UUID})(_del)?", name)
+            m = re.fullmatch(rf"({UUID_RE})(_del)?", name)
             if not m or m.group(1) in known:
                 continue
             st = safefs.lstat_at(dfd, name)

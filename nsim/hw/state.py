@@ -28,6 +28,7 @@ from nsim.hw.workdir import Workdir, validate_name, validate_uuid
 from nsim.model.claims import Claim
 from nsim.model.config import HostConfig
 from nsim.model.resource_tracker import ResourceTracker
+from nsim.nova.names import UUID_PATTERN
 
 INITIAL_RATIOS = {"cpu_allocation_ratio": 4.0, "ram_allocation_ratio": 1.0,
                   "disk_allocation_ratio": 1.0}
@@ -59,7 +60,6 @@ def host_config(workdir: Workdir, node: str, given: HostConfig | None = None) ->
     return HostConfig.model_validate(data)
 
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _PLAIN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$"
 MAX_RECORD_BYTES = 64 << 10
 
@@ -83,11 +83,11 @@ class FlavorRecord(_Strict):
 
 
 class VifRecord(_Strict):
-    port_id: str = Field(pattern=_UUID)
+    port_id: str = Field(pattern=UUID_PATTERN)
     mac: str = Field(pattern=r"^fa:16:3e(:[0-9a-f]{2}){3}$")
     bridge: str = Field(pattern=r"^brq[0-9a-f-]{11}$")
     devname: str = Field(pattern=r"^tap[0-9a-f-]{11}$")
-    network_id: str = Field(pattern=_UUID)
+    network_id: str = Field(pattern=UUID_PATTERN)
     address: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}$")
     cidr: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
     mtu: int = Field(ge=68, le=65535)
@@ -96,9 +96,9 @@ class VifRecord(_Strict):
 class InstanceRecord(_Strict):
     """What `nsim hw boot` remembers of one instance; anything else in a record is refused."""
 
-    uuid: str = Field(pattern=_UUID)
+    uuid: str = Field(pattern=UUID_PATTERN)
     status: Literal["building", "active"]
-    image_id: str = Field(pattern=_UUID)
+    image_id: str = Field(pattern=UUID_PATTERN)
     flavor: FlavorRecord
     created: str = Field(pattern=r"^[0-9T:.+-]{10,40}$")
     trace: str | None = None
@@ -247,7 +247,7 @@ class InstanceStore:
 
 # -- the image cache's own record -----------------------------------------------------------
 class CacheRecord(_Strict):
-    image_id: str = Field(pattern=_UUID)
+    image_id: str = Field(pattern=UUID_PATTERN)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
 

@@ -16,17 +16,18 @@ from dataclasses import dataclass
 COMPUTE_RESOURCES = "compute_resources"
 """The resource tracker's semaphore (nova.compute.resource_tracker.COMPUTE_RESOURCE_SEMAPHORE)."""
 
-_UUID = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
-UUID_PATTERN = f"^{_UUID}$"
+UUID_RE = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
+"""A lower-case canonical uuid, unanchored (to build larger patterns)."""
+UUID_PATTERN = f"^{UUID_RE}$"
 """An instance (or image) uuid as nova prints it, lower-case canonical; for pydantic's
 `pattern=` (whose `$` is the end of the text)."""
-INSTANCE_UUID = re.compile(rf"\A{_UUID}\Z")
+_INSTANCE_UUID = re.compile(rf"\A{UUID_RE}\Z")
 """The same as a compiled regex; `.match()` matches the whole text (no trailing newline)."""
 
 
 def is_uuid(text: str) -> bool:
     """Whether `text` is a lower-case canonical uuid."""
-    return isinstance(text, str) and INSTANCE_UUID.match(text) is not None
+    return isinstance(text, str) and _INSTANCE_UUID.match(text) is not None
 
 
 # The functions nova synchronizes, by their own name (the last part of an owner).
