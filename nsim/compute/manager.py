@@ -1,19 +1,35 @@
-"""The build of an instance, in nova's order, written once (nova/compute/manager.py
-`_do_build_and_run_instance` → `_build_and_run_instance` → `_build_resources`).
+"""The build and the delete of an instance, in nova's order, written once
+(nova/compute/manager.py: `_do_build_and_run_instance` → `_build_and_run_instance` →
+`_build_resources` for the build, `_delete_instance` → `_shutdown_instance` for the delete).
 
-The order and the failure path live here; a `ComputeDriver` does each step: the simulator's on
-its SimPy clock (nsim.sim.boot), hardware mode's for real with qemu-img and libvirt
-(nsim.hw.build). Every step is a generator: the simulator's yield SimPy events, the hardware
-driver's never yield. A third driver plugs in by implementing the protocol.
+The order, the timings nova logs and the failure path live here; a driver does each step: the
+simulator's on its SimPy clock (nsim.sim.boot, nsim.sim.teardown), hardware mode's for real
+with qemu-img and libvirt (nsim.hw.build, nsim.hw.teardown). Every step is a generator: the
+simulator's yield SimPy events, the hardware driver's never yield. A third driver plugs in by
+implementing `ComputeDriver` (a build) and `TerminateDriver` (a delete).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from enum import Enum
 from typing import Any, Protocol
+
+from nsim.events.guest import TOOK_BUILD, TOOK_DEALLOCATE, TOOK_DESTROY, TOOK_SPAWN
 
 Steps = Generator[Any, Any, Any]
 """A driver step: what it yields is the driver's business (SimPy events, or nothing)."""
+
+
+
+class Outcome(Enum):
+    """How a build ended, as the rest of the cloud learns it once the instance lock is let go."""
+
+    ACTIVE = "active"
+    REFUSED = "refused"
+    """The claim was refused (ComputeResourcesUnavailable): re-scheduled before any spawn."""
+    FAILED = "failed"
+    """The spawn failed: torn down, the claim aborted, re-scheduled or set to error."""
 
 
 class BuildFailed(Exception):
@@ -24,7 +40,29 @@ class BuildFailed(Exception):
         self.fault = fault
 
 
-class ComputeDriver(Protocol):
+class Teardown(Protocol):
+    """The steps of `_shutdown_instance`: a failed build's cleanup and a delete share them."""
+
+    def now(self) -> float:
+        """The driver's clock, in seconds (for nova's "Took N seconds" lines)."""
+
+    def terminating(self) -> None:
+        """"Terminating instance"."""
+
+    def destroy(self) -> Steps:
+        """The virt driver's destroy: the domain powered off and undefined."""
+
+    def delete_files(self) -> Steps:
+        """The virt driver's cleanup: the instance directory renamed to `_del` and removed."""
+
+    def deallocate_network(self) -> Steps:
+        """The instance's ports given back to neutron."""
+
+    def took(self, seconds: float, what: str) -> None:
+        """Log "Took {seconds:.2f} seconds to {what}"."""
+
+
+class ComputeDriver(Teardown, Protocol):
     """The steps of a build, each doing and logging what nova does at that point."""
 
     def lock_instance(self) -> Steps:
@@ -39,44 +77,103 @@ class ComputeDriver(Protocol):
     def claim(self) -> Steps:
         """instance_claim under compute_resources; returns the refusal's reason, or None."""
 
-    def refused(self, held: Any, reason: str) -> Steps:
-        """The claim was refused: the build is re-scheduled (the instance lock is let go)."""
+    def refused(self, reason: str) -> Steps:
+        """The claim was refused: the build is re-scheduled (logged under the instance lock)."""
 
     def networks_and_bdm(self) -> Steps:
         """_build_resources: networks allocated in the background, block devices."""
 
     def spawn(self) -> Steps:
-        """The driver's spawn, from "Start spawning" to "Instance spawned successfully.";
+        """The virt driver's spawn, from "Start spawning" to "Instance spawned successfully.";
         raises BuildFailed."""
 
     def spawn_failed(self, failure: BuildFailed) -> Steps:
-        """"Instance failed to spawn", then _shutdown_instance."""
+        """"Instance failed to spawn"; returns whether the cleanup deallocates the networks."""
 
     def abort_claim(self) -> Steps:
-        """abort_instance_claim under compute_resources (the claim's context exits on the
-        exception)."""
+        """abort_instance_claim under compute_resources."""
 
-    def build_failed(self, held: Any, failure: BuildFailed) -> Steps:
-        """The failed build is re-scheduled or set to error; the instance lock is let go."""
+    def build_failed(self, failure: BuildFailed) -> Steps:
+        """The failed build is re-scheduled or set to error (logged under the instance lock)."""
 
-    def active(self, held: Any) -> Steps:
-        """The build took N seconds; the instance is active; the instance lock is let go."""
+    def active(self) -> Steps:
+        """The instance is active (under the instance lock)."""
+
+    def finished(self, outcome: Outcome) -> Steps:
+        """After the instance lock is let go: the rest of the cloud learns the outcome."""
+
+
+class TerminateDriver(Teardown, Protocol):
+    """The steps of a delete besides `_shutdown_instance`'s."""
+
+    def lock_instance(self) -> Steps:
+        """Take the lock named after the instance (do_terminate_instance's synchronized)."""
+
+    def unlock_instance(self, held: Any) -> None: ...
+
+    def update_usage(self) -> Steps:
+        """update_usage under compute_resources: the deleted instance's claim is dropped."""
 
 
 def build_and_run_instance(driver: ComputeDriver) -> Steps:
-    """One build, in nova's order, with nova's failure path."""
+    """One build, in nova's order, with nova's failure path; the instance lock is let go
+    however the build ends."""
     held = yield from driver.lock_instance()
+    try:
+        outcome = yield from _build(driver)
+    finally:
+        driver.unlock_instance(held)
+    yield from driver.finished(outcome)
+
+
+def _build(driver: ComputeDriver) -> Generator[Any, Any, Outcome]:
     driver.starting()
+    began = driver.now()
     refusal = yield from driver.claim()
     if refusal is not None:
-        yield from driver.refused(held, refusal)
-        return
+        yield from driver.refused(refusal)
+        return Outcome.REFUSED
+    # `with rt.instance_claim(...)`: the claim is held from here on (nova/compute/claims.py).
     try:
         yield from driver.networks_and_bdm()
+        spawn_began = driver.now()
         yield from driver.spawn()
     except BuildFailed as failure:
-        yield from driver.spawn_failed(failure)
+        deallocate = yield from driver.spawn_failed(failure)
+        yield from shutdown_instance(driver, deallocate=deallocate)
         yield from driver.abort_claim()
-        yield from driver.build_failed(held, failure)
-        return
-    yield from driver.active(held)
+        yield from driver.build_failed(failure)
+        return Outcome.FAILED
+    except Exception:
+        # Claim.__exit__: any other exception out of the block aborts the claim and goes on.
+        yield from driver.abort_claim()
+        raise
+    driver.took(driver.now() - spawn_began, TOOK_SPAWN)
+    driver.took(driver.now() - began, TOOK_BUILD)
+    yield from driver.active()
+    return Outcome.ACTIVE
+
+
+def shutdown_instance(driver: Teardown, *, deallocate: bool) -> Steps:
+    """_shutdown_instance: terminate, destroy, delete the files, and (when asked) give the
+    networks back, each timed as nova logs it."""
+    driver.terminating()
+    began = driver.now()
+    yield from driver.destroy()
+    yield from driver.delete_files()
+    driver.took(driver.now() - began, TOOK_DESTROY)
+    if deallocate:
+        began = driver.now()
+        yield from driver.deallocate_network()
+        driver.took(driver.now() - began, TOOK_DEALLOCATE)
+
+
+def terminate_instance(driver: TerminateDriver) -> Steps:
+    """do_terminate_instance: under the instance lock, shut the instance down, then drop its
+    usage under compute_resources."""
+    held = yield from driver.lock_instance()
+    try:
+        yield from shutdown_instance(driver, deallocate=True)
+        yield from driver.update_usage()
+    finally:
+        driver.unlock_instance(held)

@@ -220,12 +220,16 @@ class Spawned(Event):
     )
 
 
-# Text after "Took N seconds to " (nova/compute/manager.py).
+# Text after "Took N seconds to " (nova/compute/manager.py), and the step each times.
+TOOK_SPAWN = "spawn the instance on the hypervisor."
+TOOK_BUILD = "build instance."
+TOOK_DESTROY = "destroy the instance on the hypervisor."
+TOOK_DEALLOCATE = "deallocate network for instance."
 TOOK_WHAT: dict[str, str] = {
-    "spawn the instance on the hypervisor.": "spawn",
-    "build instance.": "build",
-    "destroy the instance on the hypervisor.": "destroy",
-    "deallocate network for instance.": "deallocate_network",
+    TOOK_SPAWN: "spawn",
+    TOOK_BUILD: "build",
+    TOOK_DESTROY: "destroy",
+    TOOK_DEALLOCATE: "deallocate_network",
     "detach 1 volumes for instance.": "detach_volumes",
     "snapshot the instance on the hypervisor.": "snapshot",
 }

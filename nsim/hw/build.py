@@ -9,17 +9,16 @@ import threading
 import time
 import uuid as uuidlib
 from collections.abc import Generator, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, suppress
 from datetime import datetime
 from typing import Any
 
-from nsim.compute.manager import BuildFailed, build_and_run_instance
+from nsim.compute.manager import BuildFailed, Outcome, build_and_run_instance
 from nsim.events import build as ev_build
 from nsim.events import claim as ev_claim
 from nsim.events import failure as ev_failure
 from nsim.events import guest as ev_guest
 from nsim.events import image as ev_image
-from nsim.events import teardown as ev_teardown
 from nsim.events.writer import RequestContext
 from nsim.hw import domain_xml, guest_image, network, qemu_img, safefs
 from nsim.hw.base_file import BaseFileSteps
@@ -49,8 +48,9 @@ from nsim.hw.novaexc import (
     traceback_lines,
 )
 from nsim.hw.state import record_trace
-from nsim.hw.teardown import delete_instance_files, user_context
-from nsim.hw.trace import RELEASE
+from nsim.hw.teardown import HwTeardown, user_context
+from nsim.hw.trace import RELEASE, Trace
+from nsim.hw.workdir import Workdir
 from nsim.model.claims import Claim
 from nsim.model.image_cache import cache_filename
 from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
@@ -58,7 +58,7 @@ from nsim.nova.flavor import Flavor
 from nsim.nova.names import COMPUTE_RESOURCES
 
 
-class InstanceBuild(BaseFileSteps):
+class InstanceBuild(BaseFileSteps, HwTeardown):
     """One instance's build, in nova's order; `run()` never raises for nova-handled failures."""
 
     def __init__(self, ctx: HostContext, image_meta: dict[str, Any], flavor: Flavor,
@@ -86,7 +86,7 @@ class InstanceBuild(BaseFileSteps):
         self.paused_start = False
         self.record: dict[str, Any] | None = None
         self.ex = qemu_img.Executor(ctx.trace, self.req)
-        self.build_timer = self.spawn_timer = Timer()
+        self.build_timer = Timer()
         self._held = ExitStack()
         """The instance lock while the build holds it."""
 
@@ -115,9 +115,8 @@ class InstanceBuild(BaseFileSteps):
     # (they never yield: each does its step for real before it returns)
     def run(self) -> InstanceResult:
         try:
-            with ExitStack() as self._held:
-                for _ in build_and_run_instance(self):
-                    pass
+            for _ in build_and_run_instance(self):
+                pass
         except HwError as exc:  # refused (an unsafe path, a lock file planted as a link)
             self.result.outcome = "aborted"
             self.result.reason = str(exc)
@@ -126,77 +125,25 @@ class InstanceBuild(BaseFileSteps):
             self.result.outcome = "aborted"
             self.result.reason = f"internal error: {type(exc).__name__}: {exc}"
             self._cleanup_everything()
-        self.result.phases["build"] = round(self.build_timer.elapsed(), 3)
+        self.result.phases.setdefault("build", round(self.build_timer.elapsed(), 3))
         return self.result
 
-    def lock_instance(self) -> Iterator[None]:
+    def lock_instance(self) -> Generator[None, None, ExitStack]:
         yield from ()
-        self._held.enter_context(self.lock(self.uuid, OWNER_BUILD))
+        held = ExitStack()
+        held.enter_context(self.lock(self.uuid, OWNER_BUILD))
+        return held
 
-    def unlock_instance(self, held: Any) -> None:
-        self._held.close()
+    def unlock_instance(self, held: ExitStack) -> None:
+        held.close()
 
     def starting(self) -> None:
         self.log(ev_build.InstanceStarting())
         self.build_timer = Timer()
 
     def claim(self) -> Generator[None, None, str | None]:
-        yield from ()
-        return self._claim()
-
-    def refused(self, held: Any, reason: str) -> Iterator[None]:
-        yield from ()
-        text = f"Insufficient compute resources: {reason}."
-        self.log(ev_claim.InsufficientResources(reason=reason))
-        self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=text))
-        self.result.outcome, self.result.reason = "refused", text
-        self.unlock_instance(held)
-
-    def networks_and_bdm(self) -> Iterator[None]:
-        yield from ()
-        with self._claim_guard():
-            self._network_and_bdm()
-
-    def spawn(self) -> Iterator[None]:
-        yield from ()
-        self.log(ev_build.SpawnStart())
-        self.task_state = "spawning"
-        self.spawn_timer = Timer()
-        try:
-            self._spawn()
-        except Exception as exc:
-            raise BuildFailed(exc) from exc
-
-    def spawn_failed(self, failure: BuildFailed) -> Iterator[None]:
-        yield from ()
-        self._spawn_failed(failure.fault)  # type: ignore[arg-type]
-
-    def abort_claim(self) -> Iterator[None]:
-        yield from ()
-        self._abort_claim()
-
-    def build_failed(self, held: Any, failure: BuildFailed) -> Iterator[None]:
-        yield from ()
-        self._build_failed(failure.fault)  # type: ignore[arg-type]
-        self.unlock_instance(held)
-
-    def active(self, held: Any) -> Iterator[None]:
-        yield from ()
-        self.result.phases["spawn"] = round(self.spawn_timer.elapsed(), 3)
-        self.log(ev_guest.TookSeconds(seconds=self.spawn_timer.elapsed(),
-                                      what="spawn the instance on the hypervisor.",
-                                      step="spawn"))
-        self.result.outcome = "active"
-        if self.record is not None:
-            self.record["status"] = "active"
-            self.ctx.store.save(self.record)
-        self.log(ev_guest.TookSeconds(seconds=self.build_timer.elapsed(), what="build instance.",
-                                      step="build"))
-        self.unlock_instance(held)
-
-    # -- claim -------------------------------------------------------------------------
-    def _claim(self) -> str | None:
         """instance_claim: the record saved on success; the refusal's reasons otherwise."""
+        yield from ()
         f = self.flavor
         claim = Claim.for_flavor(f.memory_mb, f.root_gb, f.ephemeral_gb, f.vcpus)
         with phase(self.result, "claim"), self.lock(COMPUTE_RESOURCES, OWNER_CLAIM, external=True):
@@ -219,22 +166,91 @@ class InstanceBuild(BaseFileSteps):
                 self.log(ev_claim.ClaimFailed(reason="; ".join(reasons)))
         return "; ".join(reasons) or None
 
-    @contextmanager
-    def _claim_guard(self) -> Iterator[None]:
-        """`with rt.instance_claim(...)`: an exception aborts the claim under the lock."""
-        try:
-            yield
-        except BaseException:
-            self._abort_claim()
-            raise
+    def refused(self, reason: str) -> Iterator[None]:
+        yield from ()
+        text = f"Insufficient compute resources: {reason}."
+        self.log(ev_claim.InsufficientResources(reason=reason))
+        self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=text))
+        self.result.outcome, self.result.reason = "refused", text
 
-    def _abort_claim(self) -> None:
+    def spawn(self) -> Iterator[None]:
+        yield from ()
+        self.log(ev_build.SpawnStart())
+        self.task_state = "spawning"
+        try:
+            self._spawn()
+        except Exception as exc:
+            raise BuildFailed(exc) from exc
+
+    def spawn_failed(self, failure: BuildFailed) -> Generator[None, None, bool]:
+        """Logged with its traceback; hardware mode's ports go with the domain."""
+        yield from ()
+        exc: BaseException = failure.fault  # type: ignore[assignment]
+        self.log(ev_failure.SpawnFailed(summary=error_summary(exc)),
+                 traceback=traceback_lines(exc))
+        return False
+
+    def abort_claim(self) -> Iterator[None]:
+        yield from ()
         with self.lock(COMPUTE_RESOURCES, OWNER_ABORT_CLAIM, external=True):
             self.ctx.store.remove(self.uuid)
             self.record = None
 
+    def build_failed(self, failure: BuildFailed) -> Iterator[None]:
+        """manager.py `_build_and_run_instance`'s handlers: aborted (no re-schedule) or
+        re-scheduled."""
+        yield from ()
+        exc: BaseException = failure.fault  # type: ignore[assignment]
+        if isinstance(exc, VirtualInterfaceCreateException):
+            self.log(ev_failure.NetworkAllocFailed(summary=error_summary(exc)),
+                     traceback=traceback_lines(exc))
+            reason = "Failed to allocate the network(s), not rescheduling."
+            self.log(ev_failure.Aborted(instance_uuid=self.uuid, reason=reason))
+            self.result.outcome = "aborted"
+        elif getattr(exc, "abort", False):
+            reason = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            self.log(ev_failure.Aborted(instance_uuid=self.uuid, reason=reason))
+            self.result.outcome = "aborted"
+        else:
+            self.log(ev_failure.BuildFailed(summary=error_summary(exc)),
+                     traceback=traceback_lines(exc))
+            reason = str(exc)
+            self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=reason))
+            self.result.outcome = "rescheduled"
+        self.result.reason = reason
+        self.ctx.host.unsubscribe(self.uuid)
+
+    def active(self) -> Iterator[None]:
+        yield from ()
+        self.result.outcome = "active"
+        if self.record is not None:
+            self.record["status"] = "active"
+            self.ctx.store.save(self.record)
+
+    def finished(self, outcome: Outcome) -> Iterator[None]:
+        yield from ()
+
+    # -- teardown (shutdown_instance's steps) -------------------------------------------
+    @property
+    def trace(self) -> Trace:
+        return self.ctx.trace
+
+    @property
+    def workdir(self) -> Workdir:
+        return self.ctx.workdir
+
+    @property
+    def phases(self) -> dict[str, float]:  # type: ignore[override]
+        return self.result.phases
+
+    def destroy(self) -> Iterator[None]:
+        """Power off and undefine the domain this build defined (nothing else, ever)."""
+        yield from ()
+        self._destroy_domain()
+
     # -- networks and block devices -------------------------------------------------------
-    def _network_and_bdm(self) -> None:
+    def networks_and_bdm(self) -> Iterator[None]:
+        yield from ()
         self.log(ev_build.NetworkAsyncStart())
         self.task_state = "networking"
         self.log(ev_build.NetworkAllocating())
@@ -365,7 +381,7 @@ class InstanceBuild(BaseFileSteps):
             # instance files, undefine (no "destroyed" line on this path).
             self.log(ev_failure.GuestStartFailed(summary=error_summary(exc)))
             self._destroy_domain()
-            self._delete_instance_files()
+            self.delete_instance_files()
             raise
 
     def _wait_for_vif_events(self) -> None:
@@ -439,39 +455,6 @@ class InstanceBuild(BaseFileSteps):
         self.result.phases["guest_ready"] = round(t.elapsed(), 3)
         self.result.console = [ln.strip() for ln in text.splitlines() if ln.startswith("NSIM-")]
 
-    # -- failure (manager.py _build_resources / _build_and_run_instance) ------------------
-    def _spawn_failed(self, exc: BaseException) -> None:
-        self.log(ev_failure.SpawnFailed(summary=error_summary(exc)),
-                 traceback=traceback_lines(exc))
-        # _shutdown_instance
-        self.log(ev_teardown.Terminating())
-        t = Timer()
-        self._destroy_domain()
-        self._delete_instance_files()
-        self.log(ev_guest.TookSeconds(seconds=t.elapsed(),
-                                      what="destroy the instance on the hypervisor.",
-                                      step="destroy"))
-
-    def _build_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, VirtualInterfaceCreateException):
-            self.log(ev_failure.NetworkAllocFailed(summary=error_summary(exc)),
-                     traceback=traceback_lines(exc))
-            reason = "Failed to allocate the network(s), not rescheduling."
-            self.log(ev_failure.Aborted(instance_uuid=self.uuid, reason=reason))
-            self.result.outcome = "aborted"
-        elif getattr(exc, "abort", False):
-            reason = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            self.log(ev_failure.Aborted(instance_uuid=self.uuid, reason=reason))
-            self.result.outcome = "aborted"
-        else:
-            self.log(ev_failure.BuildFailed(summary=error_summary(exc)),
-                     traceback=traceback_lines(exc))
-            reason = str(exc)
-            self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=reason))
-            self.result.outcome = "rescheduled"
-        self.result.reason = reason
-        self.ctx.host.unsubscribe(self.uuid)
-
     def _destroy_domain(self) -> None:
         """Power off and undefine the domain this build defined (nothing else, ever)."""
         if not self.defined:
@@ -483,9 +466,6 @@ class InstanceBuild(BaseFileSteps):
             with suppress(Exception), fresh_connection(self.ctx.host.uri) as other:
                 other.destroy(self.uuid)
         self.defined = False
-
-    def _delete_instance_files(self) -> None:
-        delete_instance_files(self.ctx.workdir, self.uuid, self.ctx.trace, self.req)
 
     def _cleanup_everything(self) -> None:
         with suppress(Exception):

@@ -14,13 +14,15 @@ import shutil
 import stat
 import time
 import uuid as uuidlib
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from nsim.compute.manager import terminate_instance
 from nsim.events import guest as ev_guest
 from nsim.events import teardown as ev_teardown
+from nsim.events.guest import TOOK_WHAT
 from nsim.events.writer import RequestContext
 from nsim.hw import network, recovery, safefs
 from nsim.hw.errors import HwError, UsageError
@@ -140,30 +142,83 @@ def _not_ours(workdir: Workdir, host: LibvirtHost, rec: InstanceRecord) -> str |
     return None
 
 
+class HwTeardown:
+    """`_shutdown_instance`'s steps done for real (a failed build's cleanup and a delete share
+    them); the domain's destroy is each driver's own."""
+
+    uuid: str
+    req: RequestContext
+    trace: Trace
+    workdir: Workdir
+    phases: dict[str, float]
+    """Seconds of each timed step, by TOOK_WHAT's step name."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def terminating(self) -> None:
+        self.trace.emit(ev_teardown.Terminating(), instance=self.uuid, context=self.req)
+
+    def delete_instance_files(self) -> None:
+        delete_instance_files(self.workdir, self.uuid, self.trace, self.req)
+
+    def delete_files(self) -> Iterator[None]:
+        yield from ()
+        self.delete_instance_files()
+
+    def deallocate_network(self) -> Iterator[None]:
+        """The port is a tap device libvirt made for the domain: it went with the destroy."""
+        yield from ()
+
+    def took(self, seconds: float, what: str) -> None:
+        step = TOOK_WHAT[what]
+        self.phases[step] = round(seconds, 3)
+        self.trace.emit(ev_guest.TookSeconds(seconds=seconds, what=what, step=step),
+                        instance=self.uuid, context=self.req)
+
+
+class Termination(HwTeardown):
+    """terminate_instance of one recorded instance, done for real."""
+
+    def __init__(self, workdir: Workdir, store: InstanceStore, host: LibvirtHost,
+                 rec: InstanceRecord, trace: Trace) -> None:
+        self.workdir, self.store, self.host, self.trace = workdir, store, host, trace
+        self.uuid = rec.uuid
+        self.req = user_context()
+        self.destroyed = False
+        self.phases = {}
+
+    def lock_instance(self) -> Iterator[None]:
+        yield from ()
+        held = ExitStack()
+        held.enter_context(synchronized(self.trace, self.uuid, OWNER_TERMINATE, self.req))
+        return held
+
+    def unlock_instance(self, held: ExitStack) -> None:
+        held.close()
+
+    def destroy(self) -> Iterator[None]:
+        yield from ()
+        self.destroyed = self.host.destroy(self.uuid)
+        if self.destroyed:
+            self.trace.emit(ev_teardown.Destroyed(), instance=self.uuid, context=self.req)
+
+    def update_usage(self) -> Iterator[None]:
+        yield from ()
+        with synchronized(self.trace, COMPUTE_RESOURCES, OWNER_UPDATE_USAGE, self.req,
+                          workdir=self.workdir):
+            self.store.remove(self.uuid)
+
+
 def _terminate(workdir: Workdir, store: InstanceStore, host: LibvirtHost,
                rec: InstanceRecord) -> DeleteResult:
-    uuid = rec.uuid
     trace_path = rec.trace_path(workdir)
     trace = Trace.in_workdir(workdir, trace_path, rec.fmt, RELEASE, host=rec.node)
-    req = user_context()
+    termination = Termination(workdir, store, host, rec, trace)
     try:
-        with synchronized(trace, uuid, OWNER_TERMINATE, req):
-            trace.emit(ev_teardown.Terminating(), instance=uuid, context=req)
-            start = time.monotonic()
-            destroyed = host.destroy(uuid)
-            if destroyed:
-                trace.emit(ev_teardown.Destroyed(), instance=uuid, context=req)
-            delete_instance_files(workdir, uuid, trace, req)
-            seconds = time.monotonic() - start
-            trace.emit(ev_guest.TookSeconds(seconds=seconds,
-                                            what="destroy the instance on the hypervisor.",
-                                            step="destroy"), instance=uuid, context=req)
-            start = time.monotonic()
-            trace.emit(ev_guest.TookSeconds(seconds=time.monotonic() - start,
-                                            what="deallocate network for instance.",
-                                            step="deallocate_network"), instance=uuid, context=req)
-            with synchronized(trace, COMPUTE_RESOURCES, OWNER_UPDATE_USAGE, req, workdir=workdir):
-                store.remove(uuid)
+        for _ in terminate_instance(termination):
+            pass
     finally:
         trace.close()
-    return DeleteResult(uuid, destroyed, seconds, trace_path)
+    return DeleteResult(rec.uuid, termination.destroyed, termination.phases["destroy"],
+                        trace_path)

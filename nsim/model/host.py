@@ -10,8 +10,6 @@ file (nova/virt/libvirt/imagebackend.py `Image.cache`) for the image cache.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 from nsim.model.claims import Claim
@@ -54,17 +52,6 @@ class Host:
     def claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """instance_claim: the boot's resources are held on this node."""
         self.tracker.instance_claim(uuid, claim, where)
-
-    @contextmanager
-    def claiming(self, uuid: str, claim: Claim, where: str = "") -> Iterator[Claim]:
-        """`with rt.instance_claim(...)`: the claim is held for the block; an exception out
-        of it aborts the claim (nova/compute/claims.py `Claim.__exit__`) and goes on."""
-        self.claim(uuid, claim, where)
-        try:
-            yield claim
-        except BaseException:
-            self.abort_claim(uuid, where, still_counted=False)
-            raise
 
     def move_claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """A resize, migration or evacuation claims on this node; no boot uses a base file."""

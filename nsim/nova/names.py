@@ -34,6 +34,9 @@ def is_uuid(text: str) -> bool:
 BUILD_FUNCTION = "_locked_do_build_and_run_instance"
 CLAIM_FUNCTION = "instance_claim"
 ABORT_CLAIM_FUNCTION = "abort_instance_claim"
+UPDATE_USAGE_FUNCTION = "update_usage"
+"""Of a deleted instance (vm_state deleted), it drops the instance's usage
+(nova/compute/resource_tracker.py `_update_usage_from_instance`, ALLOW_RESOURCE_REMOVAL)."""
 MOVE_CLAIM_FUNCTIONS = ("resize_claim", "rebuild_claim", "live_migration_claim")
 """Claims of a move onto this node: resize/cold migration, evacuation, live migration."""
 FETCH_FUNCTION = "fetch_func_sync"

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from nsim.events import lock
 from nsim.logs.record import Record
+from nsim.model.lifecycle import VmState
 from nsim.model.locks import Displaced, Holder
 from nsim.nova.names import (
     ABORT_CLAIM_FUNCTION,
@@ -13,6 +14,7 @@ from nsim.nova.names import (
     CLAIM_FUNCTION,
     FETCH_FUNCTION,
     MOVE_CLAIM_FUNCTIONS,
+    UPDATE_USAGE_FUNCTION,
     is_uuid,
     owner_function,
 )
@@ -46,6 +48,9 @@ class LockChecks(ObserverState):
             return
         if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
             self.host.give_back(inst.uuid, self.where())
+        elif owner_function(ev.owner) == UPDATE_USAGE_FUNCTION:
+            if inst.vm_state == VmState.DELETED:  # the delete's update_usage: gone for good
+                self.host.give_back(inst.uuid, self.where())
         elif owner_function(ev.owner) == CLAIM_FUNCTION:
             self._start_build(inst, rec, proxy=True)
             inst.begin("claim", rec.timestamp)

@@ -16,8 +16,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nsim.compute.manager import BuildFailed, build_and_run_instance
-from nsim.events import build, claim, guest, image, teardown
+from nsim.compute.manager import BuildFailed, Outcome, build_and_run_instance
+from nsim.events import build, claim, guest, image
 from nsim.events import failure as failure_ev
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
@@ -27,10 +27,8 @@ from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
+from nsim.sim.teardown import SimTeardown
 from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
-
-# nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
-STOPPED_DELAY = 15.0
 
 
 @dataclass
@@ -65,7 +63,7 @@ class Conductor(Protocol):
     def neutron_context(self) -> RequestContext: ...
 
 
-class Attempt:
+class Attempt(SimTeardown):
     """A boot of `order` on `host` with drawn `steps` and injected `faults`."""
 
     def __init__(self, engine: Conductor, host: SimHost, order: BootOrder, steps: Steps,
@@ -80,18 +78,8 @@ class Attempt:
         self.ctx = order.request
         self.instance_dir = f"{host.spec.instances_path}/{order.uuid}"
         self.python3 = host.spec.python3
-        self.started = self.spawn_start = 0.0
         self.network: Any = None
         """The background network allocation (a SimPy process; its value: a fault or None)."""
-
-    def say(self, event: Any, context: RequestContext | bool | None = True,
-            traceback: tuple[str, ...] | None = None) -> None:
-        """Log for this instance; context True = the boot's request, None = `[-]`."""
-        ctx = self.ctx if context is True else context
-        self.host.say(event, ctx if isinstance(ctx, RequestContext) else None, self.uuid, traceback)
-
-    def wait(self, seconds: float) -> Any:
-        return self.env.timeout(seconds)
 
     # -- the build: nova's order is nsim.compute.manager's; these are this driver's steps --
     def run(self) -> Generator[Any, Any, None]:
@@ -105,13 +93,10 @@ class Attempt:
 
     def starting(self) -> None:
         self.say(build.InstanceStarting())
-        self.started = self.env.now
 
-    def claim(self) -> Generator[Any, Any, str | None]:
-        return (yield from self._claim())
-
-    def refused(self, held: Any, reason: str) -> Generator[Any, Any, None]:
-        yield from self._reschedule(held, f"Insufficient compute resources: {reason}.")
+    def refused(self, reason: str) -> Generator[Any, Any, None]:
+        self._reschedule(f"Insufficient compute resources: {reason}.")
+        yield from ()
 
     def networks_and_bdm(self) -> Generator[Any, Any, None]:
         s = self.steps
@@ -125,7 +110,6 @@ class Attempt:
 
     def spawn(self) -> Generator[Any, Any, None]:
         s = self.steps
-        self.spawn_start = self.env.now
         self.say(build.SpawnStart())
         yield self.wait(s.image_prep * 0.5)
         if self.host.has(image.InstanceDirCreating):  # Stein on
@@ -142,15 +126,19 @@ class Attempt:
         if fault is not None:
             raise BuildFailed(fault)
 
-    def active(self, held: Any) -> Generator[Any, Any, None]:
-        self.say(guest.TookSeconds(seconds=self.env.now - self.spawn_start,
-                                   what="spawn the instance on the hypervisor."))
-        self.say(guest.TookSeconds(seconds=self.env.now - self.started, what="build instance."))
-        self.unlock_instance(held)
-        self.engine.on_active(self)
+    def active(self) -> Generator[Any, Any, None]:
         yield from ()
 
-    def _claim(self) -> Generator[Any, Any, str | None]:
+    def finished(self, outcome: Outcome) -> Generator[Any, Any, None]:
+        if outcome is Outcome.ACTIVE:
+            self.engine.on_active(self)
+        elif self.engine.max_attempts == 1:
+            self.engine.on_failed(self, retry=False)
+        else:
+            yield self.wait(self.steps.reschedule)
+            self.engine.on_failed(self, retry=True)
+
+    def claim(self) -> Generator[Any, Any, str | None]:
         """instance_claim under compute_resources; the refusal reason, or None on success."""
         h, f = self.host, self.order.flavor
         lock = yield from h.lock(COMPUTE_RESOURCES, h.owners.claim, self.ctx)
@@ -285,13 +273,13 @@ class Attempt:
         return None
 
     # -- failure -----------------------------------------------------------------------
-    def spawn_failed(self, failure: BuildFailed) -> Generator[Any, Any, None]:
-        """_build_resources' cleanup: the guest torn down (the network deallocated when its
-        allocation failed)."""
+    def spawn_failed(self, failure: BuildFailed) -> Generator[Any, Any, bool]:
+        """_build_resources' cleanup follows; the network is deallocated when its allocation
+        failed."""
         fault: Failure = failure.fault  # type: ignore[assignment]
         self.say(failure_ev.SpawnFailed(summary=fault.summary), traceback=fault.traceback)
         network_failed = yield self.network
-        yield from shutdown(self, deallocate=network_failed is not None, deleting=False)
+        return network_failed is not None
 
     def abort_claim(self) -> Generator[Any, Any, None]:
         h = self.host
@@ -299,66 +287,17 @@ class Attempt:
         h.give_back(self.uuid)
         h.unlock(COMPUTE_RESOURCES, lock, self.ctx)
 
-    def build_failed(self, held: Any, failure: BuildFailed) -> Generator[Any, Any, None]:
+    def build_failed(self, failure: BuildFailed) -> Generator[Any, Any, None]:
         fault: Failure = failure.fault  # type: ignore[assignment]
         if self.host.has(failure_ev.BuildFailed):  # Rocky on
             self.say(failure_ev.BuildFailed(summary=fault.summary), traceback=fault.traceback)
-        yield from self._reschedule(held, fault.reason)
+        self._reschedule(fault.reason)
+        yield from ()
 
-    def _reschedule(self, build_lock: Any, reason: str) -> Generator[Any, Any, None]:
-        h = self.host
-        h.failed_builds += 1
+    def _reschedule(self, reason: str) -> None:
+        """Logged under the instance lock: no retry is possible, or the build is sent back."""
+        self.host.failed_builds += 1
         if self.engine.max_attempts == 1:
             self.say(failure_ev.RetryInfoAbsent())
-            self.unlock_instance(build_lock)
-            self.engine.on_failed(self, retry=False)
-            return
-        self.say(failure_ev.Rescheduled(instance_uuid=self.uuid, reason=reason))
-        self.unlock_instance(build_lock)
-        yield self.wait(self.steps.reschedule)
-        self.engine.on_failed(self, retry=True)
-
-
-def shutdown(attempt: Attempt, deallocate: bool, deleting: bool) -> Generator[Any, Any, None]:
-    """_shutdown_instance: terminate, destroy, delete the files (a deleted instance's claim
-    and cache use end with its files; a failed build's claim is aborted by the caller)."""
-    h, s = attempt.host, attempt.steps
-    attempt.say(teardown.Terminating())
-    begun = attempt.env.now
-    yield attempt.wait(s.destroy * 0.5)
-    attempt.say(teardown.Destroyed())
-    if deleting:
-        # libvirt's STOPPED lifecycle event of the destroyed domain, delayed 15 s by nova.
-        attempt.engine.start(_stopped_later(attempt))
-    deleted = f"{attempt.instance_dir}_del"
-    attempt.say(teardown.DeletingFiles(path=deleted))
-    yield attempt.wait(s.destroy * 0.5)
-    attempt.say(teardown.DeletionComplete(path=deleted))
-    if deleting:
-        h.give_back(attempt.uuid)
-    attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
-                                  what="destroy the instance on the hypervisor."))
-    if deallocate:
-        begun = attempt.env.now
-        yield attempt.wait(s.deallocate)
-        attempt.say(guest.TookSeconds(seconds=attempt.env.now - begun,
-                                      what="deallocate network for instance."))
-
-
-def delete(attempt: Attempt, context: RequestContext) -> Generator[Any, Any, None]:
-    """terminate_instance of an active instance: shutdown (its destroy schedules STOPPED
-    15 s later), usage update."""
-    h = attempt.host
-    attempt.ctx = context
-    lock = yield from h.lock(attempt.uuid, h.owners.terminate, context)
-    yield from shutdown(attempt, deallocate=True, deleting=True)
-    usage = yield from h.lock(COMPUTE_RESOURCES, h.owners.update_usage, context)
-    h.unlock(COMPUTE_RESOURCES, usage, context)
-    h.unlock(attempt.uuid, lock, context)
-
-
-def _stopped_later(attempt: Attempt) -> Generator[Any, Any, None]:
-    """nova/virt/libvirt/host.py `_event_emit_delayed`: STOPPED is emitted 15 s after the
-    domain stopped (the destroy), whatever the rest of the delete is doing by then."""
-    yield attempt.wait(STOPPED_DELAY)
-    attempt.say(guest.LifecycleEvent(transition="Stopped", instance_uuid=attempt.uuid), None)
+        else:
+            self.say(failure_ev.Rescheduled(instance_uuid=self.uuid, reason=reason))

@@ -23,14 +23,16 @@ from typing import IO, Any
 
 import simpy
 
+from nsim.compute.manager import terminate_instance
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.claims import RESOURCES
 from nsim.report.outputs import date_trace
 from nsim.sim.audit import resource_audit
-from nsim.sim.boot import Attempt, BootOrder, delete
+from nsim.sim.boot import Attempt, BootOrder
 from nsim.sim.faults import FaultPlan
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import BootRequest, DeleteRequest, HostSpec, Scenario, load_scenario
+from nsim.sim.teardown import Deletion
 from nsim.sim.texts import Port
 
 _BUFFER = 1 << 20
@@ -211,9 +213,9 @@ class Engine:
         del self.active[attempt.uuid]
         self._unplace(attempt)
         self.result.deleted += 1
-        self.start(delete(attempt, RequestContext(f"req-{_uuid(self._rng)}",
-                                                   user=self.scenario.user,
-                                                   project=self.scenario.project)))
+        context = RequestContext(f"req-{_uuid(self._rng)}", user=self.scenario.user,
+                                 project=self.scenario.project)
+        self.start(terminate_instance(Deletion(attempt, context, self.start)))
 
     # -- periodic tasks -------------------------------------------------------------------
     def _audits(self, host: SimHost) -> Generator[Any, Any, None]:

@@ -51,6 +51,7 @@ def nsim_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
 def replay_json(trace: Path) -> tuple[int, dict[str, object]]:
     res = nsim_cli("replay", str(trace), "--json")
     assert "Traceback" not in res.stderr, res.stderr
+    assert res.returncode != 70, res.stderr
     return res.returncode, json.loads(res.stdout) if res.stdout.strip() else {}
 
 
