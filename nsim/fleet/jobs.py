@@ -106,13 +106,12 @@ def _one_by_one(client: Client, failed: Sequence[tuple[tuple[str, ...], str]], k
     """Run each file of the failed tasks (paths, why) in a task of its own, and those that fail
     again once more one at a time: a file that kills its worker then costs only itself.
     Results by path; files failing alone are errors."""
-    tasks, whys = [], {}
+    tasks = []
     for paths, why in failed:
         if len(paths) == 1:
             errors.extend(_not_processed(paths, why))
             continue
         for path in paths:
-            whys[path] = why
             func, args = task_for(path)
             tasks.append(Task(f"nsim-alone-{kind}-{Path(path).name}-{len(tasks)}", func, args,
                               path))
@@ -124,7 +123,6 @@ def _one_by_one(client: Client, failed: Sequence[tuple[tuple[str, ...], str]], k
             outcome.results.update(again.results)
             outcome.failed.update(again.failed)
             outcome.retried |= again.retried
-    report.tasks += len(tasks) if kind != "sniff" else 0
     results = {}
     for task in tasks:
         path = task.about
@@ -132,11 +130,22 @@ def _one_by_one(client: Client, failed: Sequence[tuple[tuple[str, ...], str]], k
             report.retried.append(path)
         if task.name in outcome.results:
             results[path] = outcome.results[task.name]
-            if kind != "sniff":
-                report.apart.append((path, whys[path]))
         else:
             errors.extend(_not_processed([path], outcome.failed[task.name]))
     return results
+
+
+def _host_results(groups: Sequence[Group], done: dict[tuple[str, ...], Any],
+                  failed: Sequence[tuple[tuple[str, ...], str]], alone: dict[str, Any],
+                  report: FleetReport) -> list[Any]:
+    """Each group's result, in group order, or else the results of its files read alone
+    (counted as tasks and listed as read apart, with why their group's task failed)."""
+    for paths, why in failed:
+        if len(paths) > 1:
+            report.tasks += len(paths)
+            report.apart.extend((p, why) for p in paths if p in alone)
+    return [part for g in groups for part in ([done[g.paths]] if g.paths in done
+                                              else [alone[p] for p in g.paths if p in alone])]
 
 
 def _about(paths: Sequence[str]) -> str:
@@ -214,11 +223,10 @@ def fleet_replay(client: Client, patterns: Iterable[str], config: HostConfig | N
         if [g.paths for g in group(widened)] == [g.paths for g in groups]:
             break
         sniffs = widened
-    alone = _one_by_one(client, list(failed.items()), "replay",
-                        lambda p: (replay, ([p], config, fmt, year)), report, errors, progress)
-    result = merge([part for g in groups
-                    for part in ([done[g.paths]] if g.paths in done
-                                 else [alone[p] for p in g.paths if p in alone])])
+    retry = list(failed.items())
+    alone = _one_by_one(client, retry, "replay", lambda p: (replay, ([p], config, fmt, year)),
+                        report, errors, progress)
+    result = merge(_host_results(groups, done, retry, alone, report))
     _finish(report, inputs.files, errors, result.errors, result.diagnostics)
     return FleetReplay(result, report)
 
@@ -249,24 +257,24 @@ def fleet_parse(client: Client, patterns: Iterable[str], out_dir: str, fmt: str 
                                  for i, g in enumerate(groups)], progress)
     report.tasks += len(groups)
     _note_retried(groups, outcome, report)
-    failed = [(g.paths, outcome.failed[_task_name(g)]) for g in groups
-              if _task_name(g) not in outcome.results]
-    for i, g in enumerate(groups):  # a task may die after writing: its files go, to be re-read
-        if _task_name(g) not in outcome.results:
-            for left in Path(root).glob(f"host=*/day=*/part-{i:05d}.parquet"):
-                left.unlink()
+    done, failed = {}, []
+    for i, g in enumerate(groups):
+        if _task_name(g) in outcome.results:
+            done[g.paths] = outcome.results[_task_name(g)]
+            continue
+        failed.append((g.paths, outcome.failed[_task_name(g)]))
+        # A task may die after writing: its files go, to be read again.
+        for left in Path(root).glob(f"host=*/day=*/part-{i:05d}.parquet"):
+            left.unlink()
     index = {p: i for i, p in enumerate(inputs.files)}
     alone = _one_by_one(client, failed, "parse",
                         lambda p: (write_partitions, ([p], root, f"alone-{index[p]:05d}", fmt,
                                                       year)), report, errors, progress)
-    for g in groups:
-        parts = [outcome.results[_task_name(g)]] if _task_name(g) in outcome.results \
-            else [alone[p] for p in g.paths if p in alone]
-        for part in parts:
-            total.counts.add(part.counts)
-            total.diagnostics.extend(part.diagnostics)
-            total.errors.extend(part.errors)
-            total.files.extend(part.files)
+    for part in _host_results(groups, done, failed, alone, report):
+        total.counts.add(part.counts)
+        total.diagnostics.extend(part.diagnostics)
+        total.errors.extend(part.errors)
+        total.files.extend(part.files)
     total.files.sort()
     for temp in Path(root).glob("host=*/day=*/.part-*.tmp"):  # what dead tasks left
         temp.unlink(missing_ok=True)
