@@ -9,7 +9,8 @@ first line that tells how it ended. After "Instance spawned successfully." or a 
 request still logs for it (the teardown of a failed build, the "Took ..." totals); a delete
 or a new build of the instance ends it, and later records of the instance (lifecycle
 events, reboots, the delete) are not part of it. A record without an instance belongs to
-a boot by its request id. A claim for an instance whose boot on this host was already seen,
+the open boot of the instance its request serves (nsim.logs.attribution), when it is that
+boot's request. A claim for an instance whose boot on this host was already seen,
 or that the replay calls a move (resize, migration), starts no boot.
 
 Phases, outcome, claim sizes and image come from replaying the records through the host
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 
 from nsim.errors import NsimError
 from nsim.events import build, claim, failure, guest, image, lock, teardown
+from nsim.logs.attribution import Attribution
 from nsim.logs.reader import ParseRun
 from nsim.logs.record import Diagnostic, Record
 from nsim.model.instance import Instance, Phase
@@ -102,7 +104,6 @@ class BootTrace:
     locked: bool = False
     """The log shows the boot's instance lock (DEBUG): the lock's release ends it."""
     ending: bool = False
-    closed: bool = False
 
     @property
     def start(self) -> datetime | None:
@@ -198,19 +199,17 @@ class _Splitter:
     def __init__(self) -> None:
         self.boots: list[BootTrace] = []
         self.open: dict[tuple[str, str], BootTrace] = {}
-        self.by_request: dict[tuple[str, str], BootTrace] = {}
+        self.attribution: dict[str, Attribution] = {}
+        """Per host: which instance an untagged record's request serves."""
         self.seen: set[tuple[str, str]] = set()
 
     def _close(self, boot: BootTrace) -> None:
-        boot.closed = True
         del self.open[(boot.host, boot.uuid)]
 
     def _open(self, host: str, uuid: str, rec: Record) -> BootTrace:
         boot = self.open[(host, uuid)] = BootTrace(host, uuid, request_id=rec.request_id)
         self.boots.append(boot)
         self.seen.add((host, uuid))
-        if rec.request_id is not None:
-            self.by_request[(host, rec.request_id)] = boot
         return boot
 
     def add(self, rec: Record) -> None:
@@ -218,11 +217,13 @@ class _Splitter:
         if ev is None:
             return
         host = host_key(rec)
+        served = self.attribution.setdefault(host, Attribution()).observe(rec)
         locks = _build_lock(ev, released=False)
         uuid = ev.name if locks else rec.instance
         if uuid is None:
-            boot = self.by_request.get((host, rec.request_id)) if rec.request_id else None
-            if boot is not None and not boot.closed:
+            # An untagged line of the boot's own request (lock lines, qemu-img runs …).
+            boot = self.open.get((host, served)) if served else None
+            if boot is not None and rec.request_id == boot.request_id:
                 boot.records.append(rec)
             return
         boot = self.open.get((host, uuid))
@@ -246,7 +247,6 @@ class _Splitter:
             return
         if boot.request_id is None and rec.request_id is not None and not boot.ending:
             boot.request_id = rec.request_id
-            self.by_request[(host, rec.request_id)] = boot
         boot.records.append(rec)
         boot.locked = boot.locked or locks
         if _build_lock(ev, released=True) or isinstance(ev, _ENDS) or (
