@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from nsim.events.base import Event, Wording
-from nsim.nova.releases import release_index
+from nsim.nova.releases import at_least
 
 MANAGER = "nova.compute.manager"
 
@@ -102,7 +102,7 @@ class NetworkCacheUpdate(_NetworkInfoEvent):
     @classmethod
     def logger_for(cls, release: str) -> str:
         """nova/network/base_api.py until nova-network's removal in Ussuri."""
-        return "nova.network.base_api" if release_index(release) <= release_index("train") else cls.logger
+        return cls.logger if at_least(release, "ussuri") else "nova.network.base_api"
 
 
 class BdmStart(Event):

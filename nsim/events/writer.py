@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import IO, Literal
 
 from nsim.events.base import Event
-from nsim.nova.releases import known_release, release_index
+from nsim.nova.releases import at_least, known_release, runs_python3
 
 TraceFormat = Literal["journal", "oslo"]
 
@@ -88,9 +88,9 @@ class TraceWriter:
         self.process = process
         self.lines_written = 0
         self.site_packages = site_packages or (
-            PY2_SITE if release_index(release) <= release_index("train") else PY3_SITE)
+            PY3_SITE if runs_python3(release) else PY2_SITE)
         # oslo.log >= 4.8.0 (Zed) adds the global request id and a 6-field identity.
-        self._new_oslo = release_index(release) >= release_index("zed")
+        self._new_oslo = at_least(release, "zed")
 
     def _context(self, ctx: RequestContext | None) -> str:
         if ctx is None:

@@ -14,6 +14,12 @@ from nsim.events.claim import UNITS
 RESOURCES = ("memory", "disk", "vcpu")
 
 
+def claimed_disk(root_gb: int, ephemeral_gb: int) -> int:
+    """A claim's disk: the flavor's root plus ephemeral (nova/compute/claims.py
+    `Claim.disk_gb`, Ocata to Stein)."""
+    return root_gb + ephemeral_gb
+
+
 @dataclass(frozen=True)
 class Claim:
     """Resources held for an instance; a size the log never stated is None."""
@@ -24,9 +30,8 @@ class Claim:
 
     @classmethod
     def for_flavor(cls, memory_mb: int, root_gb: int, ephemeral_gb: int, vcpus: int) -> Claim:
-        """What instance_claim holds for a flavor: its disk is root plus ephemeral
-        (nova/compute/claims.py `Claim.disk_gb`, Ocata to Stein)."""
-        return cls(memory_mb, root_gb + ephemeral_gb, vcpus)
+        """What instance_claim holds for a flavor."""
+        return cls(memory_mb, claimed_disk(root_gb, ephemeral_gb), vcpus)
 
     def amount(self, resource: str) -> int | None:
         return {"memory": self.memory_mb, "disk": self.disk_gb, "vcpu": self.vcpus}[resource]

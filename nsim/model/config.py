@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nsim.errors import NsimError
-from nsim.nova.releases import known_release, release_index
+from nsim.nova.releases import at_least, known_release
 from nsim.tomlfile import read_toml, validate
 
 # nova/conf/compute.py and nova/conf/imagecache.py defaults.
@@ -16,7 +16,7 @@ DEFAULT_RESERVED_HOST_MEMORY_MB = 512
 def default_allocation_ratios(release: str) -> dict[str, float]:
     """The allocation ratios nova applies when none is configured (nova/conf/compute.py
     `initial_*_allocation_ratio`): 16.0/1.5/1.0 for vcpu/memory/disk, 4.0/1.0/1.0 from 2023.1."""
-    if release_index(release) >= release_index("2023.1"):
+    if at_least(release, "2023.1"):
         return {"memory": 1.0, "disk": 1.0, "vcpu": 4.0}
     return {"memory": 1.5, "disk": 1.0, "vcpu": 16.0}
 

@@ -45,6 +45,12 @@ def at_least(release: str, first: str) -> bool:
     return release_index(release) >= release_index(first)
 
 
+def runs_python3(release: str) -> bool:
+    """nova runs under Python 3 from Ussuri: callable names in lock owners become
+    `__qualname__`, site-packages moves to python3."""
+    return at_least(release, "ussuri")
+
+
 def in_range(release: str, since: str | None, until: str | None) -> bool:
     """True when `release` lies in [since, until] (None = open end)."""
     i = release_index(release)

@@ -15,7 +15,7 @@ from nsim.events import (
 )
 from nsim.events.base import Event
 from nsim.logs.record import Record
-from nsim.model.claims import RESOURCES, Claim
+from nsim.model.claims import RESOURCES, Claim, claimed_disk
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import EVENT_POWER_STATE, Outcome, PowerState, TaskState, VmState
 from nsim.nova import guest_xml
@@ -132,8 +132,8 @@ class LifecycleChecks(ObserverState):
         inst.begin("domain_start", rec.timestamp)
         facts = guest_xml.read(ev.xml)
         sizes = {k: v for k, v in facts.sizes.items() if k in ("memory", "disk", "vcpus")}
-        if "disk" in sizes:  # a claim's disk is root + ephemeral (nova/compute/claims.py)
-            sizes["disk"] += facts.sizes.get("ephemeral", 0)
+        if "disk" in sizes:
+            sizes["disk"] = claimed_disk(sizes["disk"], facts.sizes.get("ephemeral", 0))
         if inst.claim is not None and inst.claim.sized and sizes:
             logged = (sizes.get("memory"), sizes.get("disk"), sizes.get("vcpus"))
             claimed = (inst.claim.memory_mb, inst.claim.disk_gb, inst.claim.vcpus)
@@ -319,13 +319,14 @@ class LifecycleChecks(ObserverState):
         """A build step failed: the exception leaves the claim's context, which aborts it
         (nova/compute/claims.py); the audit of some releases counts the instance again."""
         inst = self._inst(rec)
-        if inst is not None:
-            inst.failing = True
-            inst.cause = inst.cause or _cause(rec, ev)
-            # A window starting mid-build learns the build's request from its failure.
-            inst.build_request = inst.build_request or rec.request_id
-            if inst.operation == "boot":
-                self.host.abort_claim(inst.uuid, self.where(), still_counted=True)
+        if inst is None or inst.failing:
+            return  # the failure's later lines (spawn failed, then build failed …)
+        inst.failing = True
+        inst.cause = inst.cause or _cause(rec, ev)
+        # A window starting mid-build learns the build's request from its failure.
+        inst.build_request = inst.build_request or rec.request_id
+        if inst.operation == "boot":
+            self.host.abort_claim(inst.uuid, self.where(), still_counted=True)
 
     def _rescheduled(self, rec: Record, ev: failure.Rescheduled) -> None:
         inst = self.host.instance(ev.instance_uuid)

@@ -21,7 +21,7 @@ from nsim.model.config import default_allocation_ratios
 from nsim.model.host import Host
 from nsim.model.locks import Holder
 from nsim.nova.names import COMPUTE_RESOURCES, Owners, owners
-from nsim.nova.releases import release_index
+from nsim.nova.releases import at_least
 from nsim.sim.scenario import HostSpec
 from nsim.sim.texts import QemuImg
 
@@ -46,7 +46,7 @@ class SimHost(Host):
         self._mutex: dict[str, simpy.Resource] = {}
         self.owners: Owners = owners(spec.python3)
         self.qemu_img = QemuImg(spec.release, spec.python3)
-        self.claim_lines = release_index(spec.release) <= release_index("stein")
+        self.claim_lines = not at_least(spec.release, "train")
         self.service = RequestContext(service_request)
         self.failed_builds = 0
 

@@ -50,9 +50,6 @@ _META = re.compile(r"ImageMeta\([^)]*disk_format='([^']+)'[^)]*id=([0-9a-f-]{36}
                    r"name='([^']*)'[^)]*size=(\d+)")
 # nova/service.py: "Starting %(topic)s node (version %(version)s)".
 _SERVICE_VERSION = re.compile(r"Starting compute node \(version (\d+)\.(\d+)")
-# nova/compute/resource_tracker.py (through Newton): "Compute_service record updated for
-# %(host)s:%(node)s".
-_SERVICE_NODE = re.compile(r"Compute_service record updated for ([^:\s]+):(\S+)")
 # Python 2 marks: the interpreter's path, unicode reprs, and tempfile's 6-character names
 # (Python 3's have 8 lower-case characters) in the privsep helper's socket path.
 _PYTHON2 = re.compile(r"python2\.\d|\bu'[^']*'|/tmp/tmp[A-Za-z0-9_]{6}/privsep\.sock")
@@ -405,17 +402,10 @@ def derive_scenario(path: str, year: int | None = None,
     return parse_scenario(data, f"--like {path}")
 
 
-def _host_name(key: str, records: list[Record], oslo: bool) -> str:
-    """The twin's name for a host: journald's host name; for an oslo.log file (named by its
-    file) the node its claim lines name, else the service's "record updated for H:N" node."""
-    if not oslo:
-        return key
-    node = next((r.event.node for r in records
-                 if isinstance(r.event, claim.ClaimSuccessful | claim.ClaimAttempt) and r.event.node),
-                None)
-    if node is None:
-        node = next((m.group(2) for r in records if (m := _SERVICE_NODE.search(r.message))), key)
-    return re.sub(r"[^A-Za-z0-9_-]", "-", node).lstrip("-_") or key
+def _host_name(key: str) -> str:
+    """The twin's name for a host, safe as a scenario's host name: the replay's host key
+    (journald's host name; for an oslo.log file the node its lines name, `source_host`)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", key).lstrip("-_") or key
 
 
 def _describe_hosts(hosts: dict[str, dict[str, Any]], records: list[Record], replayed: ReplayResult,
@@ -440,7 +430,7 @@ def _describe_hosts(hosts: dict[str, dict[str, Any]], records: list[Record], rep
     names = {}
     for key, spec in hosts.items():
         oslo = not any(r.host for r in mine[key])
-        names[key] = _host_name(key, mine[key], oslo)
+        names[key] = _host_name(key) if oslo else key
         tracker = replayed.hosts[key].tracker
         totals = {r: tracker.totals[r] for r in ("memory", "disk", "vcpu")}
         if None in totals.values():

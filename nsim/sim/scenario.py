@@ -17,7 +17,7 @@ from nsim.errors import NsimError
 from nsim.model.config import DEFAULT_INSTANCES_PATH, HostConfig
 from nsim.nova.flavor import Flavor
 from nsim.nova.names import UUID_PATTERN, is_uuid
-from nsim.nova.releases import release_index
+from nsim.nova.releases import runs_python3
 from nsim.sim.durations import MAX_SECONDS, Distribution, DurationModel
 from nsim.tomlfile import read_toml, validate
 
@@ -91,8 +91,7 @@ class HostSpec(HostConfig):
 
     @property
     def python3(self) -> bool:
-        """nova runs under Python 3 from Ussuri (callable names become __qualname__)."""
-        return release_index(self.release) >= release_index("ussuri")
+        return runs_python3(self.release)
 
 
 class ImageSpec(_Strict):
