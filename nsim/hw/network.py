@@ -16,9 +16,9 @@ import subprocess
 import threading
 import time
 import uuid as uuidlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
 from nsim.nova.network_info import PortInfo, linux_bridge_name, tap_name
 from nsim.nova.network_info import network_info_json as shared_network_info_json
@@ -31,6 +31,20 @@ DHCP_SERVER = "10.77.0.2"
 BRIDGE = linux_bridge_name(NETWORK_ID)
 SYS_NET = Path("/sys/class/net")
 _bridge_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VifSpec:
+    """One port as nova's network_info holds it (bridge VIF, linux bridge plugin)."""
+
+    port_id: str
+    mac: str
+    bridge: str
+    devname: str
+    network_id: str
+    address: str
+    cidr: str
+    mtu: int = 1500
 
 
 def allocate_port(instance_uuid: str) -> VifSpec:

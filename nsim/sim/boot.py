@@ -22,12 +22,13 @@ from nsim.events import failure as failure_ev
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
+from nsim.nova.guest_xml import Guest, GuestImage, domain_xml, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
 from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
-from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
+from nsim.sim.texts import Port
 
 # nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
 STOPPED_DELAY = 15.0
@@ -254,14 +255,15 @@ class Attempt:
     def _guest(self) -> Generator[Any, Any, Failure | None]:
         """Guest XML, VIF plug, domain started paused, vif-plugged event, resume, spawned."""
         h, s, o = self.host, self.steps, self.order
-        spec = GuestSpec(uuid=self.uuid, domain=o.domain, name=o.name, flavor=o.flavor.name,
-                         memory_mb=o.flavor.memory_mb, disk_gb=o.flavor.disk_gb,
-                         vcpus=o.flavor.vcpus, image_id=o.image.id, image_name=o.image.name,
-                         disk_format=o.image.disk_format, image_bytes=o.image.size_bytes,
-                         instance_dir=self.instance_dir, port=o.port)
-        self.say(guest.GuestXmlStart(details=xml_preamble(spec, h.release)))
+        spec = Guest(uuid=self.uuid, domain=o.domain, display_name=o.name, flavor=o.flavor.nova(),
+                     image=GuestImage(id=o.image.id, name=o.image.name,
+                                      disk_format=o.image.disk_format, size=o.image.size_bytes),
+                     release=h.release, disk=f"{self.instance_dir}/disk",
+                     console_log=f"{self.instance_dir}/console.log", ports=(o.port.info(),),
+                     abridged=True)
+        self.say(guest.GuestXmlStart(details=xml_preamble(spec)))
         yield self.wait(s.xml)
-        self.say(guest.GuestXmlEnd(xml=guest_xml(spec, h.release)))
+        self.say(guest.GuestXmlEnd(xml=domain_xml(spec)))
         self.say(guest.EventPrepare(event=o.port.event))
         vif = o.port.os_vif()
         self.say(guest.VifPlugging(vif=vif))
