@@ -42,7 +42,6 @@ from nsim.hw.context import (
 from nsim.hw.errors import HwError
 from nsim.hw.libvirt_host import DomainEvent, require_libvirt
 from nsim.hw.locks import synchronized
-from nsim.hw.network import VifSpec
 from nsim.hw.novaexc import (
     HypervisorUnavailable,
     VirtualInterfaceCreateException,
@@ -58,6 +57,7 @@ from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
 from nsim.nova.flavor import Flavor
 from nsim.nova.guest_xml import Guest, GuestImage, KernelBoot, domain_xml, with_owner, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
 
 
 class InstanceBuild(BaseFileSteps):
@@ -79,7 +79,7 @@ class InstanceBuild(BaseFileSteps):
         self.disk_path = self.inst_dir / "disk"
         self.console_path = self.inst_dir / "console.log"
         self.base = ctx.workdir.base_dir / cache_filename(self.image_id)
-        self.vifs: list[VifSpec] = []
+        self.vifs: list[PortInfo] = []
         self.task_state: str | None = None
         self.state_lock = threading.Lock()
         self.events_seen: list[str] = []
@@ -241,13 +241,13 @@ class InstanceBuild(BaseFileSteps):
         self.task_state = "networking"
         self.log(ev_build.NetworkAllocating())
         if self.ctx.use_bridge:
-            self.vifs = [network.allocate_port(self.uuid)]
+            self.vifs = [network.allocate_port(self.req.project or "admin")]
             v = self.vifs[0]
             self.result.vif = f"{v.devname} on bridge {v.bridge} ({v.mac}, {v.address})"
         else:
             self.result.vif = f"skipped: {self.ctx.bridge_note}"
         if self.record is not None:
-            self.record["vifs"] = [v.__dict__ for v in self.vifs]
+            self.record["vifs"] = [network.vif_record(v) for v in self.vifs]
             self.ctx.store.save(self.record)
         self.task_state = "block_device_mapping"
         self.log(ev_build.BdmStart())
@@ -275,7 +275,7 @@ class InstanceBuild(BaseFileSteps):
                                                                  self.ramdisk_path)):
                 data = guest_image.read_artifact(self.ctx.workdir, src.name)
                 safefs.write_file(safefs.create_exclusive(dfd, dst.name, dst), data)
-        nw_json = network.network_info_json(self.vifs, self.req.project or "admin")
+        nw_json = network_info_json(self.vifs)
         self.log(ev_build.NetworkCacheUpdate(raw=nw_json), context=self.req)
         self.log(ev_build.NetworkInfo(raw=f"|{nw_json}|"))
         xml = self._guest_xml()
@@ -292,12 +292,11 @@ class InstanceBuild(BaseFileSteps):
 
     def _guest_xml(self) -> str:
         m = self.meta
-        project = self.req.project or "admin"
         spec = Guest(
             uuid=self.uuid, domain=self.result.name, display_name=f"nsim-hw-{self.index}",
             flavor=self.flavor, image=GuestImage.from_glance(m), release=RELEASE,
             disk=str(self.disk_path), console_log=str(self.console_path),
-            ports=tuple(network.port_info(v, project) for v in self.vifs),
+            ports=tuple(self.vifs),
             virt_type=self.ctx.virt_type,
             kernel_boot=KernelBoot(str(self.kernel_path), str(self.ramdisk_path),
                                    str(m.get("os_command_line") or guest_image.KERNEL_CMDLINE)),
@@ -315,7 +314,7 @@ class InstanceBuild(BaseFileSteps):
     # -- the guest -------------------------------------------------------------------------
     def _create_guest_with_network(self, xml: str) -> None:
         host = self.ctx.host
-        events = [f"network-vif-plugged-{v.port_id}" for v in self.vifs]
+        events = [v.event for v in self.vifs]
         self.paused_start = bool(events)
         for name in events:
             self.log(ev_guest.EventPrepare(event=name))
@@ -323,9 +322,9 @@ class InstanceBuild(BaseFileSteps):
                 pass
         try:
             for v in self.vifs:
-                self.log(ev_guest.VifPlugging(vif=network.os_vif_repr(v)))
+                self.log(ev_guest.VifPlugging(vif=os_vif_repr(v)))
                 network.ensure_bridge(v.bridge)
-                self.log(ev_guest.VifPlugged(vif=network.os_vif_repr(v)))
+                self.log(ev_guest.VifPlugged(vif=os_vif_repr(v)))
             host.subscribe(self.uuid, self._on_lifecycle)
             if self.ctx.fault and self.ctx.fault.before_define:
                 self.ctx.fault.before_define(host)
@@ -361,10 +360,10 @@ class InstanceBuild(BaseFileSteps):
         neutron = RequestContext(request_id=f"req-{uuidlib.uuid4()}", user="neutron",
                                  project="service")
         for v in self.vifs:
-            name = f"network-vif-plugged-{v.port_id}"
+            name = v.event
             if not network.wait_for_tap(v.devname, v.bridge, VIF_PLUGGING_TIMEOUT):
                 self.log(ev_failure.VifTimeout(
-                    details=f"[('network-vif-plugged', '{v.port_id}')] for instance with vm_state "
+                    details=f"[('network-vif-plugged', '{v.id}')] for instance with vm_state "
                             f"building and task_state spawning. Event states are: {name}: timed "
                             f"out after {VIF_PLUGGING_TIMEOUT:.2f} seconds"))
                 raise VirtualInterfaceCreateException()

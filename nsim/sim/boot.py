@@ -24,11 +24,11 @@ from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
 from nsim.nova.guest_xml import Guest, GuestImage, domain_xml, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
 from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
-from nsim.sim.texts import Port
 
 # nova/virt/libvirt/host.py: a STOPPED lifecycle event is emitted 15 s late.
 STOPPED_DELAY = 15.0
@@ -45,7 +45,7 @@ class BootOrder:
     request: RequestContext
     flavor: FlavorSpec
     image: ImageSpec
-    port: Port
+    port: PortInfo
     host: str | None = None
     lifetime: Distribution | None = None
     tried: list[str] = field(default_factory=list)
@@ -202,7 +202,7 @@ class Attempt:
                                   instance=self.uuid, context=self.ctx,
                                   traceback=list(fault.traceback))
             return fault
-        raw = port.network_info(self.python3)
+        raw = network_info_json([port], self.python3)
         self.say(build.NetworkCacheUpdate(raw=raw))
         self.say(build.NetworkInfo(raw=f"|{raw}|"))
         return None
@@ -259,13 +259,13 @@ class Attempt:
                      image=GuestImage(id=o.image.id, name=o.image.name,
                                       disk_format=o.image.disk_format, size=o.image.size_bytes),
                      release=h.release, disk=f"{self.instance_dir}/disk",
-                     console_log=f"{self.instance_dir}/console.log", ports=(o.port.info(),),
+                     console_log=f"{self.instance_dir}/console.log", ports=(o.port,),
                      abridged=True)
         self.say(guest.GuestXmlStart(details=xml_preamble(spec)))
         yield self.wait(s.xml)
         self.say(guest.GuestXmlEnd(xml=domain_xml(spec)))
         self.say(guest.EventPrepare(event=o.port.event))
-        vif = o.port.os_vif()
+        vif = os_vif_repr(o.port)
         self.say(guest.VifPlugging(vif=vif))
         yield self.wait(s.vif_plug)
         self.say(guest.VifPlugged(vif=vif))
