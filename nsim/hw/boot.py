@@ -36,7 +36,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
-from nsim.hw import domain_xml, faults, guest_image, recovery, safefs
+from nsim.hw import faults, guest_image, recovery, safefs
 from nsim.hw.build import InstanceBuild
 from nsim.hw.context import (
     BootOptions,
@@ -44,7 +44,6 @@ from nsim.hw.context import (
     HostContext,
     fresh_connection,
 )
-from nsim.hw.domain_xml import DomainSpec
 from nsim.hw.errors import HwError, PrerequisiteError
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
 from nsim.hw.libvirt_host import LibvirtHost, probe_virt_type
@@ -53,6 +52,7 @@ from nsim.hw.trace import RELEASE, Trace, node_name
 from nsim.hw.workdir import Workdir
 from nsim.model.image_cache import cache_filename
 from nsim.nova.flavor import FLAVORS
+from nsim.nova.guest_xml import Guest, GuestImage, KernelBoot, domain_xml, with_owner
 
 __all__ = ["BootOptions", "BootResult", "boot", "leftovers"]
 
@@ -73,12 +73,13 @@ def _virt_type(ctx_workdir: Workdir, host: LibvirtHost, wanted: str) -> str:
     probe_uuid = str(uuidlib.uuid4())
 
     def xml_for(kind: str) -> str:
-        return domain_xml.with_owner(domain_xml.build(DomainSpec(
-            uuid=probe_uuid, name=f"nsim-kvm-probe-{probe_uuid[:8]}", display_name="kvm-probe",
-            flavor=FLAVORS["m1.nano"], image_id=guest.image_id, virt_type=kind,
-            kernel=guest.kernel, initrd=guest.initramfs, cmdline=guest_image.KERNEL_CMDLINE,
-            disk=None, disk_cache="none", console_log=console, created=datetime.now(),
-            release=RELEASE)), ctx_workdir.root)
+        return with_owner(domain_xml(Guest(
+            uuid=probe_uuid, domain=f"nsim-kvm-probe-{probe_uuid[:8]}", display_name="kvm-probe",
+            flavor=FLAVORS["m1.nano"], image=GuestImage(id=guest.image_id), release=RELEASE,
+            disk=None, console_log=str(console), virt_type=kind,
+            kernel_boot=KernelBoot(str(guest.kernel), str(guest.initramfs),
+                                   guest_image.KERNEL_CMDLINE),
+            created=datetime.now())), str(ctx_workdir.root))
 
     result = probe_virt_type(host, xml_for, console, "NSIM-GUEST:")
     with ctx_workdir.dir_fd("run") as dfd:

@@ -10,6 +10,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, suppress
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from nsim.events import failure as ev_failure
 from nsim.events import guest as ev_guest
 from nsim.events import image as ev_image
 from nsim.events.writer import RequestContext
-from nsim.hw import domain_xml, guest_image, network, qemu_img, safefs
+from nsim.hw import guest_image, network, qemu_img, safefs
 from nsim.hw.base_file import BaseFileSteps
 from nsim.hw.context import (
     OWNER_ABORT_CLAIM,
@@ -37,7 +38,6 @@ from nsim.hw.context import (
     phase,
     service_context,
 )
-from nsim.hw.domain_xml import DomainSpec, VifSpec
 from nsim.hw.errors import HwError
 from nsim.hw.libvirt_host import DomainEvent, require_libvirt
 from nsim.hw.locks import synchronized
@@ -55,7 +55,9 @@ from nsim.model.claims import Claim
 from nsim.model.image_cache import cache_filename
 from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
 from nsim.nova.flavor import Flavor
+from nsim.nova.guest_xml import Guest, GuestImage, KernelBoot, domain_xml, with_owner, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
 
 
 class InstanceBuild(BaseFileSteps, HwTeardown):
@@ -77,7 +79,7 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         self.disk_path = self.inst_dir / "disk"
         self.console_path = self.inst_dir / "console.log"
         self.base = ctx.workdir.base_dir / cache_filename(self.image_id)
-        self.vifs: list[VifSpec] = []
+        self.vifs: list[PortInfo] = []
         self.task_state: str | None = None
         self.state_lock = threading.Lock()
         self.events_seen: list[str] = []
@@ -255,13 +257,13 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         self.task_state = "networking"
         self.log(ev_build.NetworkAllocating())
         if self.ctx.use_bridge:
-            self.vifs = [network.allocate_port(self.uuid)]
+            self.vifs = [network.allocate_port(self.req.project or "admin")]
             v = self.vifs[0]
             self.result.vif = f"{v.devname} on bridge {v.bridge} ({v.mac}, {v.address})"
         else:
             self.result.vif = f"skipped: {self.ctx.bridge_note}"
         if self.record is not None:
-            self.record["vifs"] = [v.__dict__ for v in self.vifs]
+            self.record["vifs"] = [network.vif_record(v) for v in self.vifs]
             self.ctx.store.save(self.record)
         self.task_state = "block_device_mapping"
         self.log(ev_build.BdmStart())
@@ -289,10 +291,10 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
                                                                  self.ramdisk_path)):
                 data = guest_image.read_artifact(self.ctx.workdir, src.name)
                 safefs.write_file(safefs.create_exclusive(dfd, dst.name, dst), data)
-        nw_json = network.network_info_json(self.vifs, self.req.project or "admin")
+        nw_json = network_info_json(self.vifs)
         self.log(ev_build.NetworkCacheUpdate(raw=nw_json), context=self.req)
         self.log(ev_build.NetworkInfo(raw=f"|{nw_json}|"))
-        xml = self._guest_xml(nw_json)
+        xml = self._guest_xml()
         self._create_guest_with_network(xml)
         self.log(ev_guest.GuestCreated())
         self._wait_for_boot()
@@ -304,37 +306,23 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
             safefs.write_atomic(dfd, disk_info.name,
                                 f'{{"{self.disk_path}": "qcow2"}}\n'.encode(), disk_info)
 
-    def _guest_xml(self, nw_json: str) -> str:
-        disk_info = {"disk_bus": "virtio", "cdrom_bus": "ide", "mapping": {
-            "root": {"bus": "virtio", "dev": "vda", "type": "disk", "boot_index": "1"},
-            "disk": {"bus": "virtio", "dev": "vda", "type": "disk", "boot_index": "1"}}}
+    def _guest_xml(self) -> str:
         m = self.meta
-        image_meta = (f"ImageMeta(checksum='{m.get('checksum')}',container_format="
-                      f"'{m.get('container_format')}',created_at={m.get('created_at')},"
-                      f"direct_url=<?>,disk_format='{m.get('disk_format')}',id={m['id']},"
-                      f"min_disk={m.get('min_disk', 0)},min_ram={m.get('min_ram', 0)},"
-                      f"name='{m.get('name')}',owner=<?>,properties=ImageMetaProps,protected=<?>,"
-                      f"size={m.get('size')},status='{m.get('status')}',tags=<?>,updated_at="
-                      f"{m.get('updated_at')},virtual_size={m.get('virtual_size')},"
-                      f"visibility=<?>)")
-        bdi = {"root_device_name": "/dev/vda", "image": [], "ephemerals": [],
-               "block_device_mapping": [], "swap": None}
+        spec = Guest(
+            uuid=self.uuid, domain=self.result.name, display_name=f"nsim-hw-{self.index}",
+            flavor=self.flavor, image=GuestImage.from_glance(m), release=RELEASE,
+            disk=str(self.disk_path), console_log=str(self.console_path),
+            ports=tuple(self.vifs),
+            virt_type=self.ctx.virt_type,
+            kernel_boot=KernelBoot(str(self.kernel_path), str(self.ramdisk_path),
+                                   str(m.get("os_command_line") or guest_image.KERNEL_CMDLINE)),
+            created=datetime.now())
         t = Timer()
-        self.log(ev_guest.GuestXmlStart(
-            details=f"network_info={nw_json} disk_info={disk_info} image_meta={image_meta} "
-                    f"rescue=None block_device_info={bdi}share_info=None"))
+        self.log(ev_guest.GuestXmlStart(details=xml_preamble(spec)))
         if self.ctx.direct_io is None:
             self.ctx.direct_io = qemu_img.supports_direct_io(self.ctx.trace, self.req,
                                                              self.ctx.workdir)
-        spec = DomainSpec(
-            uuid=self.uuid, name=self.result.name, display_name=f"nsim-hw-{self.index}",
-            flavor=self.flavor, image_id=self.image_id, virt_type=self.ctx.virt_type,
-            kernel=self.kernel_path, initrd=self.ramdisk_path,
-            cmdline=str(m.get("os_command_line") or guest_image.KERNEL_CMDLINE),
-            disk=self.disk_path, disk_cache="none" if self.ctx.direct_io else "writeback",
-            console_log=self.console_path, created=datetime.now(), release=RELEASE,
-            vifs=self.vifs)
-        xml = domain_xml.build(spec)
+        xml = domain_xml(replace(spec, disk_cache="none" if self.ctx.direct_io else "writeback"))
         self.log(ev_guest.GuestXmlEnd(xml=xml))
         self.result.phases["xml"] = round(t.elapsed(), 3)
         return xml
@@ -342,7 +330,7 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
     # -- the guest -------------------------------------------------------------------------
     def _create_guest_with_network(self, xml: str) -> None:
         host = self.ctx.host
-        events = [f"network-vif-plugged-{v.port_id}" for v in self.vifs]
+        events = [v.event for v in self.vifs]
         self.paused_start = bool(events)
         for name in events:
             self.log(ev_guest.EventPrepare(event=name))
@@ -350,15 +338,15 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
                 pass
         try:
             for v in self.vifs:
-                self.log(ev_guest.VifPlugging(vif=network.os_vif_repr(v)))
+                self.log(ev_guest.VifPlugging(vif=os_vif_repr(v)))
                 network.ensure_bridge(v.bridge)
-                self.log(ev_guest.VifPlugged(vif=network.os_vif_repr(v)))
+                self.log(ev_guest.VifPlugged(vif=os_vif_repr(v)))
             host.subscribe(self.uuid, self._on_lifecycle)
             if self.ctx.fault and self.ctx.fault.before_define:
                 self.ctx.fault.before_define(host)
             t = Timer()
             try:
-                dom = host.define(domain_xml.with_owner(xml, self.ctx.workdir.root))
+                dom = host.define(with_owner(xml, str(self.ctx.workdir.root)))
             except require_libvirt().libvirtError as exc:
                 if not host.alive():
                     raise HypervisorUnavailable(self.ctx.node) from exc
@@ -388,10 +376,10 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         neutron = RequestContext(request_id=f"req-{uuidlib.uuid4()}", user="neutron",
                                  project="service")
         for v in self.vifs:
-            name = f"network-vif-plugged-{v.port_id}"
+            name = v.event
             if not network.wait_for_tap(v.devname, v.bridge, VIF_PLUGGING_TIMEOUT):
                 self.log(ev_failure.VifTimeout(
-                    details=f"[('network-vif-plugged', '{v.port_id}')] for instance with vm_state "
+                    details=f"[('network-vif-plugged', '{v.id}')] for instance with vm_state "
                             f"building and task_state spawning. Event states are: {name}: timed "
                             f"out after {VIF_PLUGGING_TIMEOUT:.2f} seconds"))
                 raise VirtualInterfaceCreateException()

@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nsim.hw.domain_xml import NSIM_NS, owner_of
 from nsim.hw.errors import PrerequisiteError
 from nsim.model.lifecycle import PowerState
+from nsim.nova.guest_xml import NSIM_NS, owner_of
 
 URI = "qemu:///system"
 

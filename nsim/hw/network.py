@@ -18,44 +18,29 @@ import time
 import uuid as uuidlib
 from pathlib import Path
 
-from nsim.hw.domain_xml import VifSpec
 from nsim.hw.errors import HwError
-from nsim.nova.network_info import PortInfo, linux_bridge_name, tap_name
-from nsim.nova.network_info import network_info_json as shared_network_info_json
-from nsim.nova.network_info import os_vif_repr as shared_os_vif_repr
+from nsim.nova.network_info import PortInfo, fixed_port, linux_bridge_name
 
 NETWORK_ID = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://nsim.invalid/hw/network/private"))
-CIDR = "10.77.0.0/24"
-GATEWAY = "10.77.0.1"
-DHCP_SERVER = "10.77.0.2"
 BRIDGE = linux_bridge_name(NETWORK_ID)
 SYS_NET = Path("/sys/class/net")
 _bridge_lock = threading.Lock()
 
 
-def allocate_port(instance_uuid: str) -> VifSpec:
+def allocate_port(project_id: str) -> PortInfo:
+    """A new port of the project on the private network (10.77.0.0/24, MTU 1500)."""
     port_id = str(uuidlib.uuid4())
     rng = random.Random(port_id)
     mac = "fa:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
     host = 3 + int(hashlib.sha1(port_id.encode()).hexdigest(), 16) % 250
-    return VifSpec(port_id=port_id, mac=mac, bridge=BRIDGE, devname=tap_name(port_id),
-                   network_id=NETWORK_ID, address=f"10.77.0.{host}", cidr=CIDR)
+    return fixed_port(port_id, mac, f"10.77.0.{host}", NETWORK_ID, project_id, mtu=1500)
 
 
-def port_info(v: VifSpec, project_id: str) -> PortInfo:
-    """The port as nsim.nova.network_info describes it (linux bridge, this module's subnet)."""
-    return PortInfo(id=v.port_id, mac=v.mac, address=v.address, cidr=v.cidr, gateway=GATEWAY,
-                    dhcp_server=DHCP_SERVER, network_id=v.network_id, tenant_id=project_id,
-                    bridge=v.bridge, devname=v.devname, vif_type="bridge", mtu=v.mtu)
-
-
-def network_info_json(vifs: list[VifSpec], project_id: str) -> str:
-    return shared_network_info_json([port_info(v, project_id) for v in vifs], python3=True)
-
-
-def os_vif_repr(v: VifSpec) -> str:
-    """How os-vif's VIFBridge object prints in `Plugging vif ...`."""
-    return shared_os_vif_repr(port_info(v, ""))
+def vif_record(port: PortInfo) -> dict[str, object]:
+    """The port as an instance's state record keeps it (nsim.hw.state.VifRecord)."""
+    return {"port_id": port.id, "mac": port.mac, "bridge": port.bridge, "devname": port.devname,
+            "network_id": port.network_id, "address": port.address, "cidr": port.cidr,
+            "mtu": port.mtu}
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""nova's network_info JSON and os-vif's VIF repr for one port, built in one place.
+"""nova's port (PortInfo: the one port type of the simulator, hardware mode and the guest
+XML), its network_info JSON and os-vif's VIF repr, built in one place.
 
 `Instance network_info: |...|` and `Updating instance_info_cache with network_info: ...`
 print nova.network.model.NetworkInfo as JSON; `Plugging vif ...` / `Successfully plugged vif
@@ -13,7 +14,7 @@ shows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 VifType = Literal["bridge", "ovs"]
@@ -48,6 +49,32 @@ class PortInfo:
     vif_type: VifType = "bridge"
     mtu: int = 1450
     label: str = "private"
+
+    @property
+    def event(self) -> str:
+        """The external event neutron sends when the port is plugged."""
+        return f"network-vif-plugged-{self.id}"
+
+    def with_vif_type(self, vif_type: VifType) -> PortInfo:
+        """The same port bound by another agent (its VIF type and bridge follow)."""
+        return replace(self, vif_type=vif_type, bridge=bridge_name(vif_type, self.network_id))
+
+
+def bridge_name(vif_type: VifType, network_id: str) -> str:
+    """The bridge a port is plugged into: the linux bridge agent's, or OVS's integration
+    bridge."""
+    return linux_bridge_name(network_id) if vif_type == "bridge" else "br-int"
+
+
+def fixed_port(port_id: str, mac: str, address: str, network_id: str, tenant_id: str,
+               vif_type: VifType = "bridge", mtu: int = 1450) -> PortInfo:
+    """A port on a /24 around its fixed IPv4 address, gateway .1 and DHCP server .2 (how nsim's
+    networks are laid out), its bridge and tap named as neutron names them."""
+    prefix = address.rsplit(".", 1)[0]
+    return PortInfo(id=port_id, mac=mac, address=address, cidr=f"{prefix}.0/24",
+                    gateway=f"{prefix}.1", dhcp_server=f"{prefix}.2", network_id=network_id,
+                    tenant_id=tenant_id, bridge=bridge_name(vif_type, network_id),
+                    devname=tap_name(port_id), vif_type=vif_type, mtu=mtu)
 
 
 def vif_model(port: PortInfo, python3: bool = True) -> dict[str, object]:

@@ -22,13 +22,14 @@ from nsim.events import failure as failure_ev
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.image_cache import BaseState, cache_filename
+from nsim.nova.guest_xml import Guest, GuestImage, domain_xml, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
+from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
 from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
 from nsim.sim.teardown import SimTeardown
-from nsim.sim.texts import GuestSpec, Port, guest_xml, xml_preamble
 
 
 @dataclass
@@ -42,7 +43,7 @@ class BootOrder:
     request: RequestContext
     flavor: FlavorSpec
     image: ImageSpec
-    port: Port
+    port: PortInfo
     host: str | None = None
     lifetime: Distribution | None = None
     tried: list[str] = field(default_factory=list)
@@ -189,7 +190,7 @@ class Attempt(SimTeardown):
                                   instance=self.uuid, context=self.ctx,
                                   traceback=list(fault.traceback))
             return fault
-        raw = port.network_info(self.python3)
+        raw = network_info_json([port], self.python3)
         self.say(build.NetworkCacheUpdate(raw=raw))
         self.say(build.NetworkInfo(raw=f"|{raw}|"))
         return None
@@ -242,16 +243,17 @@ class Attempt(SimTeardown):
     def _guest(self) -> Generator[Any, Any, Failure | None]:
         """Guest XML, VIF plug, domain started paused, vif-plugged event, resume, spawned."""
         h, s, o = self.host, self.steps, self.order
-        spec = GuestSpec(uuid=self.uuid, domain=o.domain, name=o.name, flavor=o.flavor.name,
-                         memory_mb=o.flavor.memory_mb, disk_gb=o.flavor.disk_gb,
-                         vcpus=o.flavor.vcpus, image_id=o.image.id, image_name=o.image.name,
-                         disk_format=o.image.disk_format, image_bytes=o.image.size_bytes,
-                         instance_dir=self.instance_dir, port=o.port)
-        self.say(guest.GuestXmlStart(details=xml_preamble(spec, h.release)))
+        spec = Guest(uuid=self.uuid, domain=o.domain, display_name=o.name, flavor=o.flavor.nova(),
+                     image=GuestImage(id=o.image.id, name=o.image.name,
+                                      disk_format=o.image.disk_format, size=o.image.size_bytes),
+                     release=h.release, disk=f"{self.instance_dir}/disk",
+                     console_log=f"{self.instance_dir}/console.log", ports=(o.port,),
+                     abridged=True)
+        self.say(guest.GuestXmlStart(details=xml_preamble(spec)))
         yield self.wait(s.xml)
-        self.say(guest.GuestXmlEnd(xml=guest_xml(spec, h.release)))
+        self.say(guest.GuestXmlEnd(xml=domain_xml(spec)))
         self.say(guest.EventPrepare(event=o.port.event))
-        vif = o.port.os_vif()
+        vif = os_vif_repr(o.port)
         self.say(guest.VifPlugging(vif=vif))
         yield self.wait(s.vif_plug)
         self.say(guest.VifPlugged(vif=vif))

@@ -9,7 +9,6 @@ with most free memory wins; a re-scheduled boot tries a host it has not tried.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import random
 import uuid
@@ -26,6 +25,7 @@ import simpy
 from nsim.compute.manager import terminate_instance
 from nsim.events.writer import RequestContext, TraceWriter
 from nsim.model.claims import RESOURCES
+from nsim.nova.network_info import fixed_port
 from nsim.report.outputs import date_trace
 from nsim.sim.audit import resource_audit
 from nsim.sim.boot import Attempt, BootOrder
@@ -33,7 +33,6 @@ from nsim.sim.faults import FaultPlan
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import BootRequest, DeleteRequest, HostSpec, Scenario, load_scenario
 from nsim.sim.teardown import Deletion
-from nsim.sim.texts import Port
 
 _BUFFER = 1 << 20
 
@@ -131,8 +130,7 @@ class Engine:
         instance = given or _uuid(rng)
         mac = "fa:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
         ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(3, 254)}"
-        port = Port(id=_uuid(rng), mac=mac, ip=ip, network_id=self._network_id,
-                    tenant_id=self._tenant, vif="ovs")
+        port = fixed_port(_uuid(rng), mac, ip, self._network_id, self._tenant, "ovs")
         self.result.boots += 1
         return BootOrder(
             number=number, uuid=instance,
@@ -176,7 +174,7 @@ class Engine:
         attempt_no = len(order.tried)
         rng = random.Random(f"{self.seed}:{order.number}:{attempt_no}")
         faults = self.faults.draw(order.number, attempt_no, host.name, rng)
-        order.port = dataclasses.replace(order.port, vif=host.spec.vif)
+        order.port = order.port.with_vif_type(host.spec.vif)
         steps = self.scenario.durations.sample(rng)
         self.start(Attempt(self, host, order, steps, faults).run())
         return True

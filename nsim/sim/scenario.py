@@ -118,6 +118,10 @@ class FlavorSpec(_Strict):
         return cls(name=flavor.name, memory_mb=flavor.memory_mb, disk_gb=flavor.root_gb,
                    vcpus=flavor.vcpus)
 
+    def nova(self) -> Flavor:
+        """nova's flavor of these sizes."""
+        return Flavor(self.name, self.memory_mb, self.disk_gb, self.vcpus)
+
 
 class BootRequest(_Strict):
     """`count` boots of one flavor and image, the first at `at` seconds, then every `interval`."""

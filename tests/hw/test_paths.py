@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from nsim.hw import domain_xml, guest_image
+from nsim.hw import guest_image
 from nsim.hw.errors import UsageError
 from nsim.hw.image_service import ImageClient, ImageServer, ImageStore
 from nsim.hw.workdir import Workdir, validate_image_ref, validate_name, validate_uuid
 from nsim.nova.flavor import FLAVORS
+from nsim.nova.guest_xml import Guest, GuestImage, KernelBoot, domain_xml, nova_namespace
 from tests.hw.conftest import nsim_cli
 
 UUID = "0d3c2b1a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
@@ -114,16 +115,16 @@ def test_image_service_answers_like_glance_and_refuses_traversal(tmp_path: Path)
 
 def test_domain_xml_is_escaped_and_well_formed() -> None:
     nasty = 'a<b>&"c\'</name><devices/>'
-    spec = domain_xml.DomainSpec(
-        uuid=UUID, name="instance-00000001", display_name=nasty,
-        flavor=FLAVORS["m1.nano"], image_id=UUID, virt_type="qemu",
-        kernel=Path("/w/i/kernel"), initrd=Path("/w/i/ramdisk"), cmdline="console=ttyS0",
-        disk=Path("/w/i/disk"), disk_cache="none", console_log=Path("/w/i/console.log"),
-        created=datetime(2025, 1, 1), release="2025.2")
-    text = domain_xml.build(spec)
+    spec = Guest(
+        uuid=UUID, domain="instance-00000001", display_name=nasty, flavor=FLAVORS["m1.nano"],
+        image=GuestImage(id=UUID), release="2025.2", disk="/w/i/disk",
+        console_log="/w/i/console.log", virt_type="qemu",
+        kernel_boot=KernelBoot("/w/i/kernel", "/w/i/ramdisk", "console=ttyS0"),
+        created=datetime(2025, 1, 1))
+    text = domain_xml(spec)
     root = ET.fromstring(text)
     assert root.get("type") == "qemu"
-    ns = {"nova": domain_xml.NOVA_NS}
+    ns = {"nova": nova_namespace("2025.2")}
     assert root.find("metadata/nova:instance/nova:name", ns).text == nasty
     assert root.find("metadata/nova:instance/nova:flavor/nova:memory", ns).text == "128"
     assert len(root.findall("devices")) == 1
@@ -131,7 +132,7 @@ def test_domain_xml_is_escaped_and_well_formed() -> None:
     assert root.find("features/acpi") is not None  # lets the guest power off
     assert '<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">' in text
     with pytest.raises(ValueError):
-        domain_xml.build(domain_xml.DomainSpec(**{**spec.__dict__, "virt_type": "xen"}))
+        Guest(**{**spec.__dict__, "virt_type": "xen"})
 
 
 def test_initramfs_is_a_valid_newc_archive(tmp_path: Path) -> None:

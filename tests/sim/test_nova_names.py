@@ -4,6 +4,7 @@ simulator, the comparison and the hardware mode."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from nsim.nova.names import (
     owner_function,
     owners,
 )
-from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr, vif_model
+from nsim.nova.network_info import PortInfo, fixed_port, network_info_json, os_vif_repr, vif_model
 
 SEED = Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
 UUID = "86f71e87-4ae2-48fb-9bcd-c72e3c28e093"
@@ -90,17 +91,19 @@ def test_os_vif_reprs() -> None:
     assert vif_model(ovs)["ovs_interfaceid"] == PORT.id
 
 
-def test_simulator_and_hardware_mode_use_the_shared_builders() -> None:
+def test_simulator_and_hardware_mode_share_one_port_type() -> None:
     from nsim.hw import network
-    from nsim.sim.texts import Port
+    from nsim.hw.state import VifRecord
 
-    port = Port(id=PORT.id, mac=PORT.mac, ip=PORT.address, network_id=PORT.network_id,
-                tenant_id=PORT.tenant_id, vif="bridge")
-    assert port.info() == PORT
-    assert port.network_info() == network_info_json([PORT], python3=False)
-    assert port.network_info(True) == network_info_json([PORT], python3=True)
-    assert port.os_vif() == os_vif_repr(PORT)
-    vif = network.allocate_port(UUID)
-    info = network.port_info(vif, "proj")
-    assert network.network_info_json([vif], "proj") == network_info_json([info], python3=True)
-    assert network.os_vif_repr(vif) == os_vif_repr(info)
+    # The simulator's port: a /24 around its address, its bridge by VIF type.
+    port = fixed_port(PORT.id, PORT.mac, PORT.address, PORT.network_id, PORT.tenant_id)
+    assert port == PORT and port.event == f"network-vif-plugged-{PORT.id}"
+    assert port.with_vif_type("ovs") == replace(PORT, vif_type="ovs", bridge="br-int")
+    assert port.with_vif_type("ovs").with_vif_type("bridge") == PORT
+    # Hardware mode's: the same type, on its private network, kept in its state records.
+    hw = network.allocate_port("proj")
+    assert isinstance(hw, PortInfo)
+    assert (hw.tenant_id, hw.bridge, hw.devname, hw.mtu, hw.cidr, hw.gateway) == \
+        ("proj", network.BRIDGE, f"tap{hw.id[:11]}", 1500, "10.77.0.0/24", "10.77.0.1")
+    record = VifRecord(**network.vif_record(hw))
+    assert (record.port_id, record.address, record.bridge) == (hw.id, hw.address, hw.bridge)
