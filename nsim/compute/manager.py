@@ -1,6 +1,7 @@
 """The build and the delete of an instance, in nova's order, written once
 (nova/compute/manager.py: `_do_build_and_run_instance` → `_build_and_run_instance` →
-`_build_resources` for the build, `_delete_instance` → `_shutdown_instance` for the delete).
+`_build_resources` for the build, `_delete_instance` → `_shutdown_instance` for the delete);
+the virt driver's spawn is nsim.compute.spawn.
 
 The order, the timings nova logs and the failure path live here; a driver does each step: the
 simulator's on its SimPy clock (nsim.sim.boot, nsim.sim.teardown), hardware mode's for real
@@ -15,11 +16,9 @@ from collections.abc import Generator
 from enum import Enum
 from typing import Any, Protocol
 
+from nsim.compute.spawn import SpawnDriver, spawn
+from nsim.compute.steps import BuildFailed, Steps
 from nsim.events.guest import TOOK_BUILD, TOOK_DEALLOCATE, TOOK_DESTROY, TOOK_SPAWN
-
-Steps = Generator[Any, Any, Any]
-"""A driver step: what it yields is the driver's business (SimPy events, or nothing)."""
-
 
 
 class Outcome(Enum):
@@ -30,14 +29,6 @@ class Outcome(Enum):
     """The claim was refused (ComputeResourcesUnavailable): re-scheduled before any spawn."""
     FAILED = "failed"
     """The spawn failed: torn down, the claim aborted, re-scheduled or set to error."""
-
-
-class BuildFailed(Exception):
-    """A step of the spawn failed; `fault` is what the driver knows of it."""
-
-    def __init__(self, fault: object) -> None:
-        super().__init__(str(fault))
-        self.fault = fault
 
 
 class Teardown(Protocol):
@@ -62,7 +53,7 @@ class Teardown(Protocol):
         """Log "Took {seconds:.2f} seconds to {what}"."""
 
 
-class ComputeDriver(Teardown, Protocol):
+class ComputeDriver(Teardown, SpawnDriver, Protocol):
     """The steps of a build, each doing and logging what nova does at that point."""
 
     def lock_instance(self) -> Steps:
@@ -83,9 +74,9 @@ class ComputeDriver(Teardown, Protocol):
     def networks_and_bdm(self) -> Steps:
         """_build_resources: networks allocated in the background, block devices."""
 
-    def spawn(self) -> Steps:
-        """The virt driver's spawn, from "Start spawning" to "Instance spawned successfully.";
-        raises BuildFailed."""
+    def spawning(self) -> None:
+        """"Start spawning the instance on the hypervisor."; the virt driver's spawn
+        (nsim.compute.spawn) follows."""
 
     def spawn_failed(self, failure: BuildFailed) -> Steps:
         """"Instance failed to spawn"; returns whether the cleanup deallocates the networks."""
@@ -137,7 +128,13 @@ def _build(driver: ComputeDriver) -> Generator[Any, Any, Outcome]:
     try:
         yield from driver.networks_and_bdm()
         spawn_began = driver.now()
-        yield from driver.spawn()
+        driver.spawning()
+        try:
+            yield from spawn(driver)
+        except BuildFailed:
+            raise
+        except Exception as exc:  # whatever else the virt driver raises fails the build too
+            raise BuildFailed(exc) from exc
     except BuildFailed as failure:
         deallocate = yield from driver.spawn_failed(failure)
         yield from shutdown_instance(driver, deallocate=deallocate)

@@ -1,4 +1,5 @@
-"""One instance's build on this machine, in nova's order (see nsim.hw.boot for the steps)."""
+"""One instance's build on this machine: hardware mode's driver of nsim.compute.manager and
+nsim.compute.spawn (which hold nova's order; nsim.hw.boot lists the steps)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ import os
 import shutil
 import signal
 import threading
-import time
 import uuid as uuidlib
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, suppress
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,49 +17,41 @@ from nsim.compute.manager import BuildFailed, Outcome, build_and_run_instance
 from nsim.events import build as ev_build
 from nsim.events import claim as ev_claim
 from nsim.events import failure as ev_failure
-from nsim.events import guest as ev_guest
 from nsim.events import image as ev_image
 from nsim.events.writer import RequestContext
-from nsim.hw import guest_image, network, qemu_img, safefs
+from nsim.hw import network, qemu_img, safefs
 from nsim.hw.base_file import BaseFileSteps
 from nsim.hw.context import (
     OWNER_ABORT_CLAIM,
     OWNER_BUILD,
     OWNER_CLAIM,
     OWNER_DISK_INFO,
-    OWNER_EVENT_POP,
-    OWNER_EVENT_PREPARE,
-    VIF_PLUGGING_TIMEOUT,
     HostContext,
     InstanceResult,
     Timer,
     fresh_connection,
     phase,
-    service_context,
 )
 from nsim.hw.errors import HwError
-from nsim.hw.libvirt_host import DomainEvent, require_libvirt
+from nsim.hw.guest_steps import GuestSteps
 from nsim.hw.locks import synchronized
 from nsim.hw.novaexc import (
-    HypervisorUnavailable,
     VirtualInterfaceCreateException,
     error_summary,
     traceback_lines,
 )
 from nsim.hw.state import record_trace
 from nsim.hw.teardown import HwTeardown, user_context
-from nsim.hw.trace import RELEASE, Trace
+from nsim.hw.trace import Trace
 from nsim.hw.workdir import Workdir
 from nsim.model.claims import Claim
 from nsim.model.image_cache import cache_filename
-from nsim.model.lifecycle import EVENT_POWER_STATE, PowerState
 from nsim.nova.flavor import Flavor
-from nsim.nova.guest_xml import Guest, GuestImage, KernelBoot, domain_xml, with_owner, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
-from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
+from nsim.nova.network_info import PortInfo
 
 
-class InstanceBuild(BaseFileSteps, HwTeardown):
+class InstanceBuild(BaseFileSteps, GuestSteps, HwTeardown):
     """One instance's build, in nova's order; `run()` never raises for nova-handled failures."""
 
     def __init__(self, ctx: HostContext, image_meta: dict[str, Any], flavor: Flavor,
@@ -89,8 +80,12 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         self.record: dict[str, Any] | None = None
         self.ex = qemu_img.Executor(ctx.trace, self.req)
         self.build_timer = Timer()
-        self._held = ExitStack()
-        """The instance lock while the build holds it."""
+        self.xml = ""
+        self.domain: Any = None
+        self._fetched: list[str] = []
+        """The files the fetch created in _base (removed if it fails)."""
+        self._fetched_format = ""
+        self._overlay_timer = Timer()
 
     # -- logging -------------------------------------------------------------------------
     def log(self, event: Any, *, instance: bool = True, context: RequestContext | str | None = "req",
@@ -175,14 +170,9 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         self.log(ev_failure.Rescheduled(instance_uuid=self.uuid, reason=text))
         self.result.outcome, self.result.reason = "refused", text
 
-    def spawn(self) -> Iterator[None]:
-        yield from ()
+    def spawning(self) -> None:
         self.log(ev_build.SpawnStart())
         self.task_state = "spawning"
-        try:
-            self._spawn()
-        except Exception as exc:
-            raise BuildFailed(exc) from exc
 
     def spawn_failed(self, failure: BuildFailed) -> Generator[None, None, bool]:
         """Logged with its traceback; hardware mode's ports go with the domain."""
@@ -268,8 +258,9 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
         self.task_state = "block_device_mapping"
         self.log(ev_build.BdmStart())
 
-    # -- spawn (nova/virt/libvirt/driver.py) -------------------------------------------
-    def _spawn(self) -> None:
+    # -- spawn's first steps (nova/virt/libvirt/driver.py) --------------------------------
+    def create_instance_dir(self) -> Iterator[None]:
+        yield from ()
         self.log(ev_image.InstanceDirCreating())
         with self.ctx.workdir.dir_fd("instances") as dfd:
             os.mkdir(self.uuid, 0o755, dir_fd=dfd)
@@ -277,27 +268,11 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
             fd = os.open(self.uuid, safefs.DIR_FLAGS, dir_fd=dfd)
             os.fchmod(fd, 0o755)
             os.close(fd)
+
+    def creating_image(self) -> Iterator[None]:
+        yield from ()
         self.log(ev_image.CreatingImage())
         self._write_disk_info()
-        self._create_root_disk()
-        self.log(ev_image.ConsoleLog(path=str(self.console_path)))
-        with self.ctx.workdir.dir_fd("instances", self.uuid) as dfd:
-            os.close(safefs.create_exclusive(dfd, self.console_path.name, self.console_path))
-            # The hardware mode's direct kernel boot: the guest's kernel and initramfs go into
-            # the instance directory, where nova puts kernel_id/ramdisk_id images; read from
-            # guest/ without following a symlink, written as new files.
-            guest = self.ctx.guest()
-            for src, dst in ((guest.kernel, self.kernel_path), (guest.initramfs,
-                                                                 self.ramdisk_path)):
-                data = guest_image.read_artifact(self.ctx.workdir, src.name)
-                safefs.write_file(safefs.create_exclusive(dfd, dst.name, dst), data)
-        nw_json = network_info_json(self.vifs)
-        self.log(ev_build.NetworkCacheUpdate(raw=nw_json), context=self.req)
-        self.log(ev_build.NetworkInfo(raw=f"|{nw_json}|"))
-        xml = self._guest_xml()
-        self._create_guest_with_network(xml)
-        self.log(ev_guest.GuestCreated())
-        self._wait_for_boot()
 
     def _write_disk_info(self) -> None:
         disk_info = self.inst_dir / "disk.info"
@@ -305,143 +280,6 @@ class InstanceBuild(BaseFileSteps, HwTeardown):
                 self.ctx.workdir.dir_fd("instances", self.uuid) as dfd:
             safefs.write_atomic(dfd, disk_info.name,
                                 f'{{"{self.disk_path}": "qcow2"}}\n'.encode(), disk_info)
-
-    def _guest_xml(self) -> str:
-        m = self.meta
-        spec = Guest(
-            uuid=self.uuid, domain=self.result.name, display_name=f"nsim-hw-{self.index}",
-            flavor=self.flavor, image=GuestImage.from_glance(m), release=RELEASE,
-            disk=str(self.disk_path), console_log=str(self.console_path),
-            ports=tuple(self.vifs),
-            virt_type=self.ctx.virt_type,
-            kernel_boot=KernelBoot(str(self.kernel_path), str(self.ramdisk_path),
-                                   str(m.get("os_command_line") or guest_image.KERNEL_CMDLINE)),
-            created=datetime.now())
-        t = Timer()
-        self.log(ev_guest.GuestXmlStart(details=xml_preamble(spec)))
-        if self.ctx.direct_io is None:
-            self.ctx.direct_io = qemu_img.supports_direct_io(self.ctx.trace, self.req,
-                                                             self.ctx.workdir)
-        xml = domain_xml(replace(spec, disk_cache="none" if self.ctx.direct_io else "writeback"))
-        self.log(ev_guest.GuestXmlEnd(xml=xml))
-        self.result.phases["xml"] = round(t.elapsed(), 3)
-        return xml
-
-    # -- the guest -------------------------------------------------------------------------
-    def _create_guest_with_network(self, xml: str) -> None:
-        host = self.ctx.host
-        events = [v.event for v in self.vifs]
-        self.paused_start = bool(events)
-        for name in events:
-            self.log(ev_guest.EventPrepare(event=name))
-            with self.lock(f"{self.uuid}-events", OWNER_EVENT_PREPARE):
-                pass
-        try:
-            for v in self.vifs:
-                self.log(ev_guest.VifPlugging(vif=os_vif_repr(v)))
-                network.ensure_bridge(v.bridge)
-                self.log(ev_guest.VifPlugged(vif=os_vif_repr(v)))
-            host.subscribe(self.uuid, self._on_lifecycle)
-            if self.ctx.fault and self.ctx.fault.before_define:
-                self.ctx.fault.before_define(host)
-            t = Timer()
-            try:
-                dom = host.define(with_owner(xml, str(self.ctx.workdir.root)))
-            except require_libvirt().libvirtError as exc:
-                if not host.alive():
-                    raise HypervisorUnavailable(self.ctx.node) from exc
-                raise
-            self.defined = True
-            self.checkpoint("define")
-            if self.ctx.fault and self.ctx.fault.after_define:
-                self.ctx.fault.after_define(self)
-            host.launch(dom, pause=self.paused_start)
-            self.result.phases["domain_start"] = round(t.elapsed(), 3)
-            self.checkpoint("start")
-            if self.paused_start:
-                self._wait_for_vif_events()
-                t = Timer()
-                dom.resume()
-                self.result.phases["resume"] = round(t.elapsed(), 3)
-            self.checkpoint("resume")
-        except Exception as exc:
-            # _create_guest_with_network -> _cleanup_failed_start: power off, delete the
-            # instance files, undefine (no "destroyed" line on this path).
-            self.log(ev_failure.GuestStartFailed(summary=error_summary(exc)))
-            self._destroy_domain()
-            self.delete_instance_files()
-            raise
-
-    def _wait_for_vif_events(self) -> None:
-        neutron = RequestContext(request_id=f"req-{uuidlib.uuid4()}", user="neutron",
-                                 project="service")
-        for v in self.vifs:
-            name = v.event
-            if not network.wait_for_tap(v.devname, v.bridge, VIF_PLUGGING_TIMEOUT):
-                self.log(ev_failure.VifTimeout(
-                    details=f"[('network-vif-plugged', '{v.id}')] for instance with vm_state "
-                            f"building and task_state spawning. Event states are: {name}: timed "
-                            f"out after {VIF_PLUGGING_TIMEOUT:.2f} seconds"))
-                raise VirtualInterfaceCreateException()
-            self.log(ev_guest.ExternalEvent(verb="Received", event=name), context=neutron)
-            with self.lock(f"{self.uuid}-events", OWNER_EVENT_POP, context=neutron):
-                pass
-            self.log(ev_guest.ExternalEvent(verb="Processing", event=name), context=neutron)
-
-    def _on_lifecycle(self, ev: DomainEvent) -> None:
-        """nova's handle_lifecycle_event (+ _sync_instance_power_state's skip)."""
-        if ev.transition is None:
-            return
-        with self.state_lock:
-            ctx = service_context()
-            self.log(ev_guest.LifecycleEvent(transition=ev.transition), context=ctx)
-            try:
-                current = self.ctx.host.state(self.uuid)
-            except Exception:
-                current = PowerState.NOSTATE
-            if current == EVENT_POWER_STATE[ev.transition] and self.task_state is not None:
-                self.log(ev_guest.SyncPowerStateSkip(task_state=self.task_state), context=ctx)
-        with self.events_cond:
-            self.events_seen.append(ev.transition)
-            self.result.lifecycle.append(ev.transition)
-            self.events_cond.notify_all()
-
-    def _wait_for_boot(self) -> None:
-        deadline = time.monotonic() + 60
-        while self.ctx.host.state(self.uuid) != PowerState.RUNNING:
-            if time.monotonic() > deadline:
-                raise HwError("the domain did not reach running within 60s")
-            time.sleep(0.5)
-        with self.state_lock:
-            self.log(ev_guest.Spawned(), context=None)
-            self.task_state = None
-
-    def wait_for_lifecycle(self, timeout: float = 15) -> None:
-        """Let the expected lifecycle events land in the trace before the command ends."""
-        want = ["Started", "Paused", "Resumed"] if self.paused_start else ["Started"]
-        deadline = time.monotonic() + timeout
-        with self.events_cond:
-            while not all(w in self.events_seen for w in want):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.events_cond.wait(left)
-
-    def wait_for_guest(self, timeout: float) -> None:
-        """Watch the console for the guest's READY marker (proof the guest really booted)."""
-        t = Timer()
-        self.result.guest_checked = True
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            with suppress(OSError):
-                text = self.console_path.read_text(errors="replace")
-            if guest_image.READY_MARKER in text:
-                self.result.guest_ready = True
-                break
-            time.sleep(0.25)
-        self.result.phases["guest_ready"] = round(t.elapsed(), 3)
-        self.result.console = [ln.strip() for ln in text.splitlines() if ln.startswith("NSIM-")]
 
     def _destroy_domain(self) -> None:
         """Power off and undefine the domain this build defined (nothing else, ever)."""

@@ -17,18 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nsim.compute.manager import BuildFailed, Outcome, build_and_run_instance
-from nsim.events import build, claim, guest, image
+from nsim.events import build, claim
 from nsim.events import failure as failure_ev
 from nsim.events.writer import RequestContext
 from nsim.model.claims import RESOURCES, Claim
-from nsim.model.image_cache import BaseState, cache_filename
-from nsim.nova.guest_xml import Guest, GuestImage, domain_xml, xml_preamble
 from nsim.nova.names import COMPUTE_RESOURCES
-from nsim.nova.network_info import PortInfo, network_info_json, os_vif_repr
+from nsim.nova.network_info import PortInfo, network_info_json
 from nsim.sim.durations import Distribution, Steps
-from nsim.sim.faults import NUMA_REASON, Failure, image_download_failure, network_failure, spawn_failure
+from nsim.sim.faults import NUMA_REASON, Failure, network_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
+from nsim.sim.spawn import SimSpawn
 from nsim.sim.teardown import SimTeardown
 
 
@@ -64,7 +63,7 @@ class Conductor(Protocol):
     def neutron_context(self) -> RequestContext: ...
 
 
-class Attempt(SimTeardown):
+class Attempt(SimSpawn, SimTeardown):
     """A boot of `order` on `host` with drawn `steps` and injected `faults`."""
 
     def __init__(self, engine: Conductor, host: SimHost, order: BootOrder, steps: Steps,
@@ -109,23 +108,8 @@ class Attempt(SimTeardown):
         self.say(build.BdmStart())
         yield self.wait(s.build_prep * 0.05)
 
-    def spawn(self) -> Generator[Any, Any, None]:
-        s = self.steps
+    def spawning(self) -> None:
         self.say(build.SpawnStart())
-        yield self.wait(s.image_prep * 0.5)
-        if self.host.has(image.InstanceDirCreating):  # Stein on
-            self.say(image.InstanceDirCreating())
-        yield self.wait(s.image_prep * 0.5)
-        self.say(image.CreatingImage())
-        fault = yield from self._image()
-        if fault is None:
-            yield self.wait(s.guest_prep)
-            self.say(image.ConsoleLog(path=f"{self.instance_dir}/console.log"))
-            fault = yield self.network
-            if fault is None:
-                fault = yield from self._guest()
-        if fault is not None:
-            raise BuildFailed(fault)
 
     def active(self) -> Generator[Any, Any, None]:
         yield from ()
@@ -193,85 +177,6 @@ class Attempt(SimTeardown):
         raw = network_info_json([port], self.python3)
         self.say(build.NetworkCacheUpdate(raw=raw))
         self.say(build.NetworkInfo(raw=f"|{raw}|"))
-        return None
-
-    def _run(self, command: str, seconds: float) -> Generator[Any, Any, None]:
-        """One processutils.execute (logged without the instance): running, then returned."""
-        h = self.host
-        h.say(image.SubprocessRunning(command=command, argv=command.split()), self.ctx)
-        yield self.wait(seconds)
-        h.say(image.SubprocessReturned(command=command, returncode=0, seconds=seconds), self.ctx)
-
-    def _image(self) -> Generator[Any, Any, Failure | None]:
-        """Image.cache: fetch the base file under its lock unless cached, then the overlay."""
-        h, s, img = self.host, self.steps, self.order.image
-        name = cache_filename(img.id)
-        base = f"{h.base_dir}/{name}"
-        if h.cache.entry(name, img.id).state != BaseState.PRESENT:
-            lock = yield from h.lock(name, h.owners.fetch, self.ctx)
-            if h.cache.files[name].state != BaseState.PRESENT:
-                h.fetch_started(name, self.uuid)
-                yield self.wait(s.download(img.size_mb))
-                if "image_download" in self.faults:
-                    h.fetch_aborted(name)
-                    h.unlock(name, lock, self.ctx)
-                    return image_download_failure(img.id, self.python3)
-                yield from self._run(h.qemu_img.info(f"{base}.part"), s.qemu_img_info)
-                if img.disk_format != "raw":
-                    h.say(image.ImageConverting(image_id=img.id, disk_format=img.disk_format),
-                          self.ctx)
-                    h.say(image.DirectIo(path=h.spec.instances_path, supported=True), self.ctx)
-                    h.convert_started(name)
-                    yield from self._run(h.qemu_img.convert(f"{base}.part", f"{base}.converted",
-                                                            img.disk_format),
-                                         s.convert(img.size_mb))
-                    yield from self._run(h.qemu_img.info(f"{base}.converted"), s.qemu_img_info)
-                h.fetch_completed(name)
-            h.unlock(name, lock, self.ctx)
-        lock = yield from h.lock(name, h.owners.create_image, self.ctx)
-        yield from self._run(h.qemu_img.info(base), s.qemu_img_info)
-        # nova: size = root_gb GiB, None when the flavor has no root disk size.
-        size = self.order.flavor.disk_gb * 2**30 or None
-        h.use_base(name, self.uuid, h.when())
-        yield from self._run(h.qemu_img.create(base, f"{self.instance_dir}/disk", size), s.overlay)
-        if h.qemu_img.resize_after_create and size is not None:
-            yield from self._run(h.qemu_img.resize(f"{self.instance_dir}/disk", size),
-                                 s.qemu_img_info)
-        h.unlock(name, lock, self.ctx)
-        return None
-
-    def _guest(self) -> Generator[Any, Any, Failure | None]:
-        """Guest XML, VIF plug, domain started paused, vif-plugged event, resume, spawned."""
-        h, s, o = self.host, self.steps, self.order
-        spec = Guest(uuid=self.uuid, domain=o.domain, display_name=o.name, flavor=o.flavor.nova(),
-                     image=GuestImage(id=o.image.id, name=o.image.name,
-                                      disk_format=o.image.disk_format, size=o.image.size_bytes),
-                     release=h.release, disk=f"{self.instance_dir}/disk",
-                     console_log=f"{self.instance_dir}/console.log", ports=(o.port,),
-                     abridged=True)
-        self.say(guest.GuestXmlStart(details=xml_preamble(spec)))
-        yield self.wait(s.xml)
-        self.say(guest.GuestXmlEnd(xml=domain_xml(spec)))
-        self.say(guest.EventPrepare(event=o.port.event))
-        vif = os_vif_repr(o.port)
-        self.say(guest.VifPlugging(vif=vif))
-        yield self.wait(s.vif_plug)
-        self.say(guest.VifPlugged(vif=vif))
-        yield self.wait(s.domain_start)
-        if "spawn" in self.faults:
-            self.say(failure_ev.GuestStartFailed())
-            return spawn_failure(o.domain, self.python3)
-        self.say(guest.LifecycleEvent(transition="Started", instance_uuid=self.uuid), None)
-        self.say(guest.LifecycleEvent(transition="Paused", instance_uuid=self.uuid), h.service)
-        self.say(guest.SyncPowerStateSkip(task_state="spawning"), h.service)
-        yield self.wait(s.vif_event)
-        self.say(guest.ExternalEvent(verb="Received", event=o.port.event),
-                 self.engine.neutron_context())
-        yield self.wait(s.resume)
-        self.say(guest.LifecycleEvent(transition="Resumed", instance_uuid=self.uuid), h.service)
-        self.say(guest.GuestCreated(), None)
-        yield self.wait(s.spawn_tail)
-        self.say(guest.Spawned(), None)
         return None
 
     # -- failure -----------------------------------------------------------------------

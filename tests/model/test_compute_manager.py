@@ -16,20 +16,34 @@ from nsim.compute.manager import (
     build_and_run_instance,
     terminate_instance,
 )
+from nsim.compute.spawn import BaseLock
 from nsim.hw.build import InstanceBuild
 from nsim.hw.teardown import Termination
 from nsim.sim.boot import Attempt
 from nsim.sim.teardown import Deletion
 
 
+def _yielding(name: str, fails: bool = True) -> Callable[[Recorder], Generator[str, None, None]]:
+    """A step that records `name`, yields once, and raises BuildFailed where asked to."""
+
+    def step(self: Recorder) -> Generator[str, None, None]:
+        yield from self._step(name)
+        if fails and self.fail_at == name:
+            raise BuildFailed(f"{name} failed")
+
+    return step
+
+
 class Recorder:
     """A driver whose steps only say they ran (and yield once, like a clocked driver); its
-    clock moves one second per step."""
+    clock moves one second per step. `fail_at` names the step that raises BuildFailed;
+    `cached`: the base file is there; `raw`: the image needs no conversion."""
 
-    def __init__(self, refuse: str | None = None, fail: bool = False,
-                 crash: bool = False) -> None:
+    def __init__(self, refuse: str | None = None, fail_at: str | None = None,
+                 crash: bool = False, cached: bool = False, raw: bool = False) -> None:
         self.steps: list[str] = []
-        self.refuse, self.fail, self.crash = refuse, fail, crash
+        self.refuse, self.fail_at, self.crash = refuse, fail_at, crash
+        self.cached, self.raw = cached, raw
 
     def _step(self, name: str) -> Generator[str, None, None]:
         self.steps.append(name)
@@ -60,11 +74,53 @@ class Recorder:
         if self.crash:
             raise OSError("no bridge")
 
-    def spawn(self) -> Generator[str, None, None]:
-        yield from self._step("spawn")
-        if self.fail:
-            raise BuildFailed("no kernel")
+    def spawning(self) -> None:
+        self.steps.append("spawning")
 
+    # -- the spawn --
+    create_instance_dir = _yielding("instance dir")
+    creating_image = _yielding("creating image")
+
+    def base_present(self) -> bool:
+        self.steps.append(f"present? {self.cached}")
+        return self.cached
+
+    def lock_base(self, owner: BaseLock) -> Generator[str, None, str]:
+        yield from self._step(f"lock base {owner.value}")
+        return owner.value
+
+    def unlock_base(self, held: str) -> None:
+        self.steps.append(f"unlock base {held}")
+
+    def fetch(self) -> Generator[str, None, bool]:
+        yield from _yielding("fetch")(self)
+        return not self.raw
+
+    convert = _yielding("convert")
+    into_cache = _yielding("into cache")
+
+    def fetch_aborted(self) -> None:
+        self.steps.append("fetch aborted")
+
+    verify_base = _yielding("verify base")
+    overlay = _yielding("overlay")
+    disk_created = _yielding("disk created")
+    console_log = _yielding("console log")
+    network_info = _yielding("network info")
+    guest_xml = _yielding("guest xml")
+    prepare_events = _yielding("prepare events")
+    plug_vifs = _yielding("plug vifs")
+    start_paused = _yielding("start paused")
+    wait_for_events = _yielding("wait for events")
+    resume = _yielding("resume")
+
+    def cleanup_failed_start(self, failure: BuildFailed) -> Generator[str, None, None]:
+        yield from self._step(f"cleanup failed start: {failure.fault}")
+
+    guest_created = _yielding("guest created")
+    wait_for_boot = _yielding("wait for boot")
+
+    # -- after the spawn --
     def spawn_failed(self, failure: BuildFailed) -> Generator[str, None, bool]:
         yield from self._step(f"spawn failed: {failure.fault}")
         return False
@@ -84,23 +140,18 @@ class Recorder:
     def terminating(self) -> None:
         self.steps.append("terminating")
 
-    def destroy(self) -> Generator[str, None, None]:
-        yield from self._step("destroy")
-
-    def delete_files(self) -> Generator[str, None, None]:
-        yield from self._step("delete files")
-
-    def deallocate_network(self) -> Generator[str, None, None]:
-        yield from self._step("deallocate")
+    destroy = _yielding("destroy")
+    delete_files = _yielding("delete files")
+    deallocate_network = _yielding("deallocate")
 
     def took(self, seconds: float, what: str) -> None:
         self.steps.append(f"took {seconds:.0f} to {what}")
 
-    def update_usage(self) -> Generator[str, None, None]:
-        yield from self._step("update usage")
+    update_usage = _yielding("update usage")
 
 
-UNYIELDED = ("starting", "unlock", "terminating", "took")
+UNYIELDED = ("starting", "unlock", "terminating", "took", "spawning", "present?",
+             "fetch aborted")
 
 
 def _run(driver: Recorder, process: Callable[[Recorder], Generator[Any, Any, Any]]
@@ -110,11 +161,36 @@ def _run(driver: Recorder, process: Callable[[Recorder], Generator[Any, Any, Any
     return driver.steps
 
 
+SPAWN_MISS = ["spawning", "instance dir", "creating image", "present? False",
+              "lock base fetch", "present? False", "fetch", "convert", "into cache",
+              "unlock base fetch", "verify base", "lock base overlay", "overlay",
+              "unlock base overlay", "disk created", "console log", "network info", "guest xml",
+              "prepare events", "plug vifs", "start paused", "wait for events", "resume",
+              "guest created", "wait for boot"]
+
+
 def test_a_build_in_nova_s_order() -> None:
     assert _run(Recorder()) == [
-        "lock", "starting", "claim", "networks", "spawn",
-        "took 1 to spawn the instance on the hypervisor.", "took 4 to build instance.",
+        "lock", "starting", "claim", "networks", *SPAWN_MISS,
+        "took 25 to spawn the instance on the hypervisor.", "took 28 to build instance.",
         "active", "unlock held", "finished active"]
+
+
+def test_a_cached_base_file_is_not_fetched_and_a_raw_image_not_converted() -> None:
+    spawn = _run(Recorder(cached=True))[4:]
+    assert spawn[:8] == ["spawning", "instance dir", "creating image", "present? True",
+                         "verify base", "lock base overlay", "overlay", "unlock base overlay"]
+    fetched = _run(Recorder(raw=True))
+    assert "fetch" in fetched and "convert" not in fetched
+    assert fetched.index("into cache") == fetched.index("fetch") + 1
+
+
+def test_a_failed_fetch_removes_what_it_wrote_and_lets_the_base_lock_go() -> None:
+    steps = _run(Recorder(fail_at="convert"))
+    i = steps.index("convert")
+    assert steps[i:i + 3] == ["convert", "fetch aborted", "unlock base fetch"]
+    assert "overlay" not in steps and "console log" not in steps
+    assert steps[i + 3:i + 5] == ["spawn failed: convert failed", "terminating"]
 
 
 def test_a_refused_claim_is_rescheduled_before_anything_is_built() -> None:
@@ -123,11 +199,22 @@ def test_a_refused_claim_is_rescheduled_before_anything_is_built() -> None:
         "unlock held", "finished refused"]
 
 
-def test_a_failed_spawn_tears_down_then_aborts_the_claim_then_fails_the_build() -> None:
-    assert _run(Recorder(fail=True)) == [
-        "lock", "starting", "claim", "networks", "spawn", "spawn failed: no kernel",
-        "terminating", "destroy", "delete files",
+def test_a_guest_that_does_not_start_is_cleaned_up_then_the_build_fails() -> None:
+    steps = _run(Recorder(fail_at="start paused"))
+    i = steps.index("start paused")
+    assert steps[i:] == [
+        "start paused", "cleanup failed start: start paused failed",
+        "spawn failed: start paused failed", "terminating", "destroy", "delete files",
         "took 2 to destroy the instance on the hypervisor.",
+        "abort claim", "build failed", "unlock held", "finished failed"]
+
+
+def test_a_failed_spawn_tears_down_then_aborts_the_claim_then_fails_the_build() -> None:
+    steps = _run(Recorder(fail_at="wait for boot"))
+    i = steps.index("wait for boot")
+    assert steps[i:] == [
+        "wait for boot", "spawn failed: wait for boot failed", "terminating", "destroy",
+        "delete files", "took 2 to destroy the instance on the hypervisor.",
         "abort claim", "build failed", "unlock held", "finished failed"]
 
 
