@@ -4,15 +4,19 @@ domain XML (nova/virt/libvirt/config.py LibvirtConfigGuest*, logged by driver.py
 `_get_guest_xml`), nsim's owner mark on the domains it defines, and the facts read back from a
 logged XML.
 
-Two forms. nova's (`abridged=False`, hardware mode): what nova under Python 3 renders and
-libvirt is given: sysinfo, features, clock, cpu, creation time, owner and ports in
-<nova:instance> (namespace 1.1 and <nova:ports> from Wallaby, nova 23), a pty console that
-virtlogd writes to the console log, a memory balloon; direct kernel boot when the guest has a
-kernel. The seed's (`abridged=True`, the simulator): what the seed boot (nova 16 under
-Python 2) logs: the instance's identity, sizes, root image, disk, VIFs and a file console, in
-Python 2's key order, namespace 1.0. The simulator writes it for every release, keeping its
-traces as they were: only `u''` goes from Ussuri on and `share_info=[]` comes in 2025.1 (where
-nova 31 logs None at spawn).
+What nova writes follows the release (nova 15..34 checked; see the *_SINCE constants):
+Python 2's dict and keyword-argument order until Train, Python 3's (insertion order) from
+Ussuri; the root disk's info from the image's block device from Zed; a file console until Rocky
+(no virtlogd, as on the seed's host), a pty logged by virtlogd from Stein; machine type "pc"
+from Train; the interface's MTU from Ussuri; OVS ports as libvirt "ethernet" interfaces from
+Xena; namespace 1.1 and <nova:ports> from Wallaby; share_info from 2025.1.
+
+Two forms. nova's (`abridged=False`, hardware mode): what libvirt is given: sysinfo,
+features, clock, cpu, creation time, owner, swap and ephemeral sizes, a memory balloon; direct
+kernel boot when the guest has a kernel. The seed's (`abridged=True`, the simulator): the
+elements the seed boot (nova 16, Pike) logs: the instance's identity, sizes, root image, disk,
+VIFs and console, with network_info and ImageMeta cut to what the seed shows; each element as
+the release writes it.
 
 Values are escaped as lxml escapes them, never pasted in raw. Reading uses patterns, not an XML
 parser: a logged XML may be cut short or wrapped, and what it does say still counts.
@@ -31,14 +35,29 @@ from xml.sax.saxutils import quoteattr, unescape
 
 from nsim.nova.flavor import Flavor
 from nsim.nova.network_info import PortInfo, network_info_json
-from nsim.nova.releases import NOVA_VERSION, at_least
+from nsim.nova.releases import NOVA_VERSION, at_least, runs_python3
 
 NSIM_NS = "https://nsim.invalid/xmlns/hw/1"
 """The namespace of nsim's owner mark (`<nsim:owner workdir="..."/>`)."""
-SEED_RELEASE = "pike"
-"""The seed boot's release, whose metadata namespace the seed's form keeps."""
 PORTS_SINCE = "wallaby"
-"""nova 23 put the ports in <nova:instance> and moved its namespace to 1.1."""
+"""nova 23 put the ports in <nova:instance> and moved its namespace to 1.1 (config.py
+NOVA_NS, LibvirtConfigGuestMetaNovaPorts)."""
+PTY_CONSOLE_SINCE = "stein"
+"""nova 19 always gives the serial console to virtlogd (driver.py _create_pty_device); before,
+a file console where virtlogd is missing (libvirt < 1.3.3 or QEMU < 2.7, the seed's host)."""
+MACHINE_SINCE = "train"
+"""nova 20 defaults x86's machine type to "pc" (libvirt/utils.py get_default_machine_type)."""
+MTU_SINCE = "ussuri"
+"""nova 21's minimum libvirt (4.0.0) and QEMU (2.11) have interface MTUs (vif.py
+MIN_LIBVIRT_INTERFACE_MTU 3.3.0, QEMU 2.9): the MTU is always written from then on."""
+OVS_ETHERNET_SINCE = "xena"
+"""nova 24 delegates OVS port creation to os-vif (delegate_create): an "ethernet" interface
+(vif.py _set_config_VIFOpenVSwitch)."""
+IMAGE_BDM_SINCE = "zed"
+"""nova 26 passes the image's block device (block_device_info['image']) and maps the root disk
+from it (driver.py get_block_device_info, blockinfo.py _get_disk_mapping)."""
+SHARE_INFO_SINCE = "2025.1"
+"""nova 31 logs share_info (spawn does not pass it: None)."""
 # The ImageMeta fields the seed boot prints (all it sets).
 _SEED_IMAGE_FIELDS = frozenset({"container_format", "disk_format", "id", "min_disk", "min_ram",
                                 "name", "size"})
@@ -132,31 +151,50 @@ class Guest:
             raise ValueError(f"virt_type {self.virt_type!r}")
 
 
+def _disk_info(release: str) -> str:
+    """blockinfo.get_disk_info's dict for an image-backed root disk (vda)."""
+    if not runs_python3(release):  # Python 2's hash order, unicode from the instance
+        vda = "{'bus': 'virtio', 'boot_index': '1', 'type': 'disk', 'dev': u'vda'}"
+        return (f"{{'disk_bus': 'virtio', 'cdrom_bus': 'ide', 'mapping': "
+                f"{{'disk': {vda}, 'root': {vda}}}}}")
+    if at_least(release, IMAGE_BDM_SINCE):  # get_info_from_bdm
+        root = {"bus": "virtio", "dev": "vda", "type": "disk", "boot_index": "1"}
+    else:  # get_root_info without a root block device
+        root = {"bus": "virtio", "type": "disk", "dev": "vda", "boot_index": "1"}
+    return repr({"disk_bus": "virtio", "cdrom_bus": "ide", "mapping": {"root": root,
+                                                                        "disk": root}})
+
+
+def _block_device_info(guest: Guest) -> str:
+    """nova/virt/driver.py get_block_device_info's dict for a boot from an image, no volumes,
+    ephemeral disk or swap."""
+    if not runs_python3(guest.release):
+        return ("{'swap': None, 'root_device_name': u'/dev/vda', 'ephemerals': [], "
+                "'block_device_mapping': []}")
+    info: dict[str, object] = {"root_device_name": "/dev/vda"}
+    if at_least(guest.release, IMAGE_BDM_SINCE):
+        # DriverImageBlockDevice (virt/block_device.py): its fields come in the order of a set
+        # (per process); nsim writes _transform's, image_id last (set outside the fields).
+        info["image"] = [{
+            "device_name": "/dev/vda", "size": 0, "disk_bus": "virtio", "device_type": "disk",
+            "guest_format": None, "boot_index": 0, "encrypted": False,
+            "encryption_secret_uuid": None, "encryption_format": None,
+            "encryption_options": None, "image_id": guest.image.id}]
+    info |= {"ephemerals": [], "block_device_mapping": [], "swap": None}
+    return repr(info)
+
+
 def xml_preamble(guest: Guest) -> str:
     """The text after `Start _get_guest_xml ` (nova/virt/libvirt/driver.py _get_guest_xml)."""
-    python3 = at_least(guest.release, "ussuri")  # nova runs under Python 3 from Ussuri
     if guest.abridged:
         net = json.dumps([{"id": p.id, "address": p.mac, "type": p.vif_type} for p in guest.ports])
     else:
-        net = network_info_json(list(guest.ports), python3)
-    if guest.abridged or not python3:  # Python 2's key order (the seed's)
-        u = "" if python3 else "u"
-        vda = f"{{'bus': 'virtio', 'boot_index': '1', 'type': 'disk', 'dev': {u}'vda'}}"
-        disk = f"{{'disk_bus': 'virtio', 'cdrom_bus': 'ide', 'mapping': {{'disk': {vda}, 'root': {vda}}}}}"
-        bdi = (f"{{'swap': None, 'root_device_name': {u}'/dev/vda', 'ephemerals': [], "
-               f"'block_device_mapping': []}}")
-    else:
-        root = {"bus": "virtio", "dev": "vda", "type": "disk", "boot_index": "1"}
-        disk = repr({"disk_bus": "virtio", "cdrom_bus": "ide", "mapping": {"root": root,
-                                                                            "disk": root}})
-        bdi = repr({"root_device_name": "/dev/vda", "image": [], "ephemerals": [],
-                    "block_device_mapping": [], "swap": None})
-    share = "[]" if guest.abridged else "None"
-    text = (f"network_info={net} disk_info={disk} "
+        net = network_info_json(list(guest.ports), runs_python3(guest.release))
+    text = (f"network_info={net} disk_info={_disk_info(guest.release)} "
             f"image_meta={image_meta_repr(guest.image, guest.abridged)} rescue=None "
-            f"block_device_info={bdi}")
-    # nova 31 (2025.1) adds share_info, with no space before it.
-    return text + (f"share_info={share}" if at_least(guest.release, "2025.1") else "")
+            f"block_device_info={_block_device_info(guest)}")
+    # nova 31 adds share_info, with no space before it.
+    return text + ("share_info=None" if at_least(guest.release, SHARE_INFO_SINCE) else "")
 
 
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -177,8 +215,7 @@ def _a(value: object) -> str:
 def _metadata(guest: Guest) -> list[str]:
     full = not guest.abridged
     f = guest.flavor
-    ns = nova_namespace(SEED_RELEASE if guest.abridged else guest.release)
-    lines = [f'    <nova:instance xmlns:nova="{ns}">',
+    lines = [f'    <nova:instance xmlns:nova="{nova_namespace(guest.release)}">',
              f'      <nova:package version="{NOVA_VERSION[guest.release]}"/>',
              f"      <nova:name>{_t(guest.display_name)}</nova:name>"]
     if guest.created is not None:
@@ -198,7 +235,7 @@ def _metadata(guest: Guest) -> list[str]:
                   f'        <nova:project uuid="{_a(project_id)}">{_t(project)}</nova:project>',
                   "      </nova:owner>"]
     lines.append(f'      <nova:root type="image" uuid="{_a(guest.image.id)}"/>')
-    if full and at_least(guest.release, PORTS_SINCE):
+    if at_least(guest.release, PORTS_SINCE):
         ports = [(f'        <nova:port uuid="{_a(p.id)}">',
                   f'          <nova:ip type="fixed" address="{_a(p.address)}" ipVersion="4"/>',
                   "        </nova:port>") for p in guest.ports]
@@ -217,7 +254,8 @@ def _sysinfo(guest: Guest) -> list[str]:
 
 
 def _os(guest: Guest) -> list[str]:
-    lines = ["    <type>hvm</type>" if guest.abridged else '    <type machine="pc">hvm</type>']
+    machine = ' machine="pc"' if at_least(guest.release, MACHINE_SINCE) else ""
+    lines = [f"    <type{machine}>hvm</type>"]
     boot = guest.kernel_boot
     if boot is not None:
         lines += [f"    <kernel>{_t(boot.kernel)}</kernel>", f"    <initrd>{_t(boot.initrd)}</initrd>",
@@ -240,32 +278,43 @@ def _platform(guest: Guest) -> list[str]:
             f'    <topology sockets="{guest.flavor.vcpus}" cores="1" threads="1"/>', "  </cpu>"]
 
 
+def _interface(guest: Guest, port: PortInfo) -> list[str]:
+    """One VIF (config.py LibvirtConfigGuestInterface, as vif.py configures it)."""
+    mtu = [f'      <mtu size="{port.mtu}"/>'] if at_least(guest.release, MTU_SINCE) else []
+    ethernet = port.vif_type == "ovs" and at_least(guest.release, OVS_ETHERNET_SINCE)
+    lines = [f'    <interface type="{"ethernet" if ethernet else "bridge"}">',
+             f'      <mac address="{_a(port.mac)}"/>', '      <model type="virtio"/>']
+    if guest.virt_type == "qemu":  # vif.py get_base_config: vhost needs KVM
+        lines.append('      <driver name="qemu"/>')
+    if not ethernet:
+        lines.append(f'      <source bridge="{_a(port.bridge)}"/>')
+    lines += [*mtu, f'      <target dev="{_a(port.devname)}"/>']
+    if port.vif_type == "ovs" and not ethernet:
+        lines += ['      <virtualport type="openvswitch">',
+                  f'        <parameters interfaceid="{_a(port.id)}"/>', "      </virtualport>"]
+    return [*lines, "    </interface>"]
+
+
 def _devices(guest: Guest) -> list[str]:
-    full = not guest.abridged
     lines = []
     if guest.disk is not None:
-        # The seed shows Python 2's attribute order; nova under Python 3 writes dev first.
-        target = 'bus="virtio" dev="vda"' if guest.abridged else 'dev="vda" bus="virtio"'
+        # etree.Element("target", dev=..., bus=...): keyword order, hashed under Python 2.
+        target = ('dev="vda" bus="virtio"' if runs_python3(guest.release)
+                  else 'bus="virtio" dev="vda"')
         lines += ['    <disk type="file" device="disk">',
                   f'      <driver name="qemu" type="qcow2" cache="{_a(guest.disk_cache)}"/>',
                   f'      <source file="{_a(guest.disk)}"/>', f"      <target {target}/>",
                   "    </disk>"]
     for p in guest.ports:
-        lines += ['    <interface type="bridge">', f'      <mac address="{_a(p.mac)}"/>',
-                  '      <model type="virtio"/>']
-        if full:
-            lines.append('      <driver name="qemu"/>')
-        lines.append(f'      <source bridge="{_a(p.bridge)}"/>')
-        if full:
-            lines.append(f'      <mtu size="{p.mtu}"/>')
-        lines += [f'      <target dev="{_a(p.devname)}"/>', "    </interface>"]
-    if guest.abridged:
+        lines += _interface(guest, p)
+    if at_least(guest.release, PTY_CONSOLE_SINCE):
+        lines += ['    <serial type="pty">',
+                  f'      <log file="{_a(guest.console_log)}" append="off"/>', "    </serial>"]
+    else:
         lines += ['    <serial type="file">', f'      <source path="{_a(guest.console_log)}"/>',
                   "    </serial>"]
-    else:
-        lines += ['    <serial type="pty">',
-                  f'      <log file="{_a(guest.console_log)}" append="off"/>', "    </serial>",
-                  '    <memballoon model="virtio">', '      <stats period="10"/>',
+    if not guest.abridged:
+        lines += ['    <memballoon model="virtio">', '      <stats period="10"/>',
                   "    </memballoon>"]
     return ["  <devices>", *lines, "  </devices>"]
 

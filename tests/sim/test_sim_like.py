@@ -184,3 +184,23 @@ def test_like_keeps_the_first_attempt_of_a_rescheduled_boot(tmp_path: Path) -> N
     result = simulate(s, twin)
     assert (result.boots, result.active) == (3, 3)
     assert replay([str(twin)]).violations == []
+
+
+@pytest.mark.parametrize("release", ["pike", "stein", "train", "ussuri", "wallaby", "xena", "zed",
+                                     "2025.1", "2026.2"])
+@pytest.mark.parametrize("vif", ["bridge", "ovs"])
+def test_like_reads_each_release_s_guest_xml_and_preamble(tmp_path: Path, release: str,
+                                                          vif: str) -> None:
+    """A simulated trace of the seed host, as each release writes its guest XML, imitated: the
+    release (from <nova:package>), image (ImageMeta), flavor (the XML) and VIF type read back."""
+    text = (ROOT / "scenarios" / "seed-host.toml").read_text()
+    text = text.replace('release = "pike"', f'release = "{release}"').replace(
+        'vif = "bridge"', f'vif = "{vif}"')
+    trace = tmp_path / "trace.journal"
+    simulate(parse_scenario(tomllib.loads(text)), trace)
+    assert replay([str(trace)]).violations == []
+    s = derive_scenario(str(trace), year=2017)
+    assert (s.hosts[0].release, s.hosts[0].vif) == (release, vif)
+    assert [(i.id, i.disk_format, i.size_bytes, i.name) for i in s.images] == [
+        ("f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7", "qcow2", 13267968, "cirros-0.3.5-x86_64-disk")]
+    assert [(f.memory_mb, f.disk_gb, f.vcpus) for f in s.flavors] == [(512, 1, 1)]
