@@ -57,7 +57,7 @@ class GuestSteps:
     def network_info(self) -> Iterator[None]:
         """The port was made with the build's networks: its network_info is logged now."""
         yield from ()
-        nw_json = network_info_json(self.vifs)
+        nw_json = network_info_json(self.vifs, RELEASE)
         self.log(ev_build.NetworkCacheUpdate(raw=nw_json), context=self.req)
         self.log(ev_build.NetworkInfo(raw=f"|{nw_json}|"))
 

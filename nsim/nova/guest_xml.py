@@ -189,7 +189,7 @@ def xml_preamble(guest: Guest) -> str:
     if guest.abridged:
         net = json.dumps([{"id": p.id, "address": p.mac, "type": p.vif_type} for p in guest.ports])
     else:
-        net = network_info_json(list(guest.ports), runs_python3(guest.release))
+        net = network_info_json(list(guest.ports), guest.release)
     text = (f"network_info={net} disk_info={_disk_info(guest.release)} "
             f"image_meta={image_meta_repr(guest.image, guest.abridged)} rescue=None "
             f"block_device_info={_block_device_info(guest)}")

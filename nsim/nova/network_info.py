@@ -6,9 +6,9 @@ print nova.network.model.NetworkInfo as JSON; `Plugging vif ...` / `Successfully
 ...` print the os-vif object nova converted it to. The simulator (nsim.sim) and the hardware
 mode (nsim.hw) both write them through here.
 
-Key order: under Python 3 (Ussuri on) the dicts print in the order nova's model builds them
-(and the VIF carries `delegate_create`); under Python 2 in the order the seed boot (Pike)
-shows.
+Key order: under Python 3 (Ussuri on) the dicts print in the order nova's model builds them;
+under Python 2 in the order the seed boot (Pike) shows. The VIF carries `delegate_create` from
+Xena (nova/network/model.py `VIF`, nova 24).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from nsim.nova.releases import at_least, runs_python3
 
 VifType = Literal["bridge", "ovs"]
 
@@ -77,14 +79,15 @@ def fixed_port(port_id: str, mac: str, address: str, network_id: str, tenant_id:
                     devname=tap_name(port_id), vif_type=vif_type, mtu=mtu)
 
 
-def vif_model(port: PortInfo, python3: bool = True) -> dict[str, object]:
-    """One VIF of nova's network_info model (nova/network/model.py), as nova serialises it."""
+def vif_model(port: PortInfo, release: str) -> dict[str, object]:
+    """One VIF of nova's network_info model (nova/network/model.py), as `release` serialises
+    it."""
     ovs_interfaceid = port.id if port.vif_type == "ovs" else None
     bridge_wanted = port.vif_type == "bridge"
     ip = {"address": port.address, "type": "fixed", "version": 4, "meta": {}, "floating_ips": []}
     gateway = {"address": port.gateway, "type": "gateway", "version": 4, "meta": {}}
-    if python3:
-        return {
+    if runs_python3(release):
+        vif: dict[str, object] = {
             "id": port.id, "address": port.mac,
             "network": {
                 "id": port.network_id, "bridge": port.bridge, "label": port.label,
@@ -95,8 +98,11 @@ def vif_model(port: PortInfo, python3: bool = True) -> dict[str, object]:
                          "should_create_bridge": bridge_wanted}},
             "type": port.vif_type, "details": {"port_filter": True}, "devname": port.devname,
             "ovs_interfaceid": ovs_interfaceid, "qbh_params": None, "qbg_params": None,
-            "active": False, "vnic_type": "normal", "profile": {}, "preserve_on_delete": False,
-            "delegate_create": True, "meta": {}}
+            "active": False, "vnic_type": "normal", "profile": {}, "preserve_on_delete": False}
+        if at_least(release, "xena"):
+            vif["delegate_create"] = True
+        vif["meta"] = {}
+        return vif
     py2_ip = {k: ip[k] for k in ("meta", "version", "type", "floating_ips", "address")}
     py2_gateway = {k: gateway[k] for k in ("meta", "version", "type", "address")}
     return {
@@ -113,9 +119,9 @@ def vif_model(port: PortInfo, python3: bool = True) -> dict[str, object]:
         "type": port.vif_type, "id": port.id, "qbg_params": None}
 
 
-def network_info_json(ports: list[PortInfo], python3: bool = True) -> str:
-    """The network_info list as nova logs it (`[]` for no port)."""
-    return json.dumps([vif_model(p, python3) for p in ports])
+def network_info_json(ports: list[PortInfo], release: str) -> str:
+    """The network_info list as `release` logs it (`[]` for no port)."""
+    return json.dumps([vif_model(p, release) for p in ports])
 
 
 def os_vif_repr(port: PortInfo) -> str:

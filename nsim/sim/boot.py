@@ -174,7 +174,7 @@ class Attempt(SimSpawn, SimTeardown):
                                   instance=self.uuid, context=self.ctx,
                                   traceback=list(fault.traceback))
             return fault
-        raw = network_info_json([port], self.python3)
+        raw = network_info_json([port], self.host.release)
         self.say(build.NetworkCacheUpdate(raw=raw))
         self.say(build.NetworkInfo(raw=f"|{raw}|"))
         return None

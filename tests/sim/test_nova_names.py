@@ -66,20 +66,22 @@ def test_instance_uuid(text: str, ok: bool) -> None:
 
 
 def test_network_info_reads_back_and_keeps_the_seed_order() -> None:
-    py2 = network_info_json([PORT], python3=False)
+    py2 = network_info_json([PORT], "pike")
     # The seed boot (Pike, py2) prints its network_info in exactly this order.
     seed = SEED.read_text(encoding="utf-8")
     assert f"network_info: |{py2}|" in seed
-    for python3 in (True, False):
-        (vif,), complete = parse_network_info(network_info_json([PORT], python3))
+    for release in ("pike", "ussuri", "xena"):
+        (vif,), complete = parse_network_info(network_info_json([PORT], release))
         assert complete
         assert (vif.id, vif.mac, vif.vif_type, vif.bridge, vif.devname) == (
             PORT.id, PORT.mac, "bridge", PORT.bridge, PORT.devname)
         assert vif.fixed_ips == [PORT.address] and vif.cidrs == [PORT.cidr]
-    py3 = vif_model(PORT, python3=True)
-    assert list(py3)[:3] == ["id", "address", "network"] and py3["delegate_create"] is True
-    assert json.loads(py2)[0] == {k: v for k, v in py3.items() if k != "delegate_create"}
-    assert network_info_json([]) == "[]"
+    py3, xena = vif_model(PORT, "wallaby"), vif_model(PORT, "xena")
+    assert list(py3)[:3] == ["id", "address", "network"] and "delegate_create" not in py3
+    assert xena["delegate_create"] is True  # nova 24 added it (nova/network/model.py VIF)
+    assert list(xena)[-2:] == ["delegate_create", "meta"]
+    assert json.loads(py2)[0] == py3 == {k: v for k, v in xena.items() if k != "delegate_create"}
+    assert network_info_json([], "zed") == "[]"
 
 
 def test_os_vif_reprs() -> None:
@@ -88,7 +90,7 @@ def test_os_vif_reprs() -> None:
     ovs = PortInfo(**{**PORT.__dict__, "vif_type": "ovs", "bridge": "br-int"})
     assert os_vif_repr(ovs).startswith("VIFOpenVSwitch(active=False,address=fa:16:3e:5b:2c:91,"
                                        "bridge_name='br-int',")
-    assert vif_model(ovs)["ovs_interfaceid"] == PORT.id
+    assert vif_model(ovs, "zed")["ovs_interfaceid"] == PORT.id
 
 
 def test_simulator_and_hardware_mode_share_one_port_type() -> None:
