@@ -1,0 +1,140 @@
+"""`nsim tui` on a 1,000,000-line journal: the whole background index against lnav's load of
+the same file, the time every key takes to answer at the start, middle and end, and memory.
+
+    .venv/bin/python benchmarks/bench_tui_index.py [--lines N] [--journal PATH] [--repeat K]
+
+Builds the journal as bench_tui.py does (the seed boot repeated with new ids; at --journal
+PATH it is kept, and reused when it is there), then, in the same run:
+  - `lnav -n -c ';SELECT count(*) FROM all_logs' FILE`, K times (default 3), the median kept;
+  - in a fresh process, the app headless (Textual's `run_test`, 120x36): from creating the
+    session to the background index done; then keys pressed through Textual's Pilot at the
+    first, middle and last record (step, step back, page, first/last, next/previous problem,
+    and five steps back in a row at the end), each timed from the press until the app has
+    handled it and what it posted; then the process's peak RSS.
+The last lines printed are the ratios (targets of issue #12):
+  `index_vs_lnav R` (index wall ÷ lnav wall; target <= 10), `worst_key_ms M` (the slowest
+  key; target <= 100) and `memory_vs_file R` (peak RSS of the indexing process ÷ the file's
+  size; target <= 2).
+
+Measured on the 2-core machine (shared), 1,000,066 lines, 249 MB, lnav 1.1 s:
+  before (checkpoints: whole pickled models): index 61 s (index_vs_lnav 56), step back at the
+  end 3.8 s, peak RSS 472 MB (memory_vs_file 1.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_tui import YEAR, write_journal
+
+KEYS = ("j", "k", "pagedown", "pageup", "e", "E")
+"""Keys pressed at each position (a key that cannot move, as k at the first record, still
+answers)."""
+BACK_IN_A_ROW = 5
+
+
+def _lnav(path: Path, repeat: int) -> float:
+    lnav = shutil.which("lnav")
+    if lnav is None:
+        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", str(path)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def child(path: str) -> None:
+    """In a fresh process: index `path` in the app, press the keys; one JSON line of figures."""
+    import resource
+
+    from nsim.tui.app import NsimApp
+    from nsim.tui.session import Session
+
+    async def run() -> dict[str, object]:
+        started = time.perf_counter()
+        session = Session([path], year=YEAR)
+        app = NsimApp(session)
+        keys: list[tuple[str, str, float]] = []
+        async with app.run_test(size=(120, 36)) as pilot:
+            while not session.done.is_set():
+                await asyncio.sleep(0.05)
+            indexed = time.perf_counter() - started
+            await pilot.pause()
+
+            async def press(where: str, key: str) -> None:
+                t0 = time.perf_counter()
+                await pilot.press(key)
+                await pilot._wait_for_screen()
+                keys.append((where, key, time.perf_counter() - t0))
+
+            count = len(session.store)
+            for where, index in (("start", 0), ("middle", count // 2), ("end", count - 1)):
+                app.view.go_to(index)
+                app._show()
+                await pilot.pause()
+                for key in KEYS:
+                    await press(where, key)
+                    app.view.go_to(index)
+                    app._show()
+                    await pilot.pause()
+            for _ in range(BACK_IN_A_ROW):
+                await press("end, in a row", "k")
+            await press("end", "g")
+            await press("start", "G")
+            await press("end", "g")
+        return {"indexed": indexed, "records": count, "keys": keys,
+                "checkpoints": len(session.timeline.checkpoints),
+                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=1_000_000, help="lines of the journal")
+    ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
+    ap.add_argument("--repeat", type=int, default=3, help="lnav runs (the median is kept)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="nsim-bench-tui-") as tmp:
+        path = args.journal or Path(tmp) / "large.journal"
+        if not path.exists():
+            write_journal(path, args.lines)
+        size = path.stat().st_size
+        with open(path, "rb") as journal:
+            lines = sum(block.count(b"\n") for block in iter(lambda: journal.read(1 << 20), b""))
+        print(f"journal {path}: {lines:,} lines, {size / 1e6:.0f} MB")
+        lnav_s = _lnav(path, args.repeat)
+        out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
+                             capture_output=True, text=True).stdout
+    got = json.loads(out.splitlines()[-1])
+    print(f"lnav -n (load, count): {lnav_s:.2f} s")
+    print(f"nsim tui index:        {got['indexed']:.1f} s ({got['records']:,} records, "
+          f"{got['checkpoints']:,} checkpoints)")
+    for where, key, seconds in got["keys"]:
+        print(f"  key {key:<9} at {where:<14} {seconds * 1000:7.1f} ms")
+    worst = max(got["keys"], key=lambda k: k[2])
+    print(f"peak RSS {got['peak_rss'] / 1e6:.0f} MB")
+    print(f"index_vs_lnav {got['indexed'] / lnav_s:.1f}")
+    print(f"worst_key_ms {worst[2] * 1000:.0f} ({worst[1]} at {worst[0]})")
+    print(f"memory_vs_file {got['peak_rss'] / size:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
