@@ -23,11 +23,12 @@ cent from run to run), 1,000,066 lines, 249 MB, lnav 1.1-2.5 s:
   before (checkpoints: the whole models pickled; keys timed with Pilot.press, which adds about
   40 ms): index 61-137 s (index_vs_lnav 56), a step back at the end 2.3-6.2 s, End from the
   start 10.4 s (worst_key_ms 10420), peak RSS 472-578 MB (memory_vs_file 1.9-2.3);
-  after (checkpoints of what changed): index 108 s (index_vs_lnav 46; the parser takes about
-  two thirds of it, the model a sixth), 1,885 checkpoints in 33 MB; the model's part of a key
-  at most 58 ms for steps and pages at the end, 245 ms for End from the start (it decodes the
-  whole model); whole keys 17-60 ms at the start, up to 400 ms at the end (worst_key_ms 545,
-  End from the start); peak RSS 351 MB (memory_vs_file 1.41).
+  after (checkpoints of what changed; host gauges kept within their width): index 99 s
+  (index_vs_lnav 70 against lnav's 1.43 s that run; the parser takes about two thirds of it,
+  the model a sixth), 1,920 checkpoints; every step, step back, page and problem key at the
+  start, middle and end 17-92 ms (steps back at the end 44-90 ms, of which the model and
+  panes 25 ms); End from the start 294 ms (worst_key_ms 294; its model part 222 ms: it
+  decodes and compares the whole model); peak RSS 355 MB (memory_vs_file 1.42).
 """
 
 from __future__ import annotations
