@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from rich.text import Text
 
 from nsim.model.image_cache import BaseState
@@ -31,15 +33,17 @@ class CachePane(Pane):
         body.append(f"{host.base_dir or '<instances_path>/' + host.config.base_dir_name}/\n", "dim")
         if not cache.files:
             body.append(self.tr("no base files yet"), "dim")
-        files = list(cache.files.values())
-        for base in files[-_SHOWN:]:
+        # The newest few, read by name: a restored model decodes only the files it shows.
+        shown = list(itertools.islice(reversed(cache.files), _SHOWN))[::-1]
+        for name in shown:
+            base = cache.files[name]
             body.append(f"{base.filename[:12]}… ", "bold")
             body.append(f"{base.state.value:<11}", STATE_STYLE[base.state])
             body.append(f" {self.tr('image')} {(base.image_id or '?')[:8]}", "cyan")
             users = ", ".join(sorted(u[:8] for u in base.users)) or self.tr("none")
             body.append(f"  {self.tr('users')} {users}\n")
-        if len(files) > _SHOWN:
-            body.append(self.tr("… and {count} more").format(count=len(files) - _SHOWN) + "\n",
+        if len(cache.files) > _SHOWN:
+            body.append(self.tr("… and {count} more").format(count=len(cache.files) - _SHOWN) + "\n",
                         "dim")
         body.rstrip()
         self.set_body(body)

@@ -29,8 +29,11 @@ def gauge(host: Host, resource: str, width: int = GAUGE_WIDTH,
     unit = UNITS[resource]
     line = Text(f"{resource:<7}")
     if total:
-        base_cells = round(width * min(baseline, total) / total)
-        claim_cells = round(width * min(claimed or 0, max(total - baseline, 0)) / total)
+        # Within the bar's width, whatever the amounts (a baseline below zero, claims past
+        # the total: the log's host is overcommitted or the model unsure).
+        base_cells = max(0, min(width, round(width * min(baseline, total) / total)))
+        claim_cells = max(0, min(width - base_cells,
+                                 round(width * min(claimed or 0, max(total - baseline, 0)) / total)))
         line.append("▓" * base_cells, "grey50")
         line.append("█" * claim_cells, "green")
         line.append("░" * (width - base_cells - claim_cells), "grey30")

@@ -20,6 +20,7 @@ class Pane(VerticalScroll):
         super().__init__(id=id)
         self.border_title = self.TITLE
         self.plain = ""
+        self._shown: Text | RenderableType | None = None
         self._body = Static("", classes="body")
 
     def compose(self) -> ComposeResult:
@@ -30,6 +31,12 @@ class Pane(VerticalScroll):
         return self.app.tr(text)  # type: ignore[attr-defined,no-any-return]
 
     def set_body(self, body: Text | RenderableType, plain: str | None = None) -> None:
+        """Show `body`; the same text again (as a step often makes) is not laid out again."""
+        shown = self._shown
+        if isinstance(body, Text) and isinstance(shown, Text) and body == shown \
+                and body.style == shown.style:
+            return
+        self._shown = body
         self.plain = body.plain if isinstance(body, Text) else (plain or "")
         self._body.update(body)
 

@@ -10,6 +10,7 @@ for the UI to paint its first screen, so opening a large file is as quick as a s
 from __future__ import annotations
 
 import bisect
+import gc
 import gzip
 import itertools
 import os
@@ -235,6 +236,9 @@ class Session:
                 elif time.perf_counter() >= next_report:
                     next_report = time.perf_counter() + _PROGRESS_EVERY
                     self._progress()
+            # The index lives as long as the session: out of the cyclic collector's walks,
+            # whose pauses (keys waiting on them) would otherwise grow with the file.
+            gc.freeze()
         except Exception as exc:  # shown in the UI instead of a crash
             self._internal_error(exc)
             return None

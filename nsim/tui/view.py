@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from nsim.tui.store import ERROR, RANKS, VIOLATION, RecordStore, epoch
+from nsim.tui.store import ERROR, MARK, RANKS, VIOLATION, RecordStore, epoch
 
 _ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
 FilterKind = Literal["text", "level", "logger", "instance", "request"]
@@ -94,6 +94,19 @@ def resolve(store: RecordStore, kind: Literal["instance", "request"], prefix: st
         if value is not None and value.startswith(prefix):
             return value
     return None
+
+
+def _find_flag(flags: bytearray, mask: int, start: int, stop: int, forward: bool) -> int | None:
+    """The first index from `start` (going up, or down when not `forward`) below `stop` whose
+    flags have a bit of `mask`."""
+    if not 0 <= start < stop:
+        return None
+    values = [bytes([v]) for v in range((ERROR | VIOLATION | MARK) + 1) if v & mask]
+    hits = [flags.find(v, start, stop) if forward else flags.rfind(v, 0, start + 1) for v in values]
+    found = [h for h in hits if h >= 0]
+    if not found:
+        return None
+    return min(found) if forward else max(found)
 
 
 class View:
@@ -181,6 +194,11 @@ class View:
         step = 1 if forward else -1
         pos = self.pos + step
         flags = self.store.flags
+        if not self.filters:  # positions are indexes: scan the flags in C
+            found = _find_flag(flags, mask, pos, len(self), forward)
+            if found is not None:
+                self.pos = found
+            return found
         while 0 <= pos < len(self):
             index = self.index_at(pos)
             assert index is not None

@@ -382,3 +382,20 @@ async def test_teach_has_the_violations_pane_and_e_goes_to_the_next_problem() ->
         await press(pilot, "home", "e")
         index = app.view.current
         assert index is not None and session.store.get(index).level == "ERROR"
+
+
+def test_a_gauge_stays_within_its_width_whatever_the_amounts() -> None:
+    """An overcommitted host (claims past the total) or a baseline below zero: the bar keeps
+    its width (it drew a row of thousands of cells, laid out at every key)."""
+    from nsim.model.config import HostConfig
+    from nsim.model.host import Host
+    from nsim.tui.host_pane import gauge
+
+    host = Host("compute", HostConfig())
+    tracker = host.tracker
+    total = tracker.totals["memory"] = 8000.0
+    for baseline, claimed in ((-total, 3 * total), (0, 10 * total), (2 * total, total)):
+        tracker.baseline["memory"] = baseline
+        tracker.known["memory"] = {"one": float(claimed)}
+        bar = gauge(host, "memory", width=20).plain.splitlines()[0]
+        assert len(bar.split(" ")[1]) == 20, (baseline, claimed, bar)

@@ -1,0 +1,188 @@
+"""`nsim tui` on a 1,000,000-line journal: the whole background index against lnav's load of
+the same file, the time every key takes to answer at the start, middle and end, and memory.
+
+    .venv/bin/python benchmarks/bench_tui_index.py [--lines N] [--journal PATH] [--repeat K]
+
+Builds the journal as bench_tui.py does (the seed boot repeated with new ids; at --journal
+PATH it is kept, and reused when it is there), then, in the same run:
+  - `lnav -n -c ';SELECT count(*) FROM all_logs' FILE`, K times (default 3), the median kept;
+  - in a fresh process, the app headless (Textual's `run_test`, 120x36): from creating the
+    session to the background index done; then keys pressed through Textual's Pilot at the
+    first, middle and last record (step, step back, page, first/last, next/previous problem,
+    and five steps back in a row at the end), each timed from the key's arrival until the app
+    has handled it and all it led to and has drawn the screen again, three times (the median
+    is kept); then the process's peak RSS.
+The last lines printed are the ratios (targets of issue #12):
+  `index_vs_lnav R` (index wall ÷ lnav wall; target <= 10), `worst_model_ms M` (the slowest
+  key's own part: the model at the record and the panes filled, without Textual's drawing),
+  `worst_key_ms M` (the slowest key; target <= 100) and `memory_vs_file R` (peak RSS of the
+  indexing process ÷ the file's size; target <= 2).
+
+Measured on the 2-core machine, shared with other jobs (so each figure moves by tens of per
+cent from run to run), 1,000,066 lines, 249 MB, lnav 1.1-2.5 s:
+  before (checkpoints: the whole models pickled; keys timed with Pilot.press, which adds about
+  40 ms): index 61-137 s (index_vs_lnav 56), a step back at the end 2.3-6.2 s, End from the
+  start 10.4 s (worst_key_ms 10420), peak RSS 472-578 MB (memory_vs_file 1.9-2.3);
+  after (checkpoints of what changed; host gauges kept within their width): index 99 s
+  (index_vs_lnav 70 against lnav's 1.43 s that run; the parser takes about two thirds of it,
+  the model a sixth), 1,920 checkpoints; every step, step back, page and problem key at the
+  start, middle and end 17-92 ms (steps back at the end 44-90 ms, of which the model and
+  panes 25 ms); End from the start 294 ms (worst_key_ms 294; its model part 222 ms: it
+  decodes and compares the whole model); peak RSS 355 MB (memory_vs_file 1.42).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_tui import YEAR, write_journal
+
+KEYS = ("j", "k", "pagedown", "pageup", "e", "E")
+"""Keys pressed at each position (a key that cannot move, as k at the first record, still
+answers)."""
+BACK_IN_A_ROW = 5
+TRIALS = 3
+"""Each key is timed this many times at each place; the median is kept (the machine may be
+shared: a single time can be another process's)."""
+
+
+def _lnav(path: Path, repeat: int) -> float:
+    lnav = shutil.which("lnav")
+    if lnav is None:
+        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", str(path)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def child(path: str) -> None:
+    """In a fresh process: index `path` in the app, press the keys; one JSON line of figures."""
+    import resource
+
+    from textual import events
+
+    from nsim.tui.app import NsimApp
+    from nsim.tui.session import Session
+
+    async def run() -> dict[str, object]:
+        started = time.perf_counter()
+        session = Session([path], year=YEAR)
+        app = NsimApp(session)
+        keys: list[tuple[str, str, float, float]] = []
+        shown = [0.0]
+        show = app._show
+
+        def timed_show() -> None:
+            """The app's own part of a key: the model at the record, every pane filled."""
+            t0 = time.perf_counter()
+            show()
+            shown[0] += time.perf_counter() - t0
+
+        app._show = timed_show  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            while not session.done.is_set():
+                await asyncio.sleep(0.05)
+            indexed = time.perf_counter() - started
+            await pilot.pause()
+
+            async def press(where: str, key: str) -> None:
+                """From the key's arrival until the app and its widgets have handled it and
+                all it led to, and the screen is drawn again (Pilot.press itself waits for
+                20 ms periods of idleness, too coarse to time a key by)."""
+                before = app.view.pos
+                shown[0] = 0.0
+                t0 = time.perf_counter()
+                app.post_message(events.Key(key, key if len(key) == 1 else None))
+                while True:
+                    await pilot._wait_for_screen()
+                    pumps = (app, *app.screen.walk_children(with_self=True))
+                    if all(pump._message_queue.empty() for pump in pumps):
+                        break
+                app.screen._on_timer_update()
+                keys.append((where, key, time.perf_counter() - t0, shown[0]))
+                await pilot.pause()
+                moved = {"j": before + 1 < len(app.view), "k": before > 0}.get(key)
+                assert moved is None or (app.view.pos != before) == moved, (key, before)
+
+            count = len(session.store)
+            for _ in range(TRIALS):
+                for where, index in (("start", 0), ("middle", count // 2), ("end", count - 1)):
+                    for key in KEYS:
+                        app.view.go_to(index)
+                        app._show()
+                        await pilot.pause()
+                        await press(where, key)
+                app.view.go_to(count - 1)
+                app._show()
+                await pilot.pause()
+                for n in range(1, BACK_IN_A_ROW + 1):
+                    await press(f"end, back #{n}", "k")
+                await press("end", "g")
+                await press("start", "G")
+        return {"indexed": indexed, "records": count, "keys": keys,
+                "checkpoints": len(session.timeline.checkpoints),
+                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lines", type=int, default=1_000_000, help="lines of the journal")
+    ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
+    ap.add_argument("--repeat", type=int, default=3, help="lnav runs (the median is kept)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="nsim-bench-tui-") as tmp:
+        path = args.journal or Path(tmp) / "large.journal"
+        if not path.exists():
+            write_journal(path, args.lines)
+        size = path.stat().st_size
+        with open(path, "rb") as journal:
+            lines = sum(block.count(b"\n") for block in iter(lambda: journal.read(1 << 20), b""))
+        print(f"journal {path}: {lines:,} lines, {size / 1e6:.0f} MB")
+        lnav_s = _lnav(path, args.repeat)
+        out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
+                             capture_output=True, text=True).stdout
+    got = json.loads(out.splitlines()[-1])
+    print(f"lnav -n (load, count): {lnav_s:.2f} s")
+    print(f"nsim tui index:        {got['indexed']:.1f} s ({got['records']:,} records, "
+          f"{got['checkpoints']:,} checkpoints)")
+    trials: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for where, key, seconds, model in got["keys"]:
+        trials.setdefault((where, key), []).append((seconds, model))
+    medians = {place: statistics.median(t for t, _ in times) for place, times in trials.items()}
+    models = {place: statistics.median(m for _, m in times) for place, times in trials.items()}
+    print("key at place: median ms (runs); of which the model and panes (the rest: Textual drawing)")
+    for (where, key), seconds in medians.items():
+        shown = " ".join(f"{t * 1000:.0f}" for t, _ in trials[where, key])
+        print(f"  {key:<9} at {where:<15} {seconds * 1000:6.1f} ms ({shown}); model "
+              f"{models[where, key] * 1000:5.1f} ms")
+    worst = max(medians.items(), key=lambda item: item[1])
+    worst_model = max(models.items(), key=lambda item: item[1])
+    print(f"peak RSS {got['peak_rss'] / 1e6:.0f} MB")
+    print(f"index_vs_lnav {got['indexed'] / lnav_s:.1f}")
+    print(f"worst_model_ms {worst_model[1] * 1000:.0f} ({worst_model[0][1]} at {worst_model[0][0]})")
+    print(f"worst_key_ms {worst[1] * 1000:.0f} ({worst[0][1]} at {worst[0][0]})")
+    print(f"memory_vs_file {got['peak_rss'] / size:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
