@@ -16,8 +16,8 @@ from collections.abc import Generator
 from enum import Enum
 from typing import Any, Protocol
 
-from nsim.compute.spawn import SpawnDriver, spawn
-from nsim.compute.steps import BuildFailed, Steps
+from nsim.compute.spawn import SpawnDriver, as_failure, spawn
+from nsim.compute.steps import BuildFailed, Steps, releasing
 from nsim.events.guest import TOOK_BUILD, TOOK_DEALLOCATE, TOOK_DESTROY, TOOK_SPAWN
 
 
@@ -88,7 +88,8 @@ class ComputeDriver(Teardown, SpawnDriver, Protocol):
         """The failed build is re-scheduled or set to error (logged under the instance lock)."""
 
     def active(self) -> Steps:
-        """The instance is active (under the instance lock)."""
+        """The instance is active (saved so, under the instance lock, before "Took N seconds
+        to build instance.")."""
 
     def finished(self, outcome: Outcome) -> Steps:
         """After the instance lock is let go: the rest of the cloud learns the outcome."""
@@ -108,12 +109,10 @@ class TerminateDriver(Teardown, Protocol):
 
 def build_and_run_instance(driver: ComputeDriver) -> Steps:
     """One build, in nova's order, with nova's failure path; the instance lock is let go
-    however the build ends."""
+    however the build ends (not when the run abandons it: nsim.compute.steps.releasing)."""
     held = yield from driver.lock_instance()
-    try:
+    with releasing(lambda: driver.unlock_instance(held)):
         outcome = yield from _build(driver)
-    finally:
-        driver.unlock_instance(held)
     yield from driver.finished(outcome)
 
 
@@ -124,30 +123,32 @@ def _build(driver: ComputeDriver) -> Generator[Any, Any, Outcome]:
     if refusal is not None:
         yield from driver.refused(refusal)
         return Outcome.REFUSED
-    # `with rt.instance_claim(...)`: the claim is held from here on (nova/compute/claims.py).
+    # `with rt.instance_claim(...)` (nova/compute/claims.py): until the build succeeds or its
+    # failure is cleaned up, any exception aborts the claim (Claim.__exit__) and goes on.
+    failure: BuildFailed | None = None
     try:
         yield from driver.networks_and_bdm()
         spawn_began = driver.now()
         driver.spawning()
         try:
             yield from spawn(driver)
-        except BuildFailed:
-            raise
-        except Exception as exc:  # whatever else the virt driver raises fails the build too
-            raise BuildFailed(exc) from exc
-    except BuildFailed as failure:
-        deallocate = yield from driver.spawn_failed(failure)
-        yield from shutdown_instance(driver, deallocate=deallocate)
+        except Exception as exc:
+            failure = as_failure(driver, exc)
+            if failure is None:
+                raise
+        if failure is not None:
+            deallocate = yield from driver.spawn_failed(failure)
+            yield from shutdown_instance(driver, deallocate=deallocate)
+    except Exception:
+        yield from driver.abort_claim()
+        raise
+    if failure is not None:
         yield from driver.abort_claim()
         yield from driver.build_failed(failure)
         return Outcome.FAILED
-    except Exception:
-        # Claim.__exit__: any other exception out of the block aborts the claim and goes on.
-        yield from driver.abort_claim()
-        raise
     driver.took(driver.now() - spawn_began, TOOK_SPAWN)
-    driver.took(driver.now() - began, TOOK_BUILD)
     yield from driver.active()
+    driver.took(driver.now() - began, TOOK_BUILD)
     return Outcome.ACTIVE
 
 
@@ -169,8 +170,6 @@ def terminate_instance(driver: TerminateDriver) -> Steps:
     """do_terminate_instance: under the instance lock, shut the instance down, then drop its
     usage under compute_resources."""
     held = yield from driver.lock_instance()
-    try:
+    with releasing(lambda: driver.unlock_instance(held)):
         yield from shutdown_instance(driver, deallocate=True)
         yield from driver.update_usage()
-    finally:
-        driver.unlock_instance(held)

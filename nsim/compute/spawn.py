@@ -12,7 +12,8 @@ plugged, the domain defined and started paused, the events awaited, the domain r
 failure there powers the guest off and deletes its files before it goes on
 (`_cleanup_failed_start`).
 
-A `SpawnDriver` does each step (nsim.sim.boot: on the SimPy clock; nsim.hw.build: for real).
+A `SpawnDriver` does each step: the simulator's on the SimPy clock (nsim/sim/spawn.py), hardware
+mode's for real (nsim/hw/base_file.py for the image, nsim/hw/guest_steps.py for the guest).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Protocol
 
-from nsim.compute.steps import BuildFailed, Steps
+from nsim.compute.steps import BuildFailed, Steps, releasing
 
 
 class BaseLock(Enum):
@@ -32,7 +33,12 @@ class BaseLock(Enum):
 
 
 class SpawnDriver(Protocol):
-    """The steps of a spawn, each doing and logging what nova does at that point."""
+    """The steps of a spawn, each doing and logging what nova does at that point. A step
+    fails the build by raising BuildFailed, or an exception `failure_of` turns into one."""
+
+    def failure_of(self, exc: Exception) -> BuildFailed | None:
+        """What nova makes of an exception out of a spawn step: a failed build, or None for
+        a bug of nsim's own (it aborts the claim and goes on up)."""
 
     def create_instance_dir(self) -> Steps:
         """The instance directory is made ("Creating instance directory", Stein on)."""
@@ -50,7 +56,7 @@ class SpawnDriver(Protocol):
 
     def fetch(self) -> Steps:
         """The image downloaded into `<base>.part` and inspected (qemu-img info); returns
-        whether it must be converted to raw. Raises BuildFailed."""
+        whether it must be converted to raw."""
 
     def convert(self) -> Steps:
         """qemu-img convert of `.part` into `<base>.converted` (raw), inspected."""
@@ -74,7 +80,7 @@ class SpawnDriver(Protocol):
         """The console log file."""
 
     def network_info(self) -> Steps:
-        """The network allocation's result, waited for; raises BuildFailed if it failed."""
+        """The network allocation's result, waited for (a failed allocation fails the build)."""
 
     def guest_xml(self) -> Steps:
         """"Start _get_guest_xml" … "End _get_guest_xml xml=…"."""
@@ -95,13 +101,19 @@ class SpawnDriver(Protocol):
         """The paused domain resumed."""
 
     def cleanup_failed_start(self, failure: BuildFailed) -> Steps:
-        """The guest did not start: powered off, its files deleted."""
+        """The guest did not start, or its events did not come: powered off, its files
+        deleted ("Failed to start libvirt guest" unless the events timed out)."""
 
     def guest_created(self) -> Steps:
         """"Guest created on hypervisor" (before Rocky: "Instance is running")."""
 
     def wait_for_boot(self) -> Steps:
         """Until the domain runs: "Instance spawned successfully."."""
+
+
+def as_failure(driver: SpawnDriver, exc: Exception) -> BuildFailed | None:
+    """`exc` as a failed build (None: not one nova handles)."""
+    return exc if isinstance(exc, BuildFailed) else driver.failure_of(exc)
 
 
 def spawn(driver: SpawnDriver) -> Steps:
@@ -120,7 +132,7 @@ def spawn(driver: SpawnDriver) -> Steps:
 def _image_cache(driver: SpawnDriver) -> Steps:
     if not driver.base_present():
         held = yield from driver.lock_base(BaseLock.FETCH)
-        try:
+        with releasing(lambda: driver.unlock_base(held)):
             if not driver.base_present():
                 try:
                     if (yield from driver.fetch()):
@@ -129,28 +141,27 @@ def _image_cache(driver: SpawnDriver) -> Steps:
                 except Exception:
                     driver.fetch_aborted()
                     raise
-        finally:
-            driver.unlock_base(held)
     yield from driver.verify_base()
     held = yield from driver.lock_base(BaseLock.OVERLAY)
-    try:
+    with releasing(lambda: driver.unlock_base(held)):
         yield from driver.overlay()
-    finally:
-        driver.unlock_base(held)
     yield from driver.disk_created()
 
 
 def _create_guest_with_network(driver: SpawnDriver) -> Steps:
+    """The guest is cleaned up when it fails to start or its events do not come; the resume
+    comes after (its failure is the build's, with no cleanup of its own)."""
     yield from driver.prepare_events()
     try:
         yield from driver.plug_vifs()
         yield from driver.start_paused()
         yield from driver.wait_for_events()
-        yield from driver.resume()
-    except BuildFailed as failure:
-        yield from driver.cleanup_failed_start(failure)
-        raise
     except Exception as exc:
-        failure = BuildFailed(exc)
+        failure = as_failure(driver, exc)
+        if failure is None:
+            raise
         yield from driver.cleanup_failed_start(failure)
+        if failure is exc:
+            raise
         raise failure from exc
+    yield from driver.resume()

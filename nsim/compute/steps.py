@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 Steps = Generator[Any, Any, Any]
@@ -16,3 +17,18 @@ class BuildFailed(Exception):
     def __init__(self, fault: object) -> None:
         super().__init__(str(fault))
         self.fault = fault
+
+
+@contextmanager
+def releasing(release: Callable[[], None]) -> Iterator[None]:
+    """Call `release` when the block ends, normally or by an exception, but not when the
+    process is abandoned (GeneratorExit: the run ended or was interrupted; no step happened,
+    and nothing may be logged for it)."""
+    try:
+        yield
+    except GeneratorExit:
+        raise
+    except BaseException:
+        release()
+        raise
+    release()

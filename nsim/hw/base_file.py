@@ -18,6 +18,7 @@ from nsim.hw.context import (
     Timer,
     phase,
 )
+from nsim.hw.locks import holding
 from nsim.hw.novaexc import FlavorDiskSmallerThanImage, ImageUnacceptable
 from nsim.hw.state import (
     base_is_ours,
@@ -36,10 +37,8 @@ class BaseFileSteps:
 
     def lock_base(self, owner: BaseLock) -> Iterator[None]:
         yield from ()
-        held = ExitStack()
         who = OWNER_FETCH if owner is BaseLock.FETCH else OWNER_OVERLAY
-        held.enter_context(self.lock(self.base.name, who, external=True))
-        return held
+        return holding(self.lock(self.base.name, who, external=True))
 
     def unlock_base(self, held: ExitStack) -> None:
         held.close()

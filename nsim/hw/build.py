@@ -34,7 +34,7 @@ from nsim.hw.context import (
 )
 from nsim.hw.errors import HwError
 from nsim.hw.guest_steps import GuestSteps
-from nsim.hw.locks import synchronized
+from nsim.hw.locks import holding, synchronized
 from nsim.hw.novaexc import (
     VirtualInterfaceCreateException,
     error_summary,
@@ -127,9 +127,7 @@ class InstanceBuild(BaseFileSteps, GuestSteps, HwTeardown):
 
     def lock_instance(self) -> Generator[None, None, ExitStack]:
         yield from ()
-        held = ExitStack()
-        held.enter_context(self.lock(self.uuid, OWNER_BUILD))
-        return held
+        return holding(self.lock(self.uuid, OWNER_BUILD))
 
     def unlock_instance(self, held: ExitStack) -> None:
         held.close()
@@ -238,7 +236,14 @@ class InstanceBuild(BaseFileSteps, GuestSteps, HwTeardown):
     def destroy(self) -> Iterator[None]:
         """Power off and undefine the domain this build defined (nothing else, ever)."""
         yield from ()
+        existed = self.defined
         self._destroy_domain()
+        self.destroyed(existed)
+
+    def failure_of(self, exc: Exception) -> BuildFailed:
+        """Whatever a real step raises fails the build as nova's spawn would (a libvirt
+        error, an unacceptable image, a refused path)."""
+        return BuildFailed(exc)
 
     # -- networks and block devices -------------------------------------------------------
     def networks_and_bdm(self) -> Iterator[None]:

@@ -150,12 +150,13 @@ class GuestSteps:
         self.checkpoint("resume")
 
     def cleanup_failed_start(self, failure: BuildFailed) -> Iterator[None]:
-        """_cleanup_failed_start: power off, delete the instance files, undefine (no
-        "destroyed" line on this path)."""
-        yield from ()
-        self.log(ev_failure.GuestStartFailed(summary=error_summary(failure.fault)))
+        """_cleanup_failed_start: power off, undefine (no "destroyed" line on this path),
+        delete the instance files. A VIF event timeout was logged as such (VifTimeout), not
+        as a failed start."""
+        if not isinstance(failure.fault, VirtualInterfaceCreateException):
+            self.log(ev_failure.GuestStartFailed(summary=error_summary(failure.fault)))
         self._destroy_domain()
-        self.delete_instance_files()
+        yield from self.delete_files()
 
     def guest_created(self) -> Iterator[None]:
         yield from ()

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from nsim.events.lock import LockAcquired, LockAcquiring, LockReleased
@@ -67,3 +67,10 @@ def synchronized(trace: Trace, name: str, owner: str, context: RequestContext | 
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
         sem.release()
+
+
+def holding(lock: AbstractContextManager[object]) -> ExitStack:
+    """`lock` entered, for a step that takes it and a later one that lets it go (`.close()`)."""
+    held = ExitStack()
+    held.enter_context(lock)
+    return held

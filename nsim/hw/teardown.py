@@ -27,7 +27,7 @@ from nsim.events.writer import RequestContext
 from nsim.hw import network, recovery, safefs
 from nsim.hw.errors import HwError, UsageError
 from nsim.hw.libvirt_host import LibvirtHost
-from nsim.hw.locks import synchronized
+from nsim.hw.locks import holding, synchronized
 from nsim.hw.state import InstanceRecord, InstanceStore
 from nsim.hw.trace import RELEASE, Trace
 from nsim.hw.workdir import Workdir, validate_uuid
@@ -159,12 +159,16 @@ class HwTeardown:
     def terminating(self) -> None:
         self.trace.emit(ev_teardown.Terminating(), instance=self.uuid, context=self.req)
 
-    def delete_instance_files(self) -> None:
-        delete_instance_files(self.workdir, self.uuid, self.trace, self.req)
-
     def delete_files(self) -> Iterator[None]:
         yield from ()
-        self.delete_instance_files()
+        delete_instance_files(self.workdir, self.uuid, self.trace, self.req)
+
+    def destroyed(self, existed: bool) -> None:
+        """nova's `_wait_for_destroy`: "Instance destroyed successfully." once the domain is
+        gone, after "During wait destroy, instance disappeared." when it was gone already."""
+        if not existed:
+            self.trace.emit(ev_teardown.DestroyVanished(), instance=self.uuid, context=self.req)
+        self.trace.emit(ev_teardown.Destroyed(), instance=self.uuid, context=self.req)
 
     def deallocate_network(self) -> Iterator[None]:
         """The port is a tap device libvirt made for the domain: it went with the destroy."""
@@ -185,23 +189,20 @@ class Termination(HwTeardown):
         self.workdir, self.store, self.host, self.trace = workdir, store, host, trace
         self.uuid = rec.uuid
         self.req = user_context()
-        self.destroyed = False
+        self.existed = False
         self.phases = {}
 
     def lock_instance(self) -> Iterator[None]:
         yield from ()
-        held = ExitStack()
-        held.enter_context(synchronized(self.trace, self.uuid, OWNER_TERMINATE, self.req))
-        return held
+        return holding(synchronized(self.trace, self.uuid, OWNER_TERMINATE, self.req))
 
     def unlock_instance(self, held: ExitStack) -> None:
         held.close()
 
     def destroy(self) -> Iterator[None]:
         yield from ()
-        self.destroyed = self.host.destroy(self.uuid)
-        if self.destroyed:
-            self.trace.emit(ev_teardown.Destroyed(), instance=self.uuid, context=self.req)
+        self.existed = self.host.destroy(self.uuid)
+        self.destroyed(self.existed)
 
     def update_usage(self) -> Iterator[None]:
         yield from ()
@@ -220,5 +221,5 @@ def _terminate(workdir: Workdir, store: InstanceStore, host: LibvirtHost,
             pass
     finally:
         trace.close()
-    return DeleteResult(rec.uuid, termination.destroyed, termination.phases["destroy"],
+    return DeleteResult(rec.uuid, termination.existed, termination.phases["destroy"],
                         trace_path)

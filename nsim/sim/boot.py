@@ -1,13 +1,9 @@
-"""One boot attempt and one delete on a simulated host, logged in nova's order (the
-periodic resource audit is in nsim.sim.audit).
-
-The order follows nova's code path (docs/nova.md §1) and the seed boot: instance lock,
-"Starting instance...", the claim under `compute_resources` (with the Stein-and-earlier
-claim test lines), networks allocated in the background, block devices, spawn: image cache
-(per-image lock: fetch, convert, overlay), console log, guest XML (waits for the network),
-VIF plug, domain started paused, network-vif-plugged, resumed, spawned. Failures follow
-`_build_resources` and `_do_build_and_run_instance`: "Instance failed to spawn", teardown,
-claim aborted, "Failed to build and run instance", re-scheduled.
+"""One boot attempt on a simulated host: the simulator's driver of nsim.compute.manager
+(which holds nova's order and failure path). Its steps wait their drawn durations on the SimPy
+clock and log what nova logs there: the claim under `compute_resources` (with the
+Stein-and-earlier claim test lines), the networks allocated in the background (a process of
+its own), the outcome reported to the engine. The spawn's steps are in nsim.sim.spawn, the
+teardown's in nsim.sim.teardown, the periodic resource audit in nsim.sim.audit.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from nsim.sim.durations import Distribution, Steps
 from nsim.sim.faults import NUMA_REASON, Failure, network_failure
 from nsim.sim.host import SimHost
 from nsim.sim.scenario import FlavorSpec, ImageSpec
-from nsim.sim.spawn import SimSpawn
+from nsim.sim.spawn import Neutron, SimSpawn
 from nsim.sim.teardown import SimTeardown
 
 
@@ -48,7 +44,7 @@ class BootOrder:
     tried: list[str] = field(default_factory=list)
 
 
-class Conductor(Protocol):
+class Conductor(Neutron, Protocol):
     """What a build on a host reports to and asks of the rest of the cloud (nsim.sim.engine)."""
 
     max_attempts: int
@@ -57,10 +53,6 @@ class Conductor(Protocol):
     def on_active(self, attempt: Attempt) -> None: ...
 
     def on_failed(self, attempt: Attempt, retry: bool) -> None: ...
-
-    def start(self, process: Generator[Any, Any, None]) -> None: ...
-
-    def neutron_context(self) -> RequestContext: ...
 
 
 class Attempt(SimSpawn, SimTeardown):

@@ -5,18 +5,24 @@ cache's state changes go through the host model."""
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Protocol
 
 from nsim.compute.spawn import BaseLock
 from nsim.compute.steps import BuildFailed
 from nsim.events import failure as failure_ev
-from nsim.events import guest, image
+from nsim.events import guest, image, teardown
 from nsim.events.writer import RequestContext
 from nsim.model.image_cache import BaseState, cache_filename
 from nsim.nova.guest_xml import Guest, GuestImage, domain_xml, xml_preamble
 from nsim.nova.network_info import os_vif_repr
 from nsim.sim.faults import image_download_failure, spawn_failure
 from nsim.sim.teardown import SimTeardown
+
+
+class Neutron(Protocol):
+    """Who sends the network-vif-plugged event (nsim.sim.engine)."""
+
+    def neutron_context(self) -> RequestContext: ...
 
 
 class SimSpawn(SimTeardown):
@@ -26,7 +32,7 @@ class SimSpawn(SimTeardown):
     faults: frozenset[str]
     python3: bool
     network: Any
-    engine: Any
+    engine: Neutron
 
     @property
     def _base_name(self) -> str:
@@ -154,16 +160,26 @@ class SimSpawn(SimTeardown):
 
     def wait_for_events(self) -> Generator[Any, Any, None]:
         yield self.wait(self.steps.vif_event)
-        neutron: RequestContext = self.engine.neutron_context()
-        self.say(guest.ExternalEvent(verb="Received", event=self.order.port.event), neutron)
+        self.say(guest.ExternalEvent(verb="Received", event=self.order.port.event),
+                 self.engine.neutron_context())
 
     def resume(self) -> Generator[Any, Any, None]:
         yield self.wait(self.steps.resume)
         self.say(guest.LifecycleEvent(transition="Resumed", instance_uuid=self.uuid),
                  self.host.service)
 
+    def failure_of(self, exc: Exception) -> None:
+        """The simulator fails a build only by raising BuildFailed: anything else is a bug."""
+        return None
+
     def cleanup_failed_start(self, failure: BuildFailed) -> Generator[Any, Any, None]:
+        """"Failed to start libvirt guest", then _cleanup_failed_start's cleanup deletes the
+        instance files (nova/virt/libvirt/driver.py)."""
         self.say(failure_ev.GuestStartFailed())
+        deleted = f"{self.instance_dir}_del"
+        self.say(teardown.DeletingFiles(path=deleted))
+        self.say(teardown.DeletionComplete(path=deleted))
+        self.guest_gone = True
         yield from ()
 
     def guest_created(self) -> Generator[Any, Any, None]:

@@ -25,6 +25,8 @@ class SimTeardown:
     uuid: str
     ctx: RequestContext
     instance_dir: str
+    guest_gone = False
+    """The guest and its files are gone already (a failed start cleaned them up)."""
 
     def say(self, event: Event, context: RequestContext | bool | None = True,
             traceback: tuple[str, ...] | None = None) -> None:
@@ -43,11 +45,16 @@ class SimTeardown:
 
     def destroy(self) -> Generator[Any, Any, None]:
         yield self.wait(self.steps.destroy * 0.5)
+        if self.guest_gone:  # nova's _wait_for_destroy finds no domain
+            self.say(teardown.DestroyVanished())
         self.say(teardown.Destroyed())
 
     def delete_files(self) -> Generator[Any, Any, None]:
+        """LibvirtDriver.delete_instance_files: "Deleting instance files" only when there
+        are files, "Deletion of … complete" always."""
         deleted = f"{self.instance_dir}_del"
-        self.say(teardown.DeletingFiles(path=deleted))
+        if not self.guest_gone:
+            self.say(teardown.DeletingFiles(path=deleted))
         yield self.wait(self.steps.destroy * 0.5)
         self.say(teardown.DeletionComplete(path=deleted))
 

@@ -23,13 +23,14 @@ from nsim.sim.boot import Attempt
 from nsim.sim.teardown import Deletion
 
 
-def _yielding(name: str, fails: bool = True) -> Callable[[Recorder], Generator[str, None, None]]:
-    """A step that records `name`, yields once, and raises BuildFailed where asked to."""
+def _yielding(name: str) -> Callable[[Recorder], Generator[str, None, None]]:
+    """A step that records `name`, yields once, and raises where asked to: BuildFailed, or
+    with `raw_error` a plain exception the driver's `failure_of` judges."""
 
     def step(self: Recorder) -> Generator[str, None, None]:
         yield from self._step(name)
-        if fails and self.fail_at == name:
-            raise BuildFailed(f"{name} failed")
+        if self.fail_at == name:
+            raise ValueError(f"{name} broke") if self.raw_error else BuildFailed(f"{name} failed")
 
     return step
 
@@ -40,10 +41,15 @@ class Recorder:
     `cached`: the base file is there; `raw`: the image needs no conversion."""
 
     def __init__(self, refuse: str | None = None, fail_at: str | None = None,
-                 crash: bool = False, cached: bool = False, raw: bool = False) -> None:
+                 crash: bool = False, cached: bool = False, raw: bool = False,
+                 raw_error: bool = False, nova_handles: bool = True) -> None:
         self.steps: list[str] = []
         self.refuse, self.fail_at, self.crash = refuse, fail_at, crash
         self.cached, self.raw = cached, raw
+        self.raw_error, self.nova_handles = raw_error, nova_handles
+
+    def failure_of(self, exc: Exception) -> BuildFailed | None:
+        return BuildFailed(f"nova: {exc}") if self.nova_handles else None
 
     def _step(self, name: str) -> Generator[str, None, None]:
         self.steps.append(name)
@@ -172,8 +178,8 @@ SPAWN_MISS = ["spawning", "instance dir", "creating image", "present? False",
 def test_a_build_in_nova_s_order() -> None:
     assert _run(Recorder()) == [
         "lock", "starting", "claim", "networks", *SPAWN_MISS,
-        "took 25 to spawn the instance on the hypervisor.", "took 28 to build instance.",
-        "active", "unlock held", "finished active"]
+        "took 25 to spawn the instance on the hypervisor.", "active",
+        "took 29 to build instance.", "unlock held", "finished active"]
 
 
 def test_a_cached_base_file_is_not_fetched_and_a_raw_image_not_converted() -> None:
@@ -218,6 +224,49 @@ def test_a_failed_spawn_tears_down_then_aborts_the_claim_then_fails_the_build() 
         "abort claim", "build failed", "unlock held", "finished failed"]
 
 
+def test_a_failed_resume_fails_the_build_without_a_failed_start_cleanup() -> None:
+    """nova resumes after `_create_guest_with_network`'s try: its failure is the spawn's."""
+    steps = _run(Recorder(fail_at="resume", raw_error=True))
+    assert not any(s.startswith("cleanup failed start") for s in steps)
+    i = steps.index("resume")
+    assert steps[i + 1:i + 3] == ["spawn failed: nova: resume broke", "terminating"]
+
+
+def test_what_the_driver_calls_a_bug_aborts_the_claim_and_goes_on_up() -> None:
+    driver = Recorder(fail_at="guest xml", raw_error=True, nova_handles=False)
+    with pytest.raises(ValueError, match="guest xml broke"):
+        list(build_and_run_instance(driver))
+    assert driver.steps[-3:] == ["guest xml", "abort claim", "unlock held"]
+
+
+def test_an_error_while_cleaning_up_a_failed_build_still_aborts_the_claim() -> None:
+    """Claim.__exit__ covers the cleanup too (nova's _build_resources)."""
+
+    class BrokenDestroy(Recorder):
+        def destroy(self) -> Generator[str, None, None]:
+            yield from self._step("destroy")
+            raise OSError("domain stuck")
+
+    driver = BrokenDestroy(fail_at="wait for boot")
+    with pytest.raises(OSError, match="domain stuck"):
+        list(build_and_run_instance(driver))
+    assert driver.steps[-3:] == ["destroy", "abort claim", "unlock held"]
+
+
+@pytest.mark.parametrize("at", ["claim", "fetch", "overlay", "update usage"])
+def test_an_abandoned_process_lets_nothing_go_and_logs_nothing(at: str) -> None:
+    """A run that ends (or is interrupted) drops its processes: closing one is no step, so no
+    lock is let go and no line written for it (the trace's files are closed by then)."""
+    driver = Recorder()
+    process = terminate_instance(driver) if at == "update usage" else build_and_run_instance(driver)
+    for name in process:
+        if name == at:
+            break
+    before = list(driver.steps)
+    process.close()
+    assert driver.steps == before
+
+
 def test_an_unexpected_error_aborts_the_claim_and_lets_the_instance_lock_go() -> None:
     driver = Recorder(crash=True)
     with pytest.raises(OSError, match="no bridge"):
@@ -239,5 +288,5 @@ def test_a_delete_shuts_down_then_drops_the_usage_under_the_instance_lock() -> N
                                                   (Termination, TerminateDriver)])
 def test_the_simulator_and_hardware_mode_are_drivers_of_it(driver: type, protocol: type) -> None:
     steps = [name for name in dir(protocol) if not name.startswith("_")]
-    assert len(steps) >= 9
-    assert all(callable(getattr(driver, name, None)) for name in steps)
+    missing = [name for name in steps if not callable(getattr(driver, name, None))]
+    assert missing == []
