@@ -154,6 +154,9 @@ NO_MATCH: Any = object()
 _PLAIN = [os.environ.get("NSIM_PLAIN_LARK", "") not in ("", "0")]
 _MAX_TOKENS = 64
 _MAX_NODES = 20_000
+_MAX_STARTS = 1024
+"""First characters a DerivedParser remembers its expression for (more are looked up)."""
+_GROUP = re.compile(r"\(\?P<(t\d+_\d+)>")
 
 
 def plain_lark() -> bool:
@@ -246,10 +249,15 @@ class DerivedParser:
                  if s.unless is not None],
                 [(leaf.steps[i].group, leaf.steps[i].terminal) for i in kept],
                 build(names))
-        self._skip, self._alts = root
-        known = [first for first, _ in self._alts if first is not None]
-        self._starts = frozenset().union(*known) if known else frozenset()
+        # Terminals no leaf keeps (literals the rules drop) need no group: fewer groups,
+        # less for the regex engine to save and restore as it backtracks.
+        used = {group for checks, kept, _ in self._leaves.values()
+                for group in [*(c[0] for c in checks), *(k[0] for k in kept)]}
+        self._skip, alts = root
+        self._alts = [(first, _GROUP.sub(lambda m: m[0] if m[1] in used else "(?:", alt))
+                      for first, alt in alts]
         self._by_start: dict[str, _Compiled] = {}
+        self._by_alts: dict[tuple[int, ...], _Compiled] = {}
 
     def _compile(self, alts: list[str]) -> _Compiled:
         regex = re.compile(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)", self.flags)
@@ -261,16 +269,20 @@ class DerivedParser:
         return regex, leaves
 
     def _compiled(self, first: str) -> _Compiled:
-        """The expression for texts that begin with `first` ("": any text)."""
-        compiled = self._by_start.get(first)
+        """The expression for texts that begin with `first` ("": any text): the alternatives
+        that can begin so, compiled once for each such set."""
+        picked = tuple(i for i, (chars, _) in enumerate(self._alts)
+                       if chars is None or not first or chars.match(first))
+        compiled = self._by_alts.get(picked)
         if compiled is None:
-            compiled = self._by_start[first] = self._compile(
-                [alt for chars, alt in self._alts if chars is None or first in chars or not first])
+            compiled = self._by_alts[picked] = self._compile([self._alts[i][1] for i in picked])
+        if len(self._by_start) < _MAX_STARTS:
+            self._by_start[first] = compiled
         return compiled
 
     def parse(self, text: str) -> Any:
         first = text[:1]
-        regex, leaves = self._compiled(first if first in self._starts else "")
+        regex, leaves = self._by_start.get(first) or self._compiled(first)
         m = regex.match(text)
         if m is None:
             return NO_MATCH
@@ -286,25 +298,33 @@ class DerivedParser:
         return build(pieces)
 
 
-def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
-    """The characters a match of `regexp` can begin with, or None when that is not simply
-    known (a character category, a possibly empty match, case folding)."""
+def _first_chars(regexp: str, flags: int) -> re.Pattern[str] | None:
+    """A pattern of one character that matches every character a match of `regexp` can
+    begin with (and maybe more), or None when that is not simply known (a possibly empty
+    match, case folding, local flags)."""
     if flags & re.IGNORECASE:
         return None
     try:
         parsed = sre_parse.parse(regexp, flags)
     except re.error:
         return None
-    return _first_of(list(parsed))
+    classes = _first_of(list(parsed))
+    return re.compile("|".join(classes), flags) if classes is not None else None
 
 
-def _first_of(items: list[Any]) -> frozenset[str] | None:
+_CATEGORIES = {sre_parse.CATEGORY_DIGIT: r"\d", sre_parse.CATEGORY_NOT_DIGIT: r"\D",
+               sre_parse.CATEGORY_SPACE: r"\s", sre_parse.CATEGORY_NOT_SPACE: r"\S",
+               sre_parse.CATEGORY_WORD: r"\w", sre_parse.CATEGORY_NOT_WORD: r"\W"}
+
+
+def _first_of(items: list[Any]) -> list[str] | None:
+    """Character classes (regex source) the first character of `items` is in, or None."""
     c = sre_parse
     for op, av in items:
         if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
             continue  # zero-width: the next item begins the match
         if op is c.LITERAL:
-            return frozenset(chr(av))
+            return [re.escape(chr(av))]
         if op is c.SUBPATTERN:
             return None if av[1] or av[2] else _first_of(list(av[3]))  # local flags: None
         if op is c.ATOMIC_GROUP:
@@ -313,22 +333,31 @@ def _first_of(items: list[Any]) -> frozenset[str] | None:
             firsts = [_first_of(list(branch)) for branch in av[1]]
             if any(f is None for f in firsts):
                 return None
-            return frozenset().union(*firsts)  # type: ignore[arg-type]
+            return [cls for first in firsts for cls in first]  # type: ignore[union-attr]
         if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
             low, _, sub = av
             return _first_of(list(sub)) if low >= 1 else None
         if op is c.IN:
-            chars: set[str] = set()
-            for kind, value in av:
-                if kind is c.LITERAL:
-                    chars.add(chr(value))
-                elif kind is c.RANGE and value[1] - value[0] < 256:
-                    chars.update(chr(n) for n in range(value[0], value[1] + 1))
-                else:
-                    return None
-            return frozenset(chars)
+            return _char_class(av)
         return None
     return None
+
+
+def _char_class(items: list[tuple[Any, Any]]) -> list[str] | None:
+    """The source of a parsed character set [...], or None for what it does not rebuild."""
+    parts = []
+    for kind, value in items:
+        if kind is sre_parse.NEGATE:
+            parts.append("^")
+        elif kind is sre_parse.LITERAL:
+            parts.append(re.escape(chr(value)))
+        elif kind is sre_parse.RANGE:
+            parts.append(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
+        elif kind is sre_parse.CATEGORY and value in _CATEGORIES:
+            parts.append(_CATEGORIES[value])
+        else:
+            return None
+    return [f"[{''.join(parts)}]"]
 
 
 def _lark_order(t: TerminalDef) -> tuple[int, int, int, str]:

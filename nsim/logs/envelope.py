@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from nsim.grammars import Piece
@@ -48,6 +49,7 @@ class Line:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)  # a LOG call's suffix repeats on every line it logs
 def split_suffix(token: str) -> tuple[str, str, int]:
     m = _SUFFIX_PARTS.match(token)
     if m is None:

@@ -27,6 +27,7 @@ def _builder(start: str, names: tuple[str, ...]) -> Builder:
     return _line if start == "start" else build_entry
 
 
+@lru_cache(maxsize=1024)  # a host's lines repeat a few origins
 def split_origin(origin: str) -> tuple[str, str, int, int]:
     """HOST, IDENT, PID and the end of PID in an ORIGIN token ("compute nova-compute[5666]:").
 
