@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import re._parser as sre_parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Transformer
+from lark import __version__ as lark_version
 from lark.grammar import Rule
 from lark.lexer import PatternStr, TerminalDef, _create_unless
 from lark.parsers.lalr_analysis import Shift
+
+from nsim.diskcache import cache_file, compile_regex
+from nsim.first_chars import first_chars
 
 # grammars/ sits beside nsim/ in the source tree and is installed inside the package.
 _CANDIDATES = (Path(__file__).resolve().parent / "grammars",
@@ -39,9 +42,12 @@ def _plugins() -> dict[str, Any]:
 
 def load_parser(name: str, transformer: Transformer | None = None,
                 start: tuple[str, ...] = ("start",)) -> Lark:
-    """An LALR parser for grammars/`name`, applying `transformer` while parsing."""
+    """An LALR parser for grammars/`name`, applying `transformer` while parsing; Lark keeps
+    its analysis of the grammar in nsim's cache (it checks the grammar files' digests)."""
+    cache = cache_file(f"lark-{name}-{'-'.join(start)}-{lark_version}")
     return Lark.open(str(grammar_dir() / name), parser="lalr", lexer="contextual",
-                     transformer=transformer, start=list(start), **_plugins())
+                     transformer=transformer, start=list(start), cache=cache or False,
+                     **_plugins())
 
 
 def first_terminals(parser: Lark, start: str = "start") -> list[TerminalDef] | None:
@@ -61,7 +67,7 @@ def first_terminals(parser: Lark, start: str = "start") -> list[TerminalDef] | N
 
 def ignored_terminals(parser: Lark) -> list[TerminalDef]:
     """The terminals `parser` skips between tokens (%ignore)."""
-    return [t for t in parser.terminals if t.name in parser.ignore_tokens]
+    return [t for t in parser.terminals if t.name in parser.lexer_conf.ignore]
 
 
 
@@ -260,7 +266,8 @@ class DerivedParser:
         self._by_alts: dict[tuple[int, ...], _Compiled] = {}
 
     def _compile(self, alts: list[str]) -> _Compiled:
-        regex = re.compile(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)", self.flags)
+        regex = compile_regex(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)",
+                              self.flags)
         index = regex.groupindex
         leaves = {index[name]: (
             tuple((index[g], t, u, s) for g, t, u, s in checks),
@@ -298,68 +305,6 @@ class DerivedParser:
         return build(pieces)
 
 
-def _first_chars(regexp: str, flags: int) -> re.Pattern[str] | None:
-    """A pattern of one character that matches every character a match of `regexp` can
-    begin with (and maybe more), or None when that is not simply known (a possibly empty
-    match, case folding, local flags)."""
-    if flags & re.IGNORECASE:
-        return None
-    try:
-        parsed = sre_parse.parse(regexp, flags)
-    except re.error:
-        return None
-    classes = _first_of(list(parsed))
-    return re.compile("|".join(classes), flags) if classes is not None else None
-
-
-_CATEGORIES = {sre_parse.CATEGORY_DIGIT: r"\d", sre_parse.CATEGORY_NOT_DIGIT: r"\D",
-               sre_parse.CATEGORY_SPACE: r"\s", sre_parse.CATEGORY_NOT_SPACE: r"\S",
-               sre_parse.CATEGORY_WORD: r"\w", sre_parse.CATEGORY_NOT_WORD: r"\W"}
-
-
-def _first_of(items: list[Any]) -> list[str] | None:
-    """Character classes (regex source) the first character of `items` is in, or None."""
-    c = sre_parse
-    for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue  # zero-width: the next item begins the match
-        if op is c.LITERAL:
-            return [re.escape(chr(av))]
-        if op is c.SUBPATTERN:
-            return None if av[1] or av[2] else _first_of(list(av[3]))  # local flags: None
-        if op is c.ATOMIC_GROUP:
-            return _first_of(list(av))
-        if op is c.BRANCH:
-            firsts = [_first_of(list(branch)) for branch in av[1]]
-            if any(f is None for f in firsts):
-                return None
-            return [cls for first in firsts for cls in first]  # type: ignore[union-attr]
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            low, _, sub = av
-            return _first_of(list(sub)) if low >= 1 else None
-        if op is c.IN:
-            return _char_class(av)
-        return None
-    return None
-
-
-def _char_class(items: list[tuple[Any, Any]]) -> list[str] | None:
-    """The source of a parsed character set [...], or None for what it does not rebuild."""
-    parts = []
-    for kind, value in items:
-        if kind is sre_parse.NEGATE:
-            parts.append("^")
-        elif kind is sre_parse.LITERAL:
-            parts.append(re.escape(chr(value)))
-        elif kind is sre_parse.RANGE:
-            parts.append(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
-        elif kind is sre_parse.CATEGORY and value in _CATEGORIES:
-            parts.append(_CATEGORIES[value])
-        else:
-            return None
-    return [f"[{''.join(parts)}]"]
-
-
 def _lark_order(t: TerminalDef) -> tuple[int, int, int, str]:
     """The order in which Lark's lexer tries terminals (lark.lexer.BasicLexer)."""
     return (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
@@ -375,7 +320,7 @@ class _Deriver:
         self.end_state = table.end_states[start]
         self.conf = parser.lexer_conf
         self.terms = {t.name: t for t in parser.terminals}
-        self.ignore = set(parser.ignore_tokens)
+        self.ignore = set(self.conf.ignore)
         self.lexers: dict[frozenset[str], tuple[list[TerminalDef], dict[str, Any]]] = {}
         self.leaves: dict[str, _Leaf] = {}
         self.nodes = 0
@@ -463,7 +408,7 @@ class _Deriver:
             guard = self.guard(scanned, order[:names.index(scanned.name)])
             if guard and isinstance(scanned.pattern, PatternStr):
                 guard = f"(?={regexp}){guard}"  # most positions fail the literal at once
-            alts.append((_first_chars(regexp, self.conf.g_regex_flags),
+            alts.append((first_chars(regexp, self.conf.g_regex_flags),
                          f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}"))
         ended = self.feed(stack, "$END")
         if ended is not None:

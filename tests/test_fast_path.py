@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import nsim
 from nsim.events import catalog
-from nsim.grammars import NO_MATCH, _first_chars, forced_plain_lark, grammar_dir
+from nsim.first_chars import first_chars
+from nsim.grammars import NO_MATCH, forced_plain_lark, grammar_dir
 from nsim.logs import journal, oslo
 from nsim.logs.record import Record
 from tests.conftest import REAL_LOGS, ROOT
@@ -116,10 +117,10 @@ def test_records_are_what_model_construct_makes() -> None:
     ("Lock", "L", "lK "), ("(?:Jan|Feb) ", "JF", "M "), ("[0-9a-c]x", "09ac", "dx"),
     (r"(?=a)[ab]", "ab", "c"), (r"(?>\{\{)+", "{", "}"), (r"\S+", "x{", " \t"),
     (r"\d{4}-", "07", "a-"), ("[^a-c]", "dz ", "abc"), (r"[\]\-^]", "]-^", "a")])
-def test_first_chars(regexp: str, may: str, may_not: str) -> None:
+def testfirst_chars(regexp: str, may: str, may_not: str) -> None:
     """What the derived regex is dispatched on: a pattern of the characters a match can
     begin with (categories and negated sets included)."""
-    first = _first_chars(regexp, 0)
+    first = first_chars(regexp, 0)
     assert first is not None
     assert all(first.fullmatch(c) for c in may), may
     assert not any(first.fullmatch(c) for c in may_not), may_not
@@ -129,7 +130,7 @@ def test_first_chars(regexp: str, may: str, may_not: str) -> None:
 def test_first_chars_unknown(regexp: str) -> None:
     """None where the first character is not simply known (then the alternative is kept
     for every text)."""
-    assert _first_chars(regexp, 0) is None
+    assert first_chars(regexp, 0) is None
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -138,6 +139,6 @@ def test_first_chars_unknown(regexp: str) -> None:
        st.text(alphabet="aDI [:x_\t5-é]{", max_size=6))
 def test_first_chars_never_rule_out_a_match(regexp: str, text: str) -> None:
     """Where a regexp matches, its first-character pattern matches the text's first one."""
-    first = _first_chars(regexp, 0)
+    first = first_chars(regexp, 0)
     if re.match(regexp, text) and text:
         assert first is None or first.match(text[0]), (regexp, text)

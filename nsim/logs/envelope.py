@@ -8,9 +8,8 @@ Both grammars end in the same `entry` rule (common.lark pieces): LEVEL LOGGER
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from nsim.grammars import Piece
 
@@ -46,7 +45,6 @@ class Line:
     host: str | None = None
     ident: str | None = None
     body_start: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4096)  # a LOG call's suffix repeats on every line it logs
