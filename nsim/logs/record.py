@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from nsim.events.base import Event
-from nsim.logs.schema import JSON_COLUMNS
 
 
 class Record(BaseModel):
@@ -49,11 +48,16 @@ class Record(BaseModel):
         """The event kind's name, or None for a message outside the catalog."""
         return self.event.kind if self.event is not None else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The flat dict `nsim parse --to jsonl` writes."""
-        out = {name: getattr(self, name) for name in JSON_COLUMNS[:-2]}
+    def json_row(self) -> dict[str, Any]:
+        """The flat dict `nsim parse --to jsonl` writes, but for its last column ("fields")."""
+        out = dict(self.__dict__)  # the fields in declaration order: JSON_COLUMNS[:-1]
         out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
         out["event"] = self.kind
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat dict `nsim parse --to jsonl` writes."""
+        out = self.json_row()
         out["fields"] = self.event.model_dump(mode="json") if self.event is not None else None
         return out
 
