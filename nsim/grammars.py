@@ -137,7 +137,7 @@ class Grammar:
     def parse(self, text: str, start: str = "start") -> Any:
         """The built result of `text`; raises what Lark raises (or the builder)."""
         if not _PLAIN[0]:
-            fast = self.derived(start)
+            fast = self._derived[start] if start in self._derived else self.derived(start)
             if fast is not None:
                 result = fast.parse(text)
                 if result is not NO_MATCH:

@@ -62,7 +62,9 @@ class Record(BaseModel):
         return out
 
 
-_FIELDS = tuple(Record.model_fields)
+_ALL_SET = set(Record.model_fields)
+"""Every record's set of fields set: all of them, so that pydantic's adding a field to it (on
+assignment) changes nothing, and one set serves all."""
 _set = object.__setattr__
 
 
@@ -72,7 +74,7 @@ def unchecked_record(values: dict[str, Any]) -> Record:
     are typed already)."""
     record = Record.__new__(Record)
     _set(record, "__dict__", values)
-    _set(record, "__pydantic_fields_set__", set(_FIELDS))
+    _set(record, "__pydantic_fields_set__", _ALL_SET)
     _set(record, "__pydantic_extra__", None)
     _set(record, "__pydantic_private__", None)
     return record
