@@ -3,9 +3,10 @@ compiled derived regular expressions), so that a run does not derive them again.
 
 It lives in $XDG_CACHE_HOME/nsim (~/.cache/nsim), a directory the user owns and only the user
 may enter; a directory that is not so (or a link), NSIM_NO_CACHE=1, or any error reading or
-writing leaves nsim working without it. Files are opened without following links, written
-whole to a temporary file and renamed into place, and are named by a digest of everything
-they depend on (the Python build, the text of the pattern).
+writing leaves nsim working without it. nsim's own entries are opened without following
+links, written whole to a temporary file and renamed into place, and are named by a digest of
+everything they depend on (the Python build, the text of the pattern); Lark writes its entries
+itself (`cache=` of Lark) and checks them against the grammar files' digests when it reads one.
 """
 
 from __future__ import annotations
