@@ -299,9 +299,10 @@ class DerivedParser:
                 return NO_MATCH  # Lark's lexer gives this match another type
         span = m.span
         pieces = []
+        append = pieces.append
         for group, terminal in kept:
             start, end = span(group)
-            pieces.append((terminal, text[start:end], start, end))
+            append((terminal, text[start:end], start, end))
         return build(pieces)
 
 

@@ -59,25 +59,24 @@ def split_suffix(token: str) -> tuple[str, str, int]:
 
 def build_entry(pieces: list[Piece]) -> Entry:
     """The entry of an `entry` rule's pieces (OSLO_HEAD LEVEL LOGGER CONTEXT INSTANCE TEXT
-    SUFFIX, each optional)."""
+    SUFFIX, each optional, in this order)."""
     entry = Entry()
     for kind, value, _, end in pieces:
         if kind == "TEXT":
             entry.text = value
-            continue
-        if kind == "SUFFIX":
+        elif kind == "SUFFIX":
             entry.suffix = split_suffix(value)
-            continue
-        entry.prefix_end = end
-        if kind == "LEVEL":
-            entry.level = value
-        elif kind == "LOGGER":
-            entry.logger = value
-        elif kind == "CONTEXT":
-            entry.context = value[1:-1]
-        elif kind == "INSTANCE":
-            entry.instance = value[11:-1]
-        elif kind == "OSLO_HEAD":
-            stamp, _, pid = value.rpartition(" ")
-            entry.stamp, entry.pid = stamp, int(pid)
+        else:
+            entry.prefix_end = end
+            if kind == "LEVEL":
+                entry.level = value
+            elif kind == "LOGGER":
+                entry.logger = value
+            elif kind == "CONTEXT":
+                entry.context = value[1:-1]
+            elif kind == "INSTANCE":
+                entry.instance = value[11:-1]
+            elif kind == "OSLO_HEAD":
+                stamp, _, pid = value.rpartition(" ")
+                entry.stamp, entry.pid = stamp, int(pid)
     return entry
