@@ -8,13 +8,20 @@ in a fresh process and K times (default 3, the median is kept):
   - `lnav -n -c ';SELECT count(*) FROM all_logs' FILE`: lnav loads, indexes and counts it;
   - `nsim parse --to jsonl FILE` and `nsim replay FILE`;
   - `nsim --help` and `nsim --version` against `python -c pass` (start-up).
-NSIM_PLAIN_LARK=1 in the environment times nsim with Lark alone (no derived regex).
+NSIM_PLAIN_LARK=1 in the environment times nsim with Lark alone (no derived regex);
+NSIM_NO_CACHE=1 without nsim's start-up cache (nsim.diskcache).
+Each command's CPU time (user + system) is printed beside its wall time, and the ratios of
+CPU times on a line `cpu: ...`: on a machine busy with other jobs they vary less.
 The last line printed is `replay_vs_lnav R`: nsim replay's wall time / lnav's.
+
+Measured (2 cores shared with other jobs, `--repeat 3`): lnav 0.22 s; nsim replay 5.6 s
+(R 25; 6.9 s, R 31 before the second round of issue 12); parse --to jsonl 6.0 s (27; 7.9 s, 35).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,15 +42,19 @@ def scenario(boots: int) -> Scenario:
                                  "disk_gb": 8000, "vcpus": 128}, "2023-03-14T08:00:00")
 
 
-def wall(cmd: Sequence[str], repeat: int) -> float:
-    """The median wall time of `cmd` over `repeat` runs (its output discarded)."""
-    times = []
+def wall(cmd: Sequence[str], repeat: int) -> tuple[float, float]:
+    """The median wall time of `cmd` over `repeat` runs (its output discarded), and the median
+    CPU time (user + system) it took: on a busy machine the wall time grows, the CPU less."""
+    walls, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         check_exit(cmd, done.returncode)
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -60,18 +71,22 @@ def main() -> None:
         sim = simulate(scenario(args.boots), path)
         print(f"journal: {path}: {sim.summary()}")
         file = str(path)
-        lnav_s = wall([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", file], args.repeat)
-        parse_s = wall([NSIM, "parse", "--to", "jsonl", "--year", "2023", file], args.repeat)
-        replay_s = wall([NSIM, "replay", "--year", "2023", file], args.repeat)
-        bare_s = wall([sys.executable, "-c", "pass"], args.repeat * 3)
-        help_s = wall([NSIM, "--help"], args.repeat * 3)
-        version_s = wall([NSIM, "--version"], args.repeat * 3)
-    print(f"lnav -n (load, count):  {lnav_s:6.2f} s  ({sim.lines / lnav_s:9.0f} lines/s)")
-    print(f"nsim parse --to jsonl:  {parse_s:6.2f} s  ({sim.lines / parse_s:9.0f} lines/s)")
-    print(f"nsim replay:            {replay_s:6.2f} s  ({sim.lines / replay_s:9.0f} lines/s)")
+        lnav_s, lnav_cpu = wall([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", file],
+                                args.repeat)
+        parse_s, parse_cpu = wall([NSIM, "parse", "--to", "jsonl", "--year", "2023", file],
+                                  args.repeat)
+        replay_s, replay_cpu = wall([NSIM, "replay", "--year", "2023", file], args.repeat)
+        bare_s = wall([sys.executable, "-c", "pass"], args.repeat * 3)[0]
+        help_s = wall([NSIM, "--help"], args.repeat * 3)[0]
+        version_s = wall([NSIM, "--version"], args.repeat * 3)[0]
+    for name, (took, cpu) in {"lnav -n (load, count):": (lnav_s, lnav_cpu),
+                              "nsim parse --to jsonl:": (parse_s, parse_cpu),
+                              "nsim replay:": (replay_s, replay_cpu)}.items():
+        print(f"{name:23} {took:6.2f} s  ({sim.lines / took:9.0f} lines/s), CPU {cpu:6.2f} s")
     print(f"python -c pass {bare_s:.3f} s, nsim --help {help_s:.3f} s, nsim --version {version_s:.3f} s")
     print(f"startup_over_python help {help_s - bare_s:.3f} s, version {version_s - bare_s:.3f} s "
           "(target <= 0.3)")
+    print(f"cpu: parse_vs_lnav {parse_cpu / lnav_cpu:.1f}, replay_vs_lnav {replay_cpu / lnav_cpu:.1f}")
     print(f"parse_vs_lnav {parse_s / lnav_s:.1f}")
     print(f"replay_vs_lnav {replay_s / lnav_s:.1f}")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import re._parser as sre_parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Transformer
+from lark import __version__ as lark_version
 from lark.grammar import Rule
 from lark.lexer import PatternStr, TerminalDef, _create_unless
 from lark.parsers.lalr_analysis import Shift
+
+from nsim.diskcache import cache_file, compile_regex
+from nsim.first_chars import first_chars
 
 # grammars/ sits beside nsim/ in the source tree and is installed inside the package.
 _CANDIDATES = (Path(__file__).resolve().parent / "grammars",
@@ -39,9 +42,12 @@ def _plugins() -> dict[str, Any]:
 
 def load_parser(name: str, transformer: Transformer | None = None,
                 start: tuple[str, ...] = ("start",)) -> Lark:
-    """An LALR parser for grammars/`name`, applying `transformer` while parsing."""
+    """An LALR parser for grammars/`name`, applying `transformer` while parsing; Lark keeps
+    its analysis of the grammar in nsim's cache (it checks the grammar files' digests)."""
+    cache = cache_file(f"lark-{name}-{'-'.join(start)}-{lark_version}")
     return Lark.open(str(grammar_dir() / name), parser="lalr", lexer="contextual",
-                     transformer=transformer, start=list(start), **_plugins())
+                     transformer=transformer, start=list(start), cache=cache or False,
+                     **_plugins())
 
 
 def first_terminals(parser: Lark, start: str = "start") -> list[TerminalDef] | None:
@@ -61,7 +67,7 @@ def first_terminals(parser: Lark, start: str = "start") -> list[TerminalDef] | N
 
 def ignored_terminals(parser: Lark) -> list[TerminalDef]:
     """The terminals `parser` skips between tokens (%ignore)."""
-    return [t for t in parser.terminals if t.name in parser.ignore_tokens]
+    return [t for t in parser.terminals if t.name in parser.lexer_conf.ignore]
 
 
 
@@ -131,7 +137,7 @@ class Grammar:
     def parse(self, text: str, start: str = "start") -> Any:
         """The built result of `text`; raises what Lark raises (or the builder)."""
         if not _PLAIN[0]:
-            fast = self.derived(start)
+            fast = self._derived[start] if start in self._derived else self.derived(start)
             if fast is not None:
                 result = fast.parse(text)
                 if result is not NO_MATCH:
@@ -154,6 +160,9 @@ NO_MATCH: Any = object()
 _PLAIN = [os.environ.get("NSIM_PLAIN_LARK", "") not in ("", "0")]
 _MAX_TOKENS = 64
 _MAX_NODES = 20_000
+_MAX_STARTS = 1024
+"""First characters a DerivedParser remembers its expression for (more are looked up)."""
+_GROUP = re.compile(r"\(\?P<(t\d+_\d+)>")
 
 
 def plain_lark() -> bool:
@@ -246,13 +255,19 @@ class DerivedParser:
                  if s.unless is not None],
                 [(leaf.steps[i].group, leaf.steps[i].terminal) for i in kept],
                 build(names))
-        self._skip, self._alts = root
-        known = [first for first, _ in self._alts if first is not None]
-        self._starts = frozenset().union(*known) if known else frozenset()
+        # Terminals no leaf keeps (literals the rules drop) need no group: fewer groups,
+        # less for the regex engine to save and restore as it backtracks.
+        used = {group for checks, kept, _ in self._leaves.values()
+                for group in [*(c[0] for c in checks), *(k[0] for k in kept)]}
+        self._skip, alts = root
+        self._alts = [(first, _GROUP.sub(lambda m: m[0] if m[1] in used else "(?:", alt))
+                      for first, alt in alts]
         self._by_start: dict[str, _Compiled] = {}
+        self._by_alts: dict[tuple[int, ...], _Compiled] = {}
 
     def _compile(self, alts: list[str]) -> _Compiled:
-        regex = re.compile(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)", self.flags)
+        regex = compile_regex(f"{self._skip}(?:{'|'.join(alts)})" if alts else "(?!)",
+                              self.flags)
         index = regex.groupindex
         leaves = {index[name]: (
             tuple((index[g], t, u, s) for g, t, u, s in checks),
@@ -261,16 +276,20 @@ class DerivedParser:
         return regex, leaves
 
     def _compiled(self, first: str) -> _Compiled:
-        """The expression for texts that begin with `first` ("": any text)."""
-        compiled = self._by_start.get(first)
+        """The expression for texts that begin with `first` ("": any text): the alternatives
+        that can begin so, compiled once for each such set."""
+        picked = tuple(i for i, (chars, _) in enumerate(self._alts)
+                       if chars is None or not first or chars.match(first))
+        compiled = self._by_alts.get(picked)
         if compiled is None:
-            compiled = self._by_start[first] = self._compile(
-                [alt for chars, alt in self._alts if chars is None or first in chars or not first])
+            compiled = self._by_alts[picked] = self._compile([self._alts[i][1] for i in picked])
+        if len(self._by_start) < _MAX_STARTS:
+            self._by_start[first] = compiled
         return compiled
 
     def parse(self, text: str) -> Any:
         first = text[:1]
-        regex, leaves = self._compiled(first if first in self._starts else "")
+        regex, leaves = self._by_start.get(first) or self._compiled(first)
         m = regex.match(text)
         if m is None:
             return NO_MATCH
@@ -280,55 +299,11 @@ class DerivedParser:
                 return NO_MATCH  # Lark's lexer gives this match another type
         span = m.span
         pieces = []
+        append = pieces.append
         for group, terminal in kept:
             start, end = span(group)
-            pieces.append((terminal, text[start:end], start, end))
+            append((terminal, text[start:end], start, end))
         return build(pieces)
-
-
-def _first_chars(regexp: str, flags: int) -> frozenset[str] | None:
-    """The characters a match of `regexp` can begin with, or None when that is not simply
-    known (a character category, a possibly empty match, case folding)."""
-    if flags & re.IGNORECASE:
-        return None
-    try:
-        parsed = sre_parse.parse(regexp, flags)
-    except re.error:
-        return None
-    return _first_of(list(parsed))
-
-
-def _first_of(items: list[Any]) -> frozenset[str] | None:
-    c = sre_parse
-    for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue  # zero-width: the next item begins the match
-        if op is c.LITERAL:
-            return frozenset(chr(av))
-        if op is c.SUBPATTERN:
-            return None if av[1] or av[2] else _first_of(list(av[3]))  # local flags: None
-        if op is c.ATOMIC_GROUP:
-            return _first_of(list(av))
-        if op is c.BRANCH:
-            firsts = [_first_of(list(branch)) for branch in av[1]]
-            if any(f is None for f in firsts):
-                return None
-            return frozenset().union(*firsts)  # type: ignore[arg-type]
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            low, _, sub = av
-            return _first_of(list(sub)) if low >= 1 else None
-        if op is c.IN:
-            chars: set[str] = set()
-            for kind, value in av:
-                if kind is c.LITERAL:
-                    chars.add(chr(value))
-                elif kind is c.RANGE and value[1] - value[0] < 256:
-                    chars.update(chr(n) for n in range(value[0], value[1] + 1))
-                else:
-                    return None
-            return frozenset(chars)
-        return None
-    return None
 
 
 def _lark_order(t: TerminalDef) -> tuple[int, int, int, str]:
@@ -346,7 +321,7 @@ class _Deriver:
         self.end_state = table.end_states[start]
         self.conf = parser.lexer_conf
         self.terms = {t.name: t for t in parser.terminals}
-        self.ignore = set(parser.ignore_tokens)
+        self.ignore = set(self.conf.ignore)
         self.lexers: dict[frozenset[str], tuple[list[TerminalDef], dict[str, Any]]] = {}
         self.leaves: dict[str, _Leaf] = {}
         self.nodes = 0
@@ -434,7 +409,7 @@ class _Deriver:
             guard = self.guard(scanned, order[:names.index(scanned.name)])
             if guard and isinstance(scanned.pattern, PatternStr):
                 guard = f"(?={regexp}){guard}"  # most positions fail the literal at once
-            alts.append((_first_chars(regexp, self.conf.g_regex_flags),
+            alts.append((first_chars(regexp, self.conf.g_regex_flags),
                          f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}"))
         ended = self.feed(stack, "$END")
         if ended is not None:

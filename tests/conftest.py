@@ -6,9 +6,12 @@ line formats and devstack's journald format); nothing here is copied from nsim's
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,11 @@ import pytest
 
 import nsim
 from nsim.cli import main as cli_main
+
+# nsim's on-disk cache (nsim.diskcache) lives in this session's own directory, for the
+# commands the tests run too: the tests neither read nor leave anything in the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="nsim-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "sample_logs" / "seed-boot.journal"

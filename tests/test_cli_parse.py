@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import nsim
+from nsim.logs.schema import JSON_COLUMNS
 from tests.conftest import (
     BOOT_KINDS,
     ROOT,
@@ -103,6 +105,24 @@ def test_jsonl_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:
     took = [r["fields"]["seconds"] for r in rows if r["event"] == "took_seconds"]
     assert took == [8.19, 9.05]
     assert summary_counts(err) == (len(rows), len(rows), 0, 0)
+
+
+def test_jsonl_lines_are_json_dumps_of_to_json(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Each line is json.dumps(record.to_json(), ensure_ascii=False), columns in JSON_COLUMNS
+    order, also for records that share their event (equal messages) and non-ASCII text."""
+    log = tmp_path / "twice.journal"
+    text = SEED.read_text()
+    log.write_text(text + text.replace("Starting instance...", "Starting instance... é"))
+    code, out, _ = run_cli(["parse", str(log), "--year", "2017", "--to", "jsonl"], capsys)
+    assert code == 0
+    records = list(nsim.parse(str(log), year=2017))
+    lines = out.splitlines()
+    assert len(lines) == len(records) > 2 * len(SEED_HEADERS) - 1
+    assert any("é" in line for line in lines)
+    for line, rec in zip(lines, records, strict=True):
+        assert line == json.dumps(rec.to_json(), ensure_ascii=False)
+        assert list(json.loads(line)) == list(JSON_COLUMNS)
 
 
 def test_csv_output(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import nsim
 from nsim.events import catalog
-from nsim.grammars import NO_MATCH, _first_chars, forced_plain_lark, grammar_dir
+from nsim.first_chars import first_chars
+from nsim.grammars import NO_MATCH, forced_plain_lark, grammar_dir
 from nsim.logs import journal, oslo
 from nsim.logs.record import Record
 from tests.conftest import REAL_LOGS, ROOT
@@ -112,10 +113,32 @@ def test_records_are_what_model_construct_makes() -> None:
         assert rec.model_fields_set == twin.model_fields_set
 
 
-@pytest.mark.parametrize(("regexp", "first"), [
-    ("Lock", "L"), ("(?:Jan|Feb) ", "JF"), ("[0-9a-c]x", "0123456789abc"), (r"(?=a)[ab]", "ab"),
-    (r"(?>\{\{)+", "{"), (r"\S+", None), ("x?y", None), ("(?i:a)", None), ("[^a]", None)])
-def test_first_chars(regexp: str, first: str | None) -> None:
-    """What the derived regex is dispatched on: a match's possible first characters, or None
-    where they are not simply known (then every alternative is kept)."""
-    assert _first_chars(regexp, 0) == (frozenset(first) if first is not None else None)
+@pytest.mark.parametrize(("regexp", "may", "may_not"), [
+    ("Lock", "L", "lK "), ("(?:Jan|Feb) ", "JF", "M "), ("[0-9a-c]x", "09ac", "dx"),
+    (r"(?=a)[ab]", "ab", "c"), (r"(?>\{\{)+", "{", "}"), (r"\S+", "x{", " \t"),
+    (r"\d{4}-", "07", "a-"), ("[^a-c]", "dz ", "abc"), (r"[\]\-^]", "]-^", "a")])
+def testfirst_chars(regexp: str, may: str, may_not: str) -> None:
+    """What the derived regex is dispatched on: a pattern of the characters a match can
+    begin with (categories and negated sets included)."""
+    first = first_chars(regexp, 0)
+    assert first is not None
+    assert all(first.fullmatch(c) for c in may), may
+    assert not any(first.fullmatch(c) for c in may_not), may_not
+
+
+@pytest.mark.parametrize("regexp", ["x?y", "(?i:a)", r"\b"])
+def test_first_chars_unknown(regexp: str) -> None:
+    """None where the first character is not simply known (then the alternative is kept
+    for every text)."""
+    assert first_chars(regexp, 0) is None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from([r"[^\s\[]+:", r"\S(?:x|y)", r"(?:DEBUG|INFO)(?= )", r"[\d_]+", r"\W\w",
+                        r"(?:\ |\t)+", r"\[instance: [0-9a-f]{2}\]"]),
+       st.text(alphabet="aDI [:x_\t5-é]{", max_size=6))
+def test_first_chars_never_rule_out_a_match(regexp: str, text: str) -> None:
+    """Where a regexp matches, its first-character pattern matches the text's first one."""
+    first = first_chars(regexp, 0)
+    if re.match(regexp, text) and text:
+        assert first is None or first.match(text[0]), (regexp, text)

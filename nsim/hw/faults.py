@@ -39,13 +39,15 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nsim.hw import safefs
 from nsim.hw.errors import HwError, UsageError
-from nsim.hw.image_service import ImageServer, ImageStore
 from nsim.hw.recovery import FAULT_MOUNT_PREFIX
 from nsim.hw.workdir import Workdir
+
+if TYPE_CHECKING:  # the command line imports this module: not the image service's http
+    from nsim.hw.image_service import ImageServer, ImageStore
 
 STOP_STEPS = ("fetch", "convert", "overlay", "define", "start", "resume")
 """Steps after which `--stop-after` freezes the boot (SIGSTOP) for a look at the host mid-boot

@@ -17,7 +17,7 @@ class Context(NamedTuple):
     project: str | None
 
 
-_EMPTY = Context(None, None, None, None)
+NO_CONTEXT = Context(None, None, None, None)
 
 
 def _value(text: str) -> str | None:
@@ -31,7 +31,7 @@ def parse_context(inner: str, project_first: bool) -> Context:
     parts = inner.split()
     idx = next((i for i, p in enumerate(parts) if p.startswith("req-")), None)
     if idx is None:
-        return _EMPTY
+        return NO_CONTEXT
     global_id = None
     if idx + 1 < len(parts) and parts[idx + 1].startswith("req-"):
         # "req-GLOBAL req-LOCAL ..." (global_request_id set)

@@ -8,8 +8,8 @@ Both grammars end in the same `entry` rule (common.lark pieces): LEVEL LOGGER
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from functools import lru_cache
 
 from nsim.grammars import Piece
 
@@ -45,9 +45,9 @@ class Line:
     host: str | None = None
     ident: str | None = None
     body_start: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)  # a LOG call's suffix repeats on every line it logs
 def split_suffix(token: str) -> tuple[str, str, int]:
     m = _SUFFIX_PARTS.match(token)
     if m is None:
@@ -59,25 +59,24 @@ def split_suffix(token: str) -> tuple[str, str, int]:
 
 def build_entry(pieces: list[Piece]) -> Entry:
     """The entry of an `entry` rule's pieces (OSLO_HEAD LEVEL LOGGER CONTEXT INSTANCE TEXT
-    SUFFIX, each optional)."""
+    SUFFIX, each optional, in this order)."""
     entry = Entry()
     for kind, value, _, end in pieces:
         if kind == "TEXT":
             entry.text = value
-            continue
-        if kind == "SUFFIX":
+        elif kind == "SUFFIX":
             entry.suffix = split_suffix(value)
-            continue
-        entry.prefix_end = end
-        if kind == "LEVEL":
-            entry.level = value
-        elif kind == "LOGGER":
-            entry.logger = value
-        elif kind == "CONTEXT":
-            entry.context = value[1:-1]
-        elif kind == "INSTANCE":
-            entry.instance = value[11:-1]
-        elif kind == "OSLO_HEAD":
-            stamp, _, pid = value.rpartition(" ")
-            entry.stamp, entry.pid = stamp, int(pid)
+        else:
+            entry.prefix_end = end
+            if kind == "LEVEL":
+                entry.level = value
+            elif kind == "LOGGER":
+                entry.logger = value
+            elif kind == "CONTEXT":
+                entry.context = value[1:-1]
+            elif kind == "INSTANCE":
+                entry.instance = value[11:-1]
+            elif kind == "OSLO_HEAD":
+                stamp, _, pid = value.rpartition(" ")
+                entry.stamp, entry.pid = stamp, int(pid)
     return entry

@@ -12,21 +12,20 @@ from nsim.logs.envelope import Entry, Line, build_entry
 
 def _line(pieces: list[Piece]) -> Line:
     """A `start` parse: stamp, origin, then the entry's pieces."""
-    (stamp_kind, stamp, _, _), (origin_kind, origin, origin_start, origin_end) = pieces[:2]
-    entry = build_entry(pieces[2:])
+    (stamp_kind, stamp, _, _), (origin_kind, origin, origin_start, origin_end), *rest = pieces
+    entry = build_entry(rest)
     if origin_kind == "ORIGIN_NOPID":
         host, ident = origin[:-1].split()
-        return Line(stamp=stamp, stamp_kind=stamp_kind, pid=None, entry=entry, host=host,
-                    ident=ident, body_start=origin_end)
+        return Line(stamp, stamp_kind, None, entry, host, ident, origin_end)
     host, ident, pid, pid_end = split_origin(origin)
-    return Line(stamp=stamp, stamp_kind=stamp_kind, pid=pid, entry=entry, host=host,
-                ident=ident, body_start=origin_start + pid_end + 2)
+    return Line(stamp, stamp_kind, pid, entry, host, ident, origin_start + pid_end + 2)
 
 
 def _builder(start: str, names: tuple[str, ...]) -> Builder:
     return _line if start == "start" else build_entry
 
 
+@lru_cache(maxsize=1024)  # a host's lines repeat a few origins
 def split_origin(origin: str) -> tuple[str, str, int, int]:
     """HOST, IDENT, PID and the end of PID in an ORIGIN token ("compute nova-compute[5666]:").
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from nsim.events.catalog import classify
 from nsim.logs import journal, oslo
 from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
-from nsim.logs.context import parse_context
+from nsim.logs.context import NO_CONTEXT, parse_context
 from nsim.logs.envelope import Entry, split_suffix
 from nsim.logs.record import Diagnostic, Record, unchecked_record
 from nsim.logs.schema import FORMATS, Format
@@ -127,23 +127,24 @@ class _FileParser:
             if m:
                 message = message[:m.start()]
                 func, path, lineno = m.group(1), m.group(2), int(m.group(3))
-        ctx = (parse_context(e.context, project_first=self.fmt != "oslo" and e.stamp is None)
-               if e.context else None)
+        request_id, global_request_id, user, project = (
+            parse_context(e.context, project_first=self.fmt != "oslo" and e.stamp is None)
+            if e.context else NO_CONTEXT)
         event = classify(message) if e.level is not None else None
         record = unchecked_record({
             "source": p.source, "line": p.line, "lines": p.lines, "timestamp": p.timestamp,
             "host": p.host, "process": p.process, "service": p.service,
             "pid": e.pid if e.pid is not None else p.pid, "level": e.level, "logger": e.logger,
-            "context": e.context, "request_id": ctx.request_id if ctx else None,
-            "global_request_id": ctx.global_request_id if ctx else None,
-            "user": ctx.user if ctx else None, "project": ctx.project if ctx else None,
+            "context": e.context, "request_id": request_id,
+            "global_request_id": global_request_id, "user": user, "project": project,
             "instance": e.instance, "message": message, "func": func, "path": path,
             "lineno": lineno, "traceback": p.traceback, "event": event})
-        self.counts.records += 1
+        counts = self.counts
+        counts.records += 1
         if event is None:
-            self.counts.unknown += 1
+            counts.unknown += 1
         else:
-            self.counts.events += 1
+            counts.events += 1
         if p.timestamp is not None:
             last = self.last_time.get(p.source)
             if last is not None and p.timestamp < last - _BACKWARDS:
@@ -208,7 +209,6 @@ class _FileParser:
         """One journal entry; `parsed` is the text the grammar read, the body from `body_start`.
 
         `stamp` may be None only for a line that continues the pending record."""
-        raw_body = parsed[body_start:]
         if entry.level is not None and entry.context is None:
             # Exception prefix "ERROR logger [instance: U] ...": a traceback line.
             p = self._attach(pid, ident)
@@ -222,7 +222,7 @@ class _FileParser:
         if entry.level is not None:
             return self._start(lineno, stamp, host, ident, pid, entry, name)
         p = self._attach(pid, ident)
-        text = raw_body
+        text = parsed[body_start:]
         if entry.suffix is not None:
             text = text[:text.rfind("{{")].rstrip()
         if p is not None:
@@ -388,7 +388,7 @@ class _FileParser:
                 continue
             if "\x1b" in text:
                 text = ANSI.sub("", text)
-            if not text.strip() and self.fmt != "oslo":
+            if (not text or text.isspace()) and self.fmt != "oslo":
                 self._bad(lineno, "empty line", text)
                 continue
             done = handle(lineno, text)

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from nsim.events.base import Event
-from nsim.logs.schema import JSON_COLUMNS
 
 
 class Record(BaseModel):
@@ -49,16 +48,23 @@ class Record(BaseModel):
         """The event kind's name, or None for a message outside the catalog."""
         return self.event.kind if self.event is not None else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The flat dict `nsim parse --to jsonl` writes."""
-        out = {name: getattr(self, name) for name in JSON_COLUMNS[:-2]}
+    def json_row(self) -> dict[str, Any]:
+        """The flat dict `nsim parse --to jsonl` writes, but for its last column ("fields")."""
+        out = dict(self.__dict__)  # the fields in declaration order: JSON_COLUMNS[:-1]
         out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
         out["event"] = self.kind
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat dict `nsim parse --to jsonl` writes."""
+        out = self.json_row()
         out["fields"] = self.event.model_dump(mode="json") if self.event is not None else None
         return out
 
 
-_FIELDS = tuple(Record.model_fields)
+_ALL_SET = set(Record.model_fields)
+"""Every record's set of fields set: all of them, so that pydantic's adding a field to it (on
+assignment) changes nothing, and one set serves all."""
 _set = object.__setattr__
 
 
@@ -68,7 +74,7 @@ def unchecked_record(values: dict[str, Any]) -> Record:
     are typed already)."""
     record = Record.__new__(Record)
     _set(record, "__dict__", values)
-    _set(record, "__pydantic_fields_set__", set(_FIELDS))
+    _set(record, "__pydantic_fields_set__", _ALL_SET)
     _set(record, "__pydantic_extra__", None)
     _set(record, "__pydantic_private__", None)
     return record

@@ -137,6 +137,9 @@ def _timed(run: ParseRun, order: int) -> Iterator[tuple[datetime, int, int, Reco
 
 def merged(runs: list[ParseRun]) -> Iterator[Record]:
     """Records of several inputs in time order (stable within each input)."""
+    if len(runs) == 1:  # nothing to merge with
+        yield from runs[0]
+        return
     streams = [_timed(run, i) for i, run in enumerate(runs)]
     for _, _, _, rec in heapq.merge(*streams, key=lambda item: item[:3]):
         yield rec

@@ -14,10 +14,12 @@ from nsim.report.term import Painter, width
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from nsim.events.base import Event
     from nsim.logs.record import Record
 
 OUTPUTS = ("table", "jsonl", "csv", "parquet")
 _PARQUET_BATCH = 20_000
+_REMEMBERED_EVENTS = 4096
 
 
 def write_table(records: Iterable[Record], out: IO[str]) -> None:
@@ -47,9 +49,23 @@ def write_table(records: Iterable[Record], out: IO[str]) -> None:
 
 
 def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
+    """One `Record.to_json()` a line, as `json.dumps(..., ensure_ascii=False)` writes it. Records
+    with equal messages share their event: its "fields" are encoded once while remembered."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    fields: dict[int, tuple[Event, str]] = {}  # by id(event); the event is kept alive with it
     for rec in records:
-        out.write(json.dumps(rec.to_json(), ensure_ascii=False))
-        out.write("\n")
+        line = encode(rec.json_row())
+        event = rec.event
+        if event is None:
+            encoded = "null"
+        else:
+            known = fields.get(id(event))
+            if known is None:
+                if len(fields) >= _REMEMBERED_EVENTS:
+                    fields.clear()
+                known = fields[id(event)] = (event, encode(event.model_dump(mode="json")))
+            encoded = known[1]
+        out.write(f'{line[:-1]}, "fields": {encoded}}}\n')
 
 
 def _flat(rec: Record) -> dict[str, Any]:
