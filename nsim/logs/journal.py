@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lark.exceptions import LarkError
@@ -41,6 +42,14 @@ def split_origin(origin: str) -> tuple[str, str, int, int]:
 @lru_cache(maxsize=1)
 def grammar() -> Grammar:
     return Grammar("journal.lark", _builder, start=("start", "entry"))
+
+
+@lru_cache(maxsize=1)
+def suffix_at_end() -> re.Pattern[str]:
+    """The DEBUG suffix (`{{(pid=N) func path:line}}`, the grammar's SUFFIX terminal) ending a
+    text, in group 1: where a multi-line journal entry's last line carries it."""
+    suffix = grammar().parser.get_terminal("SUFFIX").pattern.to_regexp()
+    return re.compile(rf"\s*({suffix})\s*$")
 
 
 def parse_line(text: str) -> Line | None:

@@ -29,7 +29,6 @@ from nsim.logs.sniff import (
 from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
 from nsim.logs.wrap import unwrapped
 
-_JOURNAL_SUFFIX = re.compile(r"\s*(\{\{(?:\(pid=\d+\) )?\S+ \S+:\d{1,9}\}\})\s*$")
 _OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d{1,9})$")
 _BACKWARDS = timedelta(seconds=1)
 MAX_RECORD_CHARS = MAX_LINE_BYTES
@@ -292,7 +291,7 @@ class _FileParser:
             entry = Entry(text=message)
         elif newline:
             # USE_JOURNAL=True: one entry holds the whole multi-line message.
-            m = _JOURNAL_SUFFIX.search(rest)
+            m = journal.suffix_at_end().search(rest)
             if m is not None:
                 entry.suffix = split_suffix(m.group(1))
                 rest = rest[:m.start()]
