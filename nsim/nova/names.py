@@ -36,7 +36,7 @@ CLAIM_FUNCTION = "instance_claim"
 ABORT_CLAIM_FUNCTION = "abort_instance_claim"
 UPDATE_USAGE_FUNCTION = "update_usage"
 """Of a deleted instance (vm_state deleted), it drops the instance's usage
-(nova/compute/resource_tracker.py `_update_usage_from_instance`, ALLOW_RESOURCE_REMOVAL)."""
+(nova/compute/resource_tracker.py `_update_usage_from_instance`; docs/nova.md §1)."""
 MOVE_CLAIM_FUNCTIONS = ("resize_claim", "rebuild_claim", "live_migration_claim")
 """Claims of a move onto this node: resize/cold migration, evacuation, live migration."""
 FETCH_FUNCTION = "fetch_func_sync"
