@@ -91,6 +91,7 @@ class HostSpec(HostConfig):
 
     @property
     def python3(self) -> bool:
+        """Whether this host's nova runs under Python 3 (lock owners, reprs, tracebacks)."""
         return runs_python3(self.release)
 
 
