@@ -129,21 +129,22 @@ def parse_qemu_img(argv: list[str]) -> QemuImgCommand | None:
         i += 1
     options = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in
                    values.get("-o", "").split(",") if kv)
-    cmd = QemuImgCommand(
-        operation=op, format=values.get("-f"),
+    source = target = None
+    size_bytes = None
+    if op == "convert" and len(positional) >= 2:
+        source, target = positional[0], positional[-1]
+    elif op == "create" and positional:
+        target = positional[0]
+        if len(positional) > 1 and positional[1].isdigit():
+            size_bytes = int(positional[1])
+    elif positional:
+        source = positional[0]
+    if size_bytes is None and options.get("size", "").isdigit():
+        size_bytes = int(options["size"])
+    return QemuImgCommand(
+        operation=op, source=source, target=target, format=values.get("-f"),
         output_format=values.get("-O") or values.get("--output"),
         cache=values.get("-t"), options=options, flags=flags,
         backing_file=options.get("backing_file") or values.get("-b"),
-        backing_fmt=options.get("backing_fmt") or values.get("-F"),
+        backing_fmt=options.get("backing_fmt") or values.get("-F"), size_bytes=size_bytes,
     )
-    if op == "convert" and len(positional) >= 2:
-        cmd.source, cmd.target = positional[0], positional[-1]
-    elif op == "create" and positional:
-        cmd.target = positional[0]
-        if len(positional) > 1 and positional[1].isdigit():
-            cmd.size_bytes = int(positional[1])
-    elif positional:
-        cmd.source = positional[0]
-    if cmd.size_bytes is None and options.get("size", "").isdigit():
-        cmd.size_bytes = int(options["size"])
-    return cmd
