@@ -42,13 +42,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench_tui import YEAR, write_journal
 
-KEYS = ("j", "k", "pagedown", "pageup", "e", "E")
+KEYS = ("j", "k", "pagedown", "pageup", "home", "end", "e", "E")
 """Keys pressed at each position (a key that cannot move, as k at the first record, still
 answers)."""
+FILTERS = ("level WARNING", "!level DEBUG", "logger nova.virt", "lifecycle")
+"""Filters set with `f` at each position (then cleared with Esc): a level, a level hidden, a
+logger and its children, a text (a regex over every record)."""
+SEARCHES = ("VM Resumed", "no such text")
+"""Searches at each position, then `n` and `N`: a message every boot has, and a text that no
+record has (the whole store is searched)."""
+APP_CALLBACKS = ("_show", "_filtered", "_removed", "_timed", "_dated", "_searched",
+                 "on_log_pane_moved")
+"""The app's methods besides its actions that answer a key (the prompts' and lists' answers)."""
 BACK_IN_A_ROW = 5
 TRIALS = 3
 """Each key is timed this many times at each place; the median is kept (the machine may be
@@ -68,13 +79,37 @@ def _lnav(path: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
+def _app_part(app: Any, shown: list[float]) -> None:
+    """Time the app's own part of every key: its actions, the callbacks of its prompts and
+    lists, and the model and panes for the record (`_show`); nested calls count once."""
+    depth = [0]
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:
+                    shown[0] += time.perf_counter() - t0
+        return run
+
+    for name in dir(type(app)):
+        if name.startswith("action_") or name in APP_CALLBACKS:
+            setattr(app, name, timed(getattr(app, name)))
+
+
 def child(path: str) -> None:
     """In a fresh process: index `path` in the app, press the keys; one JSON line of figures."""
     import resource
 
     from textual import events
+    from textual.widgets import Input, OptionList
 
     from nsim.tui.app import NsimApp
+    from nsim.tui.histogram import HistogramScreen
     from nsim.tui.session import Session
 
     async def run() -> dict[str, object]:
@@ -83,22 +118,15 @@ def child(path: str) -> None:
         app = NsimApp(session)
         keys: list[tuple[str, str, float, float]] = []
         shown = [0.0]
-        show = app._show
-
-        def timed_show() -> None:
-            """The app's own part of a key: the model at the record, every pane filled."""
-            t0 = time.perf_counter()
-            show()
-            shown[0] += time.perf_counter() - t0
-
-        app._show = timed_show  # type: ignore[method-assign]
+        _app_part(app, shown)
         async with app.run_test(size=(120, 36)) as pilot:
             while not session.done.is_set():
                 await asyncio.sleep(0.05)
             indexed = time.perf_counter() - started
             await pilot.pause()
+            store = session.store
 
-            async def press(where: str, key: str) -> None:
+            async def press(where: str, key: str, label: str | None = None) -> None:
                 """From the key's arrival until the app and its widgets have handled it and
                 all it led to, and the screen is drawn again (Pilot.press itself waits for
                 20 ms periods of idleness, too coarse to time a key by)."""
@@ -112,26 +140,63 @@ def child(path: str) -> None:
                     if all(pump._message_queue.empty() for pump in pumps):
                         break
                 app.screen._on_timer_update()
-                keys.append((where, key, time.perf_counter() - t0, shown[0]))
+                keys.append((where, label or key, time.perf_counter() - t0, shown[0]))
                 await pilot.pause()
                 moved = {"j": before + 1 < len(app.view), "k": before > 0}.get(key)
                 assert moved is None or (app.view.pos != before) == moved, (key, before)
 
-            count = len(session.store)
-            for _ in range(TRIALS):
-                for where, index in (("start", 0), ("middle", count // 2), ("end", count - 1)):
-                    for key in KEYS:
-                        app.view.go_to(index)
-                        app._show()
-                        await pilot.pause()
-                        await press(where, key)
-                app.view.go_to(count - 1)
+            async def answer(where: str, key: str, text: str, label: str) -> None:
+                """Open the prompt of `key` (timed as `key`), fill it in, time the Enter."""
+                await press(where, key)
+                field = app.focused
+                assert isinstance(field, Input), field
+                field.value = text
+                await press(where, "enter", label)
+
+            async def at(index: int) -> None:
+                app._set_filters([])
+                app.view.go_to(index)
                 app._show()
                 await pilot.pause()
+
+            def stamp(index: int) -> str:
+                rec = store.get(index)
+                assert rec.timestamp is not None
+                return f"{rec.timestamp:%Y-%m-%d %H:%M:%S}"
+
+            count = len(store)
+            places = (("start", 0), ("middle", count // 2), ("end", count - 1))
+            for _ in range(TRIALS):
+                for where, index in places:
+                    for key in KEYS:
+                        await at(index)
+                        await press(where, key)
+                    for key, name in (("I", "instance"), ("r", "request")):
+                        await at(index)
+                        await press(where, key, f"{key} {name} on")
+                        await press(where, key, f"{key} {name} off")
+                    for text in FILTERS:
+                        await at(index)
+                        await answer(where, "f", text, f"f {text}")
+                        await press(where, "escape", "Esc clears")
+                    for target in (0, count - 1):
+                        await at(index)
+                        await answer(where, "t", stamp(target), f"t {('first', 'last')[bool(target)]}")
+                    for bucket in ("first", "last"):
+                        await at(index)
+                        await press(where, "i")
+                        assert isinstance(app.screen, HistogramScreen)
+                        options = app.screen.query_one(OptionList)
+                        options.highlighted = 0 if bucket == "first" else options.option_count - 1
+                        await press(where, "enter", f"i {bucket} bucket")
+                    for text in SEARCHES:
+                        await at(index)
+                        await answer(where, "slash", text, f"/ {text}")
+                        await press(where, "n", f"n / {text}")
+                        await press(where, "N", f"N / {text}")
+                await at(count - 1)
                 for n in range(1, BACK_IN_A_ROW + 1):
                     await press(f"end, back #{n}", "k")
-                await press("end", "g")
-                await press("start", "G")
         return {"indexed": indexed, "records": count, "keys": keys,
                 "checkpoints": len(session.timeline.checkpoints),
                 "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
@@ -169,16 +234,16 @@ def main() -> int:
         trials.setdefault((where, key), []).append((seconds, model))
     medians = {place: statistics.median(t for t, _ in times) for place, times in trials.items()}
     models = {place: statistics.median(m for _, m in times) for place, times in trials.items()}
-    print("key at place: median ms (runs); of which the model and panes (the rest: Textual drawing)")
+    print("key at place: median ms (runs); of which the app's own part (the rest: Textual's)")
     for (where, key), seconds in medians.items():
         shown = " ".join(f"{t * 1000:.0f}" for t, _ in trials[where, key])
-        print(f"  {key:<9} at {where:<15} {seconds * 1000:6.1f} ms ({shown}); model "
-              f"{models[where, key] * 1000:5.1f} ms")
+        print(f"  {key:<20} at {where:<15} {seconds * 1000:7.1f} ms ({shown}); app "
+              f"{models[where, key] * 1000:7.1f} ms")
     worst = max(medians.items(), key=lambda item: item[1])
     worst_model = max(models.items(), key=lambda item: item[1])
     print(f"peak RSS {got['peak_rss'] / 1e6:.0f} MB")
     print(f"index_vs_lnav {got['indexed'] / lnav_s:.1f}")
-    print(f"worst_model_ms {worst_model[1] * 1000:.0f} ({worst_model[0][1]} at {worst_model[0][0]})")
+    print(f"worst_app_ms {worst_model[1] * 1000:.0f} ({worst_model[0][1]} at {worst_model[0][0]})")
     print(f"worst_key_ms {worst[1] * 1000:.0f} ({worst[0][1]} at {worst[0][0]})")
     print(f"memory_vs_file {got['peak_rss'] / size:.2f}")
     return 0
