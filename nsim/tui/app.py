@@ -442,7 +442,7 @@ class NsimApp(App[None]):
 
     def action_histogram(self) -> None:
         store = self.session.store
-        self.push_screen(HistogramScreen(store.times, store.flags, self.tr("Records over time"),
+        self.push_screen(HistogramScreen(store.counts, self.tr("Records over time"),
                                          self.tr("Enter goes there · Esc closes")), self._dated)
 
     def _dated(self, start: float | None) -> None:
