@@ -7,8 +7,9 @@ records (and never more often than keeps checkpointing under a tenth of the inde
 a checkpoint is taken (`nsim.tui.checkpoint`): of the dicts that grow with the log
 (instances, base files, locks, claims, usage, request ties: `nsim.tui.entities`) only the
 entries changed since the checkpoint before, and the rest of the models, which is small,
-pickled whole. Now and then the whole map of entry versions is kept too, so that any
-checkpoint's maps are one copy and some deltas away.
+pickled whole; the inputs' end (for the time being) gets one too. Now and then (`WHOLE_SHARE`)
+the whole map of entry versions is kept too, so that any checkpoint's maps are one copy and a
+few deltas away.
 
 Asking for the state at record i restores the nearest checkpoint at or before it and
 replays the few records in between, so stepping back shows exactly the model at that record
@@ -52,6 +53,10 @@ COST_FACTOR = 9.0
 checkpointing takes at most a tenth of the indexing time)."""
 DEFAULT_INTERVAL = 256
 DEFAULT_BUDGET = 256 * 2**20
+WHOLE_SHARE = 4
+"""Whole maps are kept once the deltas since the last whole ones hold a 1/WHOLE_SHARE of the
+entries: the maps at any checkpoint are a copy and at most that share of changes away (a far
+jump costs what the model holds, not what the log did before)."""
 _WALK_SHARE = 4
 """A restore walks the deltas in between when they hold fewer entries than 1/_WALK_SHARE of
 the maps; else it compares whole maps."""
@@ -98,13 +103,18 @@ class Timeline:
             return list(self._counts)
 
     # -- the indexer's side ---------------------------------------------------------------
-    def offer(self, count: int, models: Models) -> None:
-        """The live models after `count` records; kept as a checkpoint when one is due."""
-        if count - self._last < self.interval or time.perf_counter() < self._not_before:
+    def offer(self, count: int, models: Models, now: bool = False) -> None:
+        """The live models after `count` records; kept as a checkpoint when one is due, or
+        `now` (the inputs' end for the time being: the last records are the ones most looked
+        at, and a restore is the checkpoint before plus the records after it replayed)."""
+        due = count - self._last >= self.interval and time.thread_time() >= self._not_before
+        if count <= self._last or not (now or due):
             return
-        started = time.perf_counter()
+        # The indexing thread's own time: another thread or process taking the CPU or the
+        # GIL does not make checkpoints rarer.
+        started = time.thread_time()
         self._put(self._take(count, models))
-        finished = time.perf_counter()
+        finished = time.thread_time()
         self._last = count
         self._not_before = finished + self.cost_factor * (finished - started)
 
@@ -132,7 +142,7 @@ class Timeline:
         assert cp.rest is not None
         self._since_whole += sum(map(len, cp.deltas.values()))
         whole = None
-        if self._since_whole >= max(1024, sum(map(len, self._latest.values()))):
+        if self._since_whole * WHOLE_SHARE >= max(1024, sum(map(len, self._latest.values()))):
             whole = {cid: dict(entries) for cid, entries in self._latest.items()}
             self._since_whole = 0
         with self._lock:
