@@ -42,7 +42,7 @@ from nsim.tui.checkpoint import (
     freeze,
     thaw,
 )
-from nsim.tui.entities import Cid, Entities, containers, is_mutable, read, write
+from nsim.tui.entities import Cid, Entities, container, containers, read, write
 from nsim.tui.store import RecordStore
 
 Models = dict[str, HostObserver]
@@ -129,7 +129,7 @@ class Timeline:
                 if type(current) is not dict:
                     continue
                 gone = set(self._latest.get(cid, ()))
-                entities = self._live[cid] = Entities({}, is_mutable(cid), gone, set())
+                entities = self._live[cid] = container(cid, None, gone, set())
                 entities.update(current)
                 write(parent, step, entities)
             ids[id(entities)] = cid
@@ -260,7 +260,7 @@ class Timeline:
         for cid, entries in maps.items():
             entities, old = self._found.get(cid), self._maps.get(cid, {})
             if entities is None:
-                found[cid] = Entities(entries, is_mutable(cid))
+                found[cid] = container(cid, entries)
                 continue
             for key, version in entries.items():
                 if old.get(key, GONE) is not version:
@@ -277,7 +277,7 @@ class Timeline:
             for cid, delta in deltas.items():
                 entities = self._found.get(cid)
                 if entities is None:  # a host new since: built whole below
-                    entities = self._found[cid] = Entities({}, is_mutable(cid))
+                    entities = self._found[cid] = container(cid)
                     broken.add(cid)
                 if not _step(entities, self._maps.setdefault(cid, {}), delta, forward):
                     broken.add(cid)
@@ -311,4 +311,5 @@ def _ordered(entities: Entities, entries: dict[Hashable, Any]) -> Entities:
     """`entities` in the order of `entries` (whose keys it holds, and only those)."""
     if list(entities) == list(entries):
         return entities
-    return Entities({key: dict.__getitem__(entities, key) for key in entries}, entities.mutable)
+    return Entities({key: dict.__getitem__(entities, key) for key in entries}, entities.mutable,
+                    mark=entities.mark)
