@@ -19,8 +19,9 @@ import threading
 import zlib
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from nsim.logs.attribution import Attribution
 from nsim.logs.record import Record
@@ -36,8 +37,23 @@ MARK = 4
 _NO_TIME = float("nan")
 OTHER_LOGGER = 255
 """The logger code shared by every logger past the 254th (their names are kept apart)."""
+T = TypeVar("T")
 RANKS = {"DEBUG": 1, "INFO": 2, "AUDIT": 2, "WARNING": 3, "ERROR": 4, "TRACE": 4, "CRITICAL": 5}
 """Severity of each level (0: none); a level filter keeps records of at least its rank."""
+
+
+Steps = Generator[float | None, None, T]
+"""Work done a part at a time: it yields after each part (the share done, when known), and
+returns its answer."""
+
+
+def finish(steps: Steps[T]) -> T:
+    """The answer of `steps`, all done at once."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 def epoch(stamp: datetime) -> float:
@@ -216,6 +232,11 @@ class RecordStore:
                until: int | None = None) -> int | None:
         """The first record from `start` (inclusive, in the given direction) that `pattern`
         matches; with `until`, the chunks past the one of record `until` are not searched."""
+        return finish(self.searching(pattern, start, forward, until))
+
+    def searching(self, pattern: re.Pattern[str], start: int, forward: bool = True,
+                  until: int | None = None) -> Steps[int | None]:
+        """`search`, a chunk at a time (it yields after each)."""
         size = len(self)
         if not 0 <= start < size:
             return None
@@ -228,6 +249,7 @@ class RecordStore:
             if until is not None and n == until // self.chunk:
                 break
             n += step
+            yield None
         return None
 
     def _search_chunk(self, n: int, pattern: re.Pattern[str], start: int,

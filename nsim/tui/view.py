@@ -10,16 +10,23 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import time
 from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from nsim.tui.store import ERROR, MARK, RANKS, VIOLATION, RecordStore, epoch
+from nsim.tui.store import ERROR, MARK, RANKS, VIOLATION, RecordStore, Steps, epoch, finish
 
 _ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
 FilterKind = Literal["text", "level", "logger", "instance", "request"]
 KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
+
+
+SLICE = 8192
+"""Records a filter looks at first in one go (then more while that is quick)."""
+SLICE_SECONDS = 0.02
+"""A slice of filtering or searching should take about this long."""
 
 
 class FilterError(ValueError):
@@ -299,13 +306,18 @@ class View:
     def search(self, pattern: re.Pattern[str], forward: bool) -> tuple[int, bool] | None:
         """Move to the next (or previous) record `pattern` matches, from the other end when
         none is left in that direction; its index and whether the search wrapped, or None."""
+        return finish(self.searching(pattern, forward))
+
+    def searching(self, pattern: re.Pattern[str], forward: bool) -> Steps[tuple[int, bool] | None]:
+        """`search`, a chunk of the store at a time (from the cursor where it was asked)."""
         start = self.current
         if start is None:
             return None
         step = 1 if forward else -1
         for probe, wrapped in ((start + step, False), (0 if forward else len(self.store) - 1, True)):
             until = start if wrapped else None  # from the other end: as far as the start
-            while (hit := self.store.search(pattern, probe, forward, until)) is not None:
+            while (hit := (yield from self.store.searching(pattern, probe, forward, until))) \
+                    is not None:
                 if wrapped and (hit > start if forward else hit < start):
                     break
                 if self.contains(hit):
@@ -324,10 +336,24 @@ class View:
     # -- filtering ------------------------------------------------------------------------
     def set_filters(self, filters: list[Filter]) -> None:
         """Show only the records `filters` keep (none: all), keeping the cursor near its record."""
+        finish(self.filtering(filters))
+
+    def filtering(self, filters: list[Filter]) -> Steps[None]:
+        """`set_filters`, a slice of the store at a time (it yields the share done); the view
+        stays as it was until the last slice, and the cursor then goes near its record."""
+        found, scanned, size = array("l"), 0, SLICE
+        while filters and scanned < len(self.store):
+            began = time.perf_counter()
+            stop = min(len(self.store), scanned + size)
+            found.extend(kept(self.store, filters, scanned, stop))
+            scanned = stop
+            if time.perf_counter() - began < SLICE_SECONDS / 2:  # quick: take more at once
+                size *= 2
+            yield scanned / len(self.store)
         current = self.current
         self.filters = list(filters)
-        self._indices = array("l")
-        self._scanned = 0
+        self._indices = found
+        self._scanned = scanned
         self.catch_up()
         self.pos = 0 if current is None else self.position_of(current)
 
