@@ -68,6 +68,11 @@ class Checkpoint:
     """The models but their containers, pickled and compressed (None once thinned out: its
     deltas stay, for the checkpoints after it)."""
     deltas: dict[Cid, Delta]
+    changed: int = field(init=False)
+    """The entries its deltas hold."""
+
+    def __post_init__(self) -> None:
+        self.changed = sum(map(len, self.deltas.values()))
 
 
 class _Pickler(pickle.Pickler):

@@ -23,6 +23,8 @@ other one.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import threading
 import time
 from collections.abc import Hashable
@@ -140,7 +142,7 @@ class Timeline:
 
     def _put(self, cp: Checkpoint) -> None:
         assert cp.rest is not None
-        self._since_whole += sum(map(len, cp.deltas.values()))
+        self._since_whole += cp.changed
         whole = None
         if self._since_whole * WHOLE_SHARE >= max(1024, sum(map(len, self._latest.values()))):
             whole = {cid: dict(entries) for cid, entries in self._latest.items()}
@@ -204,14 +206,14 @@ class Timeline:
         assert cp.rest is not None
         with self._lock:
             if self._base is None:
-                steps = None
+                steps, changed = None, 0
             else:
                 lo, hi = sorted((self._base, cp.count))
                 span = self._cps[bisect.bisect_right(self._cps, lo, key=lambda c: c.count):
                                  bisect.bisect_right(self._cps, hi, key=lambda c: c.count)]
-                steps = [c.deltas for c in span]
+                steps, changed = [c.deltas for c in span], sum(c.changed for c in span)
         total = sum(map(len, self._maps.values()))
-        if steps is None or sum(len(d) for s in steps for d in s.values()) * _WALK_SHARE > total:
+        if steps is None or changed * _WALK_SHARE > total:
             self._compare(self._maps_at(cp.count))
         else:
             self._walk(steps, forward=cp.count >= (self._base or 0), count=cp.count)
@@ -262,9 +264,11 @@ class Timeline:
             if entities is None:
                 found[cid] = container(cid, entries)
                 continue
-            for key, version in entries.items():
-                if old.get(key, GONE) is not version:
-                    dict.__setitem__(entities, key, version)
+            # The keys whose version is not the old one, found in C (a far jump compares all).
+            keys = list(entries)
+            olds = map(old.get, keys, itertools.repeat(GONE))
+            for key in itertools.compress(keys, map(operator.is_not, olds, entries.values())):
+                dict.__setitem__(entities, key, entries[key])
             for key in old.keys() - entries.keys():
                 dict.pop(entities, key, None)
             found[cid] = _ordered(entities, entries)
