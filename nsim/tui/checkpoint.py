@@ -41,14 +41,15 @@ class Delta:
     def apply(self, entries: dict[Hashable, Any]) -> None:
         """Take `entries` (in order) from the checkpoint before to this one (as a plain dict:
         `Entities` notes nothing, decodes nothing)."""
-        for key, version in self.changed.items():
-            if version is GONE:
-                dict.pop(entries, key, None)
-            else:
-                dict.__setitem__(entries, key, version)
-        for key, version in self.appended.items():
+        changed, appended = self.changed, self.appended
+        dict.update(entries, changed)  # in place (a removed entry is popped just after)
+        if GONE in changed.values():
+            for key, version in changed.items():
+                if version is GONE:
+                    dict.pop(entries, key, None)
+        for key in appended:  # to the end
             dict.pop(entries, key, None)
-            dict.__setitem__(entries, key, version)
+        dict.update(entries, appended)
 
     def __len__(self) -> int:
         return len(self.before)

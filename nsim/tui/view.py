@@ -153,6 +153,20 @@ def _bits(hits: Hits, start: int, size: int) -> int:
     return int.from_bytes(hits, "big")
 
 
+def _groups(filters: list[Filter]) -> list[list[Filter]]:
+    """The "in" filters, by kind."""
+    ins: dict[FilterKind, list[Filter]] = {}
+    for f in filters:
+        if not f.out:
+            ins.setdefault(f.kind, []).append(f)
+    return list(ins.values())
+
+
+def _few(group: list[Filter]) -> bool:
+    """Whether a kind of "in" filters keeps few records (instances and requests)."""
+    return all(f.kind in ("instance", "request") for f in group)
+
+
 def kept(store: RecordStore, filters: list[Filter], start: int, stop: int) -> array[int]:
     """The records in start..stop-1 that `filters` keep, in order.
 
@@ -160,15 +174,11 @@ def kept(store: RecordStore, filters: list[Filter], start: int, stop: int) -> ar
     the candidates, and the other filters are looked at over the candidates' span only;
     else every filter gives a byte per record, and the bytes are combined as big ints.
     """
-    ins: dict[FilterKind, list[Filter]] = {}
-    for f in filters:
-        if not f.out:
-            ins.setdefault(f.kind, []).append(f)
-    groups = list(ins.values())
+    groups = _groups(filters)
     outs = [f for f in filters if f.out]
     if start >= stop:
         return array("l")
-    few = [g for g in groups if all(f.kind in ("instance", "request") for f in g)]
+    few = [g for g in groups if _few(g)]
     if few:
         unions = [set().union(*(_hits(store, f, start, stop) for f in g)) for g in few]
         smallest = min(range(len(few)), key=lambda n: len(unions[n]))
@@ -341,7 +351,9 @@ class View:
     def filtering(self, filters: list[Filter]) -> Steps[None]:
         """`set_filters`, a slice of the store at a time (it yields the share done); the view
         stays as it was until the last slice, and the cursor then goes near its record."""
-        found, scanned, size = array("l"), 0, SLICE
+        # Only a text filter over every record takes long: the rest is done in one go.
+        slow = any(f.kind == "text" for f in filters) and not any(map(_few, _groups(filters)))
+        found, scanned, size = array("l"), 0, SLICE if slow else len(self.store)
         while filters and scanned < len(self.store):
             began = time.perf_counter()
             stop = min(len(self.store), scanned + size)
