@@ -15,6 +15,8 @@ from nsim.tui.view import SLICE_SECONDS
 
 BUDGET = 0.05
 """Seconds a filter or a search works before its key answers."""
+PROGRESS_EVERY = 0.1
+"""Seconds between two updates of the status while the work goes on."""
 BUSY = {"filter": "filtering…", "search": "searching…"}
 """What the status says while each kind of work goes on."""
 T = TypeVar("T")
@@ -52,14 +54,18 @@ class Background:
         self.progress()
 
     async def _go_on(self, work: str, steps: Steps[T], done: Callable[[T], None]) -> None:
-        """The rest of `drive`'s work, a slice at a time, letting keys in between."""
+        """The rest of `drive`'s work, a slice at a time (`SLICE_SECONDS`: a key, and each
+        widget it leads to redraw, waits at most that long for the slice under way)."""
+        shown = time.perf_counter()
         try:
             while True:
                 deadline = time.perf_counter() + SLICE_SECONDS
                 self.busy[work] = next(steps)
                 while time.perf_counter() < deadline:
                     self.busy[work] = next(steps)
-                self.progress()
+                if time.perf_counter() - shown >= PROGRESS_EVERY:
+                    shown = time.perf_counter()
+                    self.progress()
                 await asyncio.sleep(0)
         except StopIteration as stop:
             self.busy.pop(work, None)

@@ -23,9 +23,10 @@ FilterKind = Literal["text", "level", "logger", "instance", "request"]
 KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
 
 
-SLICE = 8192
-"""Records a filter looks at first in one go (then more while that is quick)."""
-SLICE_SECONDS = 0.02
+SLICE = 2048
+"""Records a filter looks at first in one go (then more while that is quick, fewer while
+it is slow)."""
+SLICE_SECONDS = 0.005
 """A slice of filtering or searching should take about this long."""
 
 
@@ -359,8 +360,11 @@ class View:
             stop = min(len(self.store), scanned + size)
             found.extend(kept(self.store, filters, scanned, stop))
             scanned = stop
-            if time.perf_counter() - began < SLICE_SECONDS / 2:  # quick: take more at once
+            took = time.perf_counter() - began
+            if took < SLICE_SECONDS / 2:  # quick: take more at once
                 size *= 2
+            elif took > SLICE_SECONDS:
+                size = max(self.store.chunk, size // 2)
             yield scanned / len(self.store)
         current = self.current
         self.filters = list(filters)
