@@ -129,7 +129,8 @@ def child(path: str) -> None:
             await pilot.pause()
             store = session.store
 
-            async def press(where: str, key: str, label: str | None = None) -> None:
+            async def press(where: str, key: str, label: str | None = None,
+                            meanwhile: str | None = None, wait: bool = True) -> None:
                 """From the key's arrival until the app and its widgets have handled it and
                 all it led to, and the screen is drawn again (Pilot.press itself waits for
                 20 ms periods of idleness, too coarse to time a key by)."""
@@ -146,21 +147,24 @@ def child(path: str) -> None:
                         break  # answered; the rest goes on between keys (the status says so)
                 app.screen._on_timer_update()
                 keys.append((where, label or key, time.perf_counter() - t0, shown[0]))
-                if app.background.busy:  # a filter or search going on between keys
+                if wait and app.background.busy:  # a filter or search going on between keys
+                    if meanwhile is not None:  # a key while it goes on
+                        await press(where, meanwhile, f"{meanwhile} meanwhile", wait=False)
                     while app.background.busy:
                         await asyncio.sleep(0.005)
                     done.append((where, label or key, time.perf_counter() - t0))
                 await pilot.pause()
-                moved = {"j": before + 1 < len(app.view), "k": before > 0}.get(key)
+                moved = {"j": before + 1 < len(app.view), "k": before > 0}.get(key) if wait else None
                 assert moved is None or (app.view.pos != before) == moved, (key, before)
 
             async def answer(where: str, key: str, text: str, label: str) -> None:
-                """Open the prompt of `key` (timed as `key`), fill it in, time the Enter."""
+                """Open the prompt of `key` (timed as `key`), fill it in, time the Enter (and a
+                step while what it asked for goes on between keys)."""
                 await press(where, key)
                 field = app.focused
                 assert isinstance(field, Input), field
                 field.value = text
-                await press(where, "enter", label)
+                await press(where, "enter", label, meanwhile="j")
 
             async def at(index: int) -> None:
                 app._set_filters([])

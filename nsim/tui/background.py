@@ -13,7 +13,7 @@ from textual.app import App
 from nsim.tui.store import Steps
 from nsim.tui.view import SLICE_SECONDS
 
-BUDGET = 0.05
+BUDGET = 0.02
 """Seconds a filter or a search works before its key answers."""
 PROGRESS_EVERY = 0.1
 """Seconds between two updates of the status while the work goes on."""
@@ -30,6 +30,8 @@ class Background:
         self.progress = progress
         self.busy: dict[str, float | None] = {}
         """The work going on (a key of `BUSY`), and the share of it done when known."""
+        self._steps: dict[str, Steps[object]] = {}
+        """The latest work of each kind."""
 
     def status(self, tr: Callable[[str], str]) -> str:
         """What the status line says of the work going on (empty: none)."""
@@ -41,6 +43,7 @@ class Background:
         the answer; it replaces the `work` of its kind going on."""
         self.app.workers.cancel_group(self.app, work)
         self.busy.pop(work, None)
+        self._steps[work] = steps
         deadline = time.perf_counter() + BUDGET
         try:
             next(steps)
@@ -50,8 +53,14 @@ class Background:
             done(stop.value)
             return
         self.busy[work] = None
-        self.app.run_worker(self._go_on(work, steps, done), group=work, exclusive=True)
         self.progress()
+        # Once the screen shows the key's answer: the slices would slow its drawing.
+        self.app.call_after_refresh(self._start, work, steps, done)
+
+    def _start(self, work: str, steps: Steps[T], done: Callable[[T], None]) -> None:
+        """Go on with `steps` in a worker, unless another `work` of its kind replaced it."""
+        if self.busy.get(work, False) is None and self._steps.get(work) is steps:
+            self.app.run_worker(self._go_on(work, steps, done), group=work, exclusive=True)
 
     async def _go_on(self, work: str, steps: Steps[T], done: Callable[[T], None]) -> None:
         """The rest of `drive`'s work, a slice at a time (`SLICE_SECONDS`: a key, and each

@@ -87,9 +87,11 @@ async def test_keys_work_while_a_filter_goes_on_and_esc_drops_it(tmp_path: Path,
         app._set_filters([Filter("text", "lock", pattern=compile_pattern("lock"))])
         assert app.background.busy == {"filter": None} and app.view.filters == []
         assert "filtering…" in seen[-1]
-        await press(pilot, "j")  # the view as it was, all records, until the filter is done
+        await pilot.press("j")  # the view as it was, all records, until the filter is done
+        await pilot.pause()
         assert app.view.pos == 1 and app.view.filters == [] and app.background.busy
-        await press(pilot, "escape")
+        await pilot.press("escape")
+        await pilot.pause()
         assert not app.background.busy and app.wanted == []
         gate["open"] = True
         await pilot.pause(0.2)
