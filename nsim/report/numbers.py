@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nsim.logs.record import Record
+    from nsim.model.instance import Instance
 
 # Whole-second stamps in a row after which a source is taken to stamp whole seconds.
 LOOKAHEAD = 64
@@ -21,6 +22,11 @@ LOOKAHEAD = 64
 def whole_seconds(stamps: Iterable[datetime | None]) -> bool:
     """True when every stamp (None ignored) falls on a whole second: the log stamps seconds."""
     return all(s.microsecond == 0 for s in stamps if s is not None)
+
+
+def phases_whole(inst: Instance) -> bool:
+    """Whether the instance's log stamps whole seconds (every phase bound falls on one)."""
+    return whole_seconds(t for p in inst.ordered_phases() for t in (p.start, p.end))
 
 
 def ms(value: float | None) -> float | None:

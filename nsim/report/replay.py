@@ -9,7 +9,7 @@ from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.replay.findings import RULES
 from nsim.replay.run import ReplayResult
-from nsim.report.numbers import ms, seconds, stamp, whole_seconds
+from nsim.report.numbers import ms, phases_whole, seconds, stamp
 from nsim.report.term import Paint, plain
 
 
@@ -70,11 +70,6 @@ def to_json(result: ReplayResult) -> dict[str, Any]:
 
 def _amount(value: float | None, unit: str = "") -> str:
     return "?" if value is None else f"{value:g} {unit}".rstrip()
-
-
-def _stamps_whole(inst: Instance) -> bool:
-    """Whether the instance's log stamps whole seconds (every phase bound falls on one)."""
-    return whole_seconds(t for p in inst.ordered_phases() for t in (p.start, p.end))
 
 
 # Outcomes shown in colour on a terminal.
@@ -148,7 +143,7 @@ def to_text(result: ReplayResult, quiet: bool = False, paint: Paint = plain) -> 
             out.append(line)
             if inst.cause:
                 out.append(f"      cause: {inst.cause}")
-            whole = _stamps_whole(inst)
+            whole = phases_whole(inst)
             for phase in inst.ordered_phases():
                 secs = "?" if phase.seconds is None else f"{seconds(phase.seconds, whole)}s"
                 start = stamp(phase.start, whole, date=False)

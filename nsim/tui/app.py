@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from nsim.errors import NsimError
+from nsim.tui.background import Background
 from nsim.tui.cache_pane import CachePane
 from nsim.tui.event_pane import EventPane
 from nsim.tui.filters_screen import FiltersScreen
@@ -100,6 +101,8 @@ class NsimApp(App[None]):
         self._known = 0
         self.panel = 0
         """Which of `PANELS` a narrow layout shows."""
+        self.wanted: list[Filter] = []  # the filters last asked for (in force, or being applied)
+        self.background = Background(self, self._status)
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -168,6 +171,7 @@ class NsimApp(App[None]):
     def on_unmount(self) -> None:
         if self._timer is not None:
             self._timer.stop()
+        self.workers.cancel_all()
         self.session.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -251,6 +255,7 @@ class NsimApp(App[None]):
                         "green" if self.playing else "")
         if self.search_term:
             text.append(f" · /{self.search_term}", "cyan")
+        text.append(self.background.status(self.tr), "bold yellow")
         if session.following.is_set():
             text.append(" · " + self.tr("following"), "green")
         if not session.done.is_set():
@@ -382,7 +387,10 @@ class NsimApp(App[None]):
         if self.pattern is None:
             self.action_search()
             return
-        found = self.view.search(self.pattern, forward)
+        self.background.drive("search", self.view.searching(self.pattern, forward),
+                              lambda found: self._found(found, forward))
+
+    def _found(self, found: tuple[int, bool] | None, forward: bool) -> None:
         if found is None:
             self.notify(self.tr("{term!r} not found.").format(term=self.search_term),
                         severity="warning", timeout=3)
@@ -403,25 +411,29 @@ class NsimApp(App[None]):
         except FilterError as exc:
             self.notify(str(exc), severity="warning", timeout=5)
             return
-        self._set_filters([*self.view.filters, new])
+        self._set_filters([*self.wanted, new])
 
     def _set_filters(self, filters: list[Filter]) -> None:
-        self.view.set_filters(filters)
+        self.wanted = list(filters)
+        self.background.drive("filter", self.view.filtering(filters),
+                              lambda _: self._filters_set(filters))
+
+    def _filters_set(self, filters: list[Filter]) -> None:
         self.log_pane.border_title = " ".join([self.tr("Log"), *map(str, filters)])
         if filters and not len(self.view):
             self.notify(self.tr("No record passes these filters."), severity="warning", timeout=4)
         self._show()
 
     def action_filters(self) -> None:
-        if not self.view.filters:
+        if not self.wanted:
             self.notify(self.tr("No filter in force (f adds one)."), timeout=3)
             return
-        self.push_screen(FiltersScreen(self.view.filters, self.tr("Filters"),
+        self.push_screen(FiltersScreen(self.wanted, self.tr("Filters"),
                                        self.tr("Enter/Del removes · Esc closes")), self._removed)
 
     def _removed(self, old: Filter | None) -> None:
         if old is not None:
-            self._set_filters([f for f in self.view.filters if f != old])
+            self._set_filters([f for f in self.wanted if f != old])
 
     def action_filter_here(self, kind: Literal["instance", "request"]) -> None:
         index = self.view.current
@@ -432,17 +444,15 @@ class NsimApp(App[None]):
         if value is None:
             self.notify(self.tr("This record names no {kind}.").format(kind=kind), timeout=3)
             return
-        here = Filter(kind, value)
-        filters = self.view.filters
+        here, filters = Filter(kind, value), self.wanted
         self._set_filters([f for f in filters if f != here] if here in filters else [*filters, here])
 
     def action_clear_filters(self) -> None:
-        if self.view.filters:
+        if self.wanted:
             self._set_filters([])
 
     def action_histogram(self) -> None:
-        store = self.session.store
-        self.push_screen(HistogramScreen(store.times, store.flags, self.tr("Records over time"),
+        self.push_screen(HistogramScreen(self.session.store.counts, self.tr("Records over time"),
                                          self.tr("Enter goes there · Esc closes")), self._dated)
 
     def _dated(self, start: float | None) -> None:
@@ -456,8 +466,7 @@ class NsimApp(App[None]):
         if not text:
             return
         index = self.view.current
-        reference = self.session.store.get(index).timestamp if index is not None else None
-        when = parse_when(text, reference)
+        when = parse_when(text, self.session.store.get(index).timestamp if index is not None else None)
         if when is None:
             self.notify(self.tr("Not a time: {text!r}.").format(text=text), severity="warning",
                         timeout=4)

@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nsim.tui.entities import Cid, Entities, Pickled, is_mutable
+from nsim.tui.entities import Cid, Entities, Pickled, container
 
 Maps = dict[Cid, dict[Hashable, Any]]
 """Each container's entries: key -> version."""
@@ -41,14 +41,15 @@ class Delta:
     def apply(self, entries: dict[Hashable, Any]) -> None:
         """Take `entries` (in order) from the checkpoint before to this one (as a plain dict:
         `Entities` notes nothing, decodes nothing)."""
-        for key, version in self.changed.items():
-            if version is GONE:
-                dict.pop(entries, key, None)
-            else:
-                dict.__setitem__(entries, key, version)
-        for key, version in self.appended.items():
+        changed, appended = self.changed, self.appended
+        dict.update(entries, changed)  # in place (a removed entry is popped just after)
+        if GONE in changed.values():
+            for key, version in changed.items():
+                if version is GONE:
+                    dict.pop(entries, key, None)
+        for key in appended:  # to the end
             dict.pop(entries, key, None)
-            dict.__setitem__(entries, key, version)
+        dict.update(entries, appended)
 
     def __len__(self) -> int:
         return len(self.before)
@@ -68,6 +69,11 @@ class Checkpoint:
     """The models but their containers, pickled and compressed (None once thinned out: its
     deltas stay, for the checkpoints after it)."""
     deltas: dict[Cid, Delta]
+    changed: int = field(init=False)
+    """The entries its deltas hold."""
+
+    def __post_init__(self) -> None:
+        self.changed = sum(map(len, self.deltas.values()))
 
 
 class _Pickler(pickle.Pickler):
@@ -91,7 +97,7 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Entities:
         """The container `pid` names (a new, empty one for a container with no entries yet)."""
         cid: Cid = tuple(pid)  # type: ignore[assignment]
-        return self.found.setdefault(cid, Entities({}, is_mutable(cid)))
+        return self.found.setdefault(cid, container(cid))
 
 
 def freeze(models: Models, ids: dict[int, Cid]) -> bytes:
@@ -128,21 +134,21 @@ def changes(entities: Entities, latest: dict[Hashable, Any]) -> Delta | None:
                 del latest[key]
                 delta.changed[key], delta.before[key] = GONE, old
             continue
-        version = _version(value, old, entities.mutable)
+        version = _version(value, old, entities)
         if version is not old:
             latest[key] = delta.changed[key] = version
             delta.before[key] = old
     for key in tail:
         old = latest.pop(key, GONE)
         latest[key] = delta.appended[key] = _version(dict.__getitem__(entities, key), old,
-                                                     entities.mutable)
+                                                     entities)
         delta.before[key] = old
     return delta if delta.before else None
 
 
-def _version(value: Any, old: Any, mutable: bool) -> Any:
-    """The version of an entry's `value`: `old` when it is unchanged."""
-    if not mutable:
+def _version(value: Any, old: Any, entities: Entities) -> Any:
+    """The version of an entry's `value` in `entities`: `old` when it is unchanged."""
+    if not entities.mutable:
         return old if old is value else value
-    version = Pickled(value)
+    version = Pickled(value, entities.mark)
     return old if old is not GONE and old.blob == version.blob else version

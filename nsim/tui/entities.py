@@ -5,19 +5,22 @@ The model keeps its instances, base files, locks, claims, counted usage and the 
 tied to instances in dicts (`CONTAINERS`). The timeline swaps each of them for an `Entities`:
 a dict that notes, in `touched`, every key whose value it hands out or changes (a value handed
 out may be changed in place), and that may hold values still pickled (`Pickled`, decoded when
-asked for), so a restored model decodes only the entries it reads.
+asked for), so a restored model decodes only the entries it reads. A pickled lock keeps beside
+its pickle whether it is held (`MARKS`), so the host pane finds the held locks of a restored
+model without decoding them all.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
+LOCKS = "host.locks.locks"
 CONTAINERS: tuple[tuple[str, bool], ...] = (
     ("host.instances", True),
     ("host.cache.files", True),
-    ("host.locks.locks", True),
+    (LOCKS, True),
     ("host.tracker.claims", False),
     ("host.tracker.known.memory", False),
     ("host.tracker.known.disk", False),
@@ -28,17 +31,21 @@ CONTAINERS: tuple[tuple[str, bool], ...] = (
 dict), and whether their values change in place (instances, base files and locks do; claims,
 amounts and instance ids are immutable, so a checkpoint keeps the value itself)."""
 
+MARKS: dict[str, Callable[[Any], bool]] = {LOCKS: lambda lock: lock.holder is not None}
+"""What a container's pickled values keep beside their pickle (a lock: whether it is held)."""
+
 _ABSENT: Any = object()
 
 
 class Pickled:
-    """One version of an entry, pickled: the same object for as long as the entry is unchanged
-    (versions are compared by identity)."""
+    """One version of an entry, pickled (and whether its container's mark holds for it): the
+    same object for as long as the entry is unchanged (versions are compared by identity)."""
 
-    __slots__ = ("blob",)
+    __slots__ = ("blob", "marked")
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, mark: Callable[[Any], bool] | None = None) -> None:
         self.blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.marked = mark is not None and mark(value)
 
 
 class Entities(dict[Hashable, Any]):
@@ -46,14 +53,16 @@ class Entities(dict[Hashable, Any]):
     `mutable` (`touched`), and the keys it gains (`added`: they go to its end), and that
     decodes `Pickled` values on first access. Both are None while nothing is noted."""
 
-    __slots__ = ("added", "mutable", "touched")
+    __slots__ = ("added", "mark", "mutable", "touched")
 
     def __init__(self, entries: dict[Hashable, Any], mutable: bool = True,
-                 touched: set[Hashable] | None = None, added: set[Hashable] | None = None) -> None:
+                 touched: set[Hashable] | None = None, added: set[Hashable] | None = None,
+                 mark: Callable[[Any], bool] | None = None) -> None:
         super().__init__(entries)
         self.mutable = mutable
         self.touched = touched
         self.added = added
+        self.mark = mark
 
     def _out(self, key: Hashable, value: Any) -> Any:
         """`value` of `key` as handed out: decoded (and kept decoded), the key noted."""
@@ -84,6 +93,14 @@ class Entities(dict[Hashable, Any]):
             if type(value) is Pickled:
                 dict.__setitem__(self, key, pickle.loads(value.blob))
         self._note(dict.keys(self))
+
+    def marked(self) -> list[Any]:
+        """The values `mark` holds for, in order, decoding only those (a value still pickled
+        answers from its version)."""
+        mark = self.mark
+        assert mark is not None
+        return [self[key] for key, value in dict.items(self)
+                if (value.marked if type(value) is Pickled else mark(value))]
 
     def __getitem__(self, key: Hashable) -> Any:
         return self._out(key, dict.__getitem__(self, key))
@@ -171,9 +188,18 @@ Cid = tuple[str, str]
 _MUTABLE = {path for path, mutable in CONTAINERS if mutable}
 
 
-def is_mutable(cid: Cid) -> bool:
-    """Whether the values of container `cid` change in place."""
-    return cid[1] in _MUTABLE
+def container(cid: Cid, entries: dict[Hashable, Any] | None = None,
+              touched: set[Hashable] | None = None, added: set[Hashable] | None = None) -> Entities:
+    """An `Entities` for container `cid` (its values mutable or not, its mark)."""
+    return Entities(entries or {}, cid[1] in _MUTABLE, touched, added, MARKS.get(cid[1]))
+
+
+def marked(values: dict[Hashable, Any], path: str) -> list[Any]:
+    """The values of the container at `path` (of a host's observer) its mark holds for, in
+    order: from an `Entities`, without decoding the others."""
+    if isinstance(values, Entities) and values.mark is not None:
+        return values.marked()
+    return [value for value in values.values() if MARKS[path](value)]
 
 
 def containers(models: dict[str, Any]) -> Iterator[tuple[Cid, object, str]]:

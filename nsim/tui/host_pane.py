@@ -9,6 +9,7 @@ from textual import events
 
 from nsim.model.claims import RESOURCES, UNITS
 from nsim.model.host import Host
+from nsim.tui.entities import LOCKS, marked
 from nsim.tui.pane import Pane
 from nsim.tui.session import Moment
 
@@ -78,7 +79,7 @@ class HostPane(Pane):
         for uuid, claim in list(claims.items())[-5:]:
             body.append(f"  {uuid[:8]}  {_num(claim.memory_mb)} MB  {_num(claim.disk_gb)} GB  "
                         f"{_num(claim.vcpus)} vCPU\n")
-        held = [lk for lk in host.locks.locks.values() if lk.holder is not None]
+        held = marked(host.locks.locks, LOCKS)  # a restored model decodes only these
         if held:
             body.append(self.tr("locks held") + "\n", "bold")
             for lk in held[-4:]:

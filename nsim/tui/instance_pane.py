@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from nsim.model.instance import PHASES, Instance
+from nsim.report.numbers import phases_whole, seconds
 from nsim.tui.pane import Pane
 from nsim.tui.session import Moment
 
@@ -16,14 +17,11 @@ STATE_STYLE = {
 _DONE, _RUNNING, _WAITING = "black on green", "black on yellow", "white on grey23"
 
 
-def seconds(value: float) -> str:
-    """A duration at the log's resolution: 9 (stamps in whole seconds), 0.51, 9.06."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
 def phase_strip(inst: Instance) -> Text:
-    """One block per boot phase: green done (with its seconds), yellow running, grey not begun."""
+    """One block per boot phase: green done (with its seconds, at the log's resolution, as
+    `nsim replay` prints them), yellow running, grey not begun."""
     strip = Text()
+    whole = phases_whole(inst)
     for name in PHASES:
         phase = inst.phases.get(name)
         if phase is None or phase.start is None:
@@ -32,7 +30,7 @@ def phase_strip(inst: Instance) -> Text:
             strip.append(f" {name} … ", _RUNNING)
         else:
             secs = phase.seconds
-            strip.append(f" {name} {seconds(secs)}s " if secs is not None else f" {name} ✓ ", _DONE)
+            strip.append(f" {name} {seconds(secs, whole)}s " if secs is not None else f" {name} ✓ ", _DONE)
         strip.append(" ")
     return strip
 

@@ -236,6 +236,7 @@ class Session:
                 elif time.perf_counter() >= next_report:
                     next_report = time.perf_counter() + _PROGRESS_EVERY
                     self._progress()
+            self.timeline.offer(len(self.store), models, now=True)
             # The index lives as long as the session: out of the cyclic collector's walks,
             # whose pauses (keys waiting on them) would otherwise grow with the file.
             gc.freeze()
@@ -275,6 +276,7 @@ class Session:
                         tails.append(_Tail(path, offset, lines, year))
             try:
                 if any([self._read_tail(models, tail) for tail in tails]):
+                    self.timeline.offer(len(self.store), models, now=True)
                     self._progress()
             except Exception as exc:  # shown in the UI instead of a crash
                 self._internal_error(exc)

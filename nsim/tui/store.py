@@ -1,14 +1,17 @@
 """Records of a large input kept compact: sealed chunks are pickled and compressed.
 
 Per record the store keeps small columns (time, host, owning instance, request id, level,
-logger, flags) for filtering and jumping; the full `Record` is rebuilt from its chunk on
-demand, with a few recently used chunks kept decoded. Search runs over a compressed text of
-each chunk, so it does not rebuild records.
+logger, flags) for filtering and jumping, and indexes of them built as records come (the
+records of each instance and request, the latest stamp so far, the counts per second), so
+that a filter or a jump costs what it finds, not what the log holds; the full `Record` is
+rebuilt from its chunk on demand, with a few recently used chunks kept decoded. Search runs
+over a compressed text of each chunk, so it does not rebuild records.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import pickle
 import re
 import sys
@@ -16,11 +19,13 @@ import threading
 import zlib
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from nsim.logs.attribution import Attribution
 from nsim.logs.record import Record
+from nsim.tui.histogram import TimeCounts
 
 # Records per sealed chunk, and decoded chunks kept in memory.
 CHUNK = 1024
@@ -30,8 +35,25 @@ ERROR = 1
 VIOLATION = 2
 MARK = 4
 _NO_TIME = float("nan")
+OTHER_LOGGER = 255
+"""The logger code shared by every logger past the 254th (their names are kept apart)."""
+T = TypeVar("T")
 RANKS = {"DEBUG": 1, "INFO": 2, "AUDIT": 2, "WARNING": 3, "ERROR": 4, "TRACE": 4, "CRITICAL": 5}
 """Severity of each level (0: none); a level filter keeps records of at least its rank."""
+
+
+Steps = Generator[float | None, None, T]
+"""Work done a part at a time: it yields after each part (the share done, when known), and
+returns its answer."""
+
+
+def finish(steps: Steps[T]) -> T:
+    """The answer of `steps`, all done at once."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 def epoch(stamp: datetime) -> float:
@@ -70,18 +92,31 @@ class RecordStore:
         """Seconds since the epoch of each record (naive stamps read as UTC), NaN when unknown."""
         self.hosts: list[str] = []
         self.host_names: set[str] = set()
+        self.latest = array("d")
+        """The latest stamp of the records up to each one (-inf before the first stamp)."""
+        self.counts = TimeCounts()
         self.owners: list[str | None] = []
         """The instance each record belongs to (nsim.logs.attribution)."""
         self.requests: list[str | None] = []
+        self.by_owner: dict[str, array[int]] = {}
+        """The records of each instance of `owners`, in order (the instances in the order
+        they first own a record)."""
+        self.by_request: dict[str, array[int]] = {}
+        """The records of each request id, in order."""
         self.ranks = bytearray()
         """The `RANKS` of each record's level."""
-        self.loggers: list[str | None] = []
+        self.logger_codes = bytearray()
+        """Each record's logger, as an index in `logger_names` (0: none)."""
+        self.logger_names: list[str | None] = [None]
+        self._other_loggers: dict[int, str] = {}
+        """The logger of each record coded `OTHER_LOGGER`."""
         self.flags = bytearray()
         self._sealed: list[_Chunk] = []
         self._open: list[Record] = []
         self._decoded: OrderedDict[int, list[Record]] = OrderedDict()
         self._lock = threading.Lock()
         self._attribution = Attribution()
+        self._logger_codes: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -89,20 +124,59 @@ class RecordStore:
     def append(self, rec: Record, host: str) -> int:
         """Add a record; returns its index."""
         named = self._attribution.observe(rec)
+        owner = sys.intern(named) if named else None
         req = sys.intern(rec.request_id) if rec.request_id is not None else None
+        stamp = epoch(rec.timestamp) if rec.timestamp is not None else _NO_TIME
+        error = rec.level in ("ERROR", "CRITICAL") or bool(rec.traceback)
+        index = len(self.flags)
         with self._lock:
-            self.times.append(epoch(rec.timestamp) if rec.timestamp is not None else _NO_TIME)
+            self.times.append(stamp)
+            before = self.latest[-1] if self.latest else -math.inf
+            self.latest.append(stamp if stamp > before else before)  # NaN: not later
+            self.counts.add(stamp, error)
             self.hosts.append(sys.intern(host))
             self.host_names.add(host)
-            self.owners.append(sys.intern(named) if named else None)
+            self.owners.append(owner)
             self.requests.append(req)
+            for table, key in ((self.by_owner, owner), (self.by_request, req)):
+                if key is not None:
+                    rows = table.get(key)
+                    if rows is None:
+                        rows = table[key] = array("l")
+                    rows.append(index)
             self.ranks.append(RANKS.get(rec.level or "", 0))
-            self.loggers.append(sys.intern(rec.logger) if rec.logger else None)
+            self.logger_codes.append(self._logger_code(rec.logger, index))
             self._open.append(rec)
-            self.flags.append(ERROR if rec.level in ("ERROR", "CRITICAL") or rec.traceback else 0)
+            self.flags.append(ERROR if error else 0)
             if len(self._open) >= self.chunk:
                 self._seal()
-        return len(self.flags) - 1
+        return index
+
+    def _logger_code(self, name: str | None, index: int) -> int:
+        """The code of logger `name` (a new one for a new name) for record `index`."""
+        if not name:
+            return 0
+        code = self._logger_codes.get(name)
+        if code is None:
+            if len(self.logger_names) < OTHER_LOGGER:
+                code = self._logger_codes[name] = len(self.logger_names)
+                self.logger_names.append(sys.intern(name))
+            else:
+                code = OTHER_LOGGER
+        if code == OTHER_LOGGER:
+            self._other_loggers[index] = sys.intern(name)
+        return code
+
+    def logger_mask(self, keep: Callable[[str], bool], start: int, stop: int) -> bytearray:
+        """A byte per record of start..stop-1: 1 when its logger is one `keep` holds for."""
+        names = self.logger_names[:OTHER_LOGGER]
+        table = bytes(c < len(names) and (name := names[c]) is not None and keep(name)
+                      for c in range(256))
+        mask = self.logger_codes[start:stop].translate(table)
+        for index, name in list(self._other_loggers.items()):
+            if start <= index < stop and keep(name):
+                mask[index - start] = 1
+        return mask
 
     def _seal(self) -> None:
         self._sealed.append(_Chunk(self._open))
@@ -154,8 +228,15 @@ class RecordStore:
             offsets.append(offsets[-1] + len(t) + 1)
         return "\n".join(texts), offsets
 
-    def search(self, pattern: re.Pattern[str], start: int, forward: bool = True) -> int | None:
-        """The first record from `start` (inclusive, in the given direction) that `pattern` matches."""
+    def search(self, pattern: re.Pattern[str], start: int, forward: bool = True,
+               until: int | None = None) -> int | None:
+        """The first record from `start` (inclusive, in the given direction) that `pattern`
+        matches; with `until`, the chunks past the one of record `until` are not searched."""
+        return finish(self.searching(pattern, start, forward, until))
+
+    def searching(self, pattern: re.Pattern[str], start: int, forward: bool = True,
+                  until: int | None = None) -> Steps[int | None]:
+        """`search`, a chunk at a time (it yields after each)."""
         size = len(self)
         if not 0 <= start < size:
             return None
@@ -165,7 +246,10 @@ class RecordStore:
             hit = self._search_chunk(n, pattern, start, forward)
             if hit is not None:
                 return hit
+            if until is not None and n == until // self.chunk:
+                break
             n += step
+            yield None
         return None
 
     def _search_chunk(self, n: int, pattern: re.Pattern[str], start: int,

@@ -7,8 +7,9 @@ records (and never more often than keeps checkpointing under a tenth of the inde
 a checkpoint is taken (`nsim.tui.checkpoint`): of the dicts that grow with the log
 (instances, base files, locks, claims, usage, request ties: `nsim.tui.entities`) only the
 entries changed since the checkpoint before, and the rest of the models, which is small,
-pickled whole. Now and then the whole map of entry versions is kept too, so that any
-checkpoint's maps are one copy and some deltas away.
+pickled whole; the inputs' end (for the time being) gets one too. Now and then (`WHOLE_SHARE`)
+the whole map of entry versions is kept too, so that any checkpoint's maps are one copy and a
+few deltas away.
 
 Asking for the state at record i restores the nearest checkpoint at or before it and
 replays the few records in between, so stepping back shows exactly the model at that record
@@ -22,6 +23,8 @@ other one.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import threading
 import time
 from collections.abc import Hashable
@@ -41,7 +44,7 @@ from nsim.tui.checkpoint import (
     freeze,
     thaw,
 )
-from nsim.tui.entities import Cid, Entities, containers, is_mutable, read, write
+from nsim.tui.entities import Cid, Entities, container, containers, read, write
 from nsim.tui.store import RecordStore
 
 Models = dict[str, HostObserver]
@@ -52,6 +55,10 @@ COST_FACTOR = 9.0
 checkpointing takes at most a tenth of the indexing time)."""
 DEFAULT_INTERVAL = 256
 DEFAULT_BUDGET = 256 * 2**20
+WHOLE_SHARE = 4
+"""Whole maps are kept once the deltas since the last whole ones hold a 1/WHOLE_SHARE of the
+entries: the maps at any checkpoint are a copy and at most that share of changes away (a far
+jump costs what the model holds, not what the log did before)."""
 _WALK_SHARE = 4
 """A restore walks the deltas in between when they hold fewer entries than 1/_WALK_SHARE of
 the maps; else it compares whole maps."""
@@ -98,13 +105,18 @@ class Timeline:
             return list(self._counts)
 
     # -- the indexer's side ---------------------------------------------------------------
-    def offer(self, count: int, models: Models) -> None:
-        """The live models after `count` records; kept as a checkpoint when one is due."""
-        if count - self._last < self.interval or time.perf_counter() < self._not_before:
+    def offer(self, count: int, models: Models, now: bool = False) -> None:
+        """The live models after `count` records; kept as a checkpoint when one is due, or
+        `now` (the inputs' end for the time being: the last records are the ones most looked
+        at, and a restore is the checkpoint before plus the records after it replayed)."""
+        due = count - self._last >= self.interval and time.thread_time() >= self._not_before
+        if count <= self._last or not (now or due):
             return
-        started = time.perf_counter()
+        # The indexing thread's own time: another thread or process taking the CPU or the
+        # GIL does not make checkpoints rarer.
+        started = time.thread_time()
         self._put(self._take(count, models))
-        finished = time.perf_counter()
+        finished = time.thread_time()
         self._last = count
         self._not_before = finished + self.cost_factor * (finished - started)
 
@@ -119,7 +131,7 @@ class Timeline:
                 if type(current) is not dict:
                     continue
                 gone = set(self._latest.get(cid, ()))
-                entities = self._live[cid] = Entities({}, is_mutable(cid), gone, set())
+                entities = self._live[cid] = container(cid, None, gone, set())
                 entities.update(current)
                 write(parent, step, entities)
             ids[id(entities)] = cid
@@ -130,9 +142,9 @@ class Timeline:
 
     def _put(self, cp: Checkpoint) -> None:
         assert cp.rest is not None
-        self._since_whole += sum(map(len, cp.deltas.values()))
+        self._since_whole += cp.changed
         whole = None
-        if self._since_whole >= max(1024, sum(map(len, self._latest.values()))):
+        if self._since_whole * WHOLE_SHARE >= max(1024, sum(map(len, self._latest.values()))):
             whole = {cid: dict(entries) for cid, entries in self._latest.items()}
             self._since_whole = 0
         with self._lock:
@@ -194,14 +206,14 @@ class Timeline:
         assert cp.rest is not None
         with self._lock:
             if self._base is None:
-                steps = None
+                steps, changed = None, 0
             else:
                 lo, hi = sorted((self._base, cp.count))
                 span = self._cps[bisect.bisect_right(self._cps, lo, key=lambda c: c.count):
                                  bisect.bisect_right(self._cps, hi, key=lambda c: c.count)]
-                steps = [c.deltas for c in span]
+                steps, changed = [c.deltas for c in span], sum(c.changed for c in span)
         total = sum(map(len, self._maps.values()))
-        if steps is None or sum(len(d) for s in steps for d in s.values()) * _WALK_SHARE > total:
+        if steps is None or changed * _WALK_SHARE > total:
             self._compare(self._maps_at(cp.count))
         else:
             self._walk(steps, forward=cp.count >= (self._base or 0), count=cp.count)
@@ -250,11 +262,13 @@ class Timeline:
         for cid, entries in maps.items():
             entities, old = self._found.get(cid), self._maps.get(cid, {})
             if entities is None:
-                found[cid] = Entities(entries, is_mutable(cid))
+                found[cid] = container(cid, entries)
                 continue
-            for key, version in entries.items():
-                if old.get(key, GONE) is not version:
-                    dict.__setitem__(entities, key, version)
+            # The keys whose version is not the old one, found in C (a far jump compares all).
+            keys = list(entries)
+            olds = map(old.get, keys, itertools.repeat(GONE))
+            for key in itertools.compress(keys, map(operator.is_not, olds, entries.values())):
+                dict.__setitem__(entities, key, entries[key])
             for key in old.keys() - entries.keys():
                 dict.pop(entities, key, None)
             found[cid] = _ordered(entities, entries)
@@ -267,7 +281,7 @@ class Timeline:
             for cid, delta in deltas.items():
                 entities = self._found.get(cid)
                 if entities is None:  # a host new since: built whole below
-                    entities = self._found[cid] = Entities({}, is_mutable(cid))
+                    entities = self._found[cid] = container(cid)
                     broken.add(cid)
                 if not _step(entities, self._maps.setdefault(cid, {}), delta, forward):
                     broken.add(cid)
@@ -301,4 +315,5 @@ def _ordered(entities: Entities, entries: dict[Hashable, Any]) -> Entities:
     """`entities` in the order of `entries` (whose keys it holds, and only those)."""
     if list(entities) == list(entries):
         return entities
-    return Entities({key: dict.__getitem__(entities, key) for key in entries}, entities.mutable)
+    return Entities({key: dict.__getitem__(entities, key) for key in entries}, entities.mutable,
+                    mark=entities.mark)

@@ -127,9 +127,18 @@ def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     return run
 
 
+async def settled(pilot: Pilot[None]) -> None:
+    """Let the app handle what is pending, and a filter or search that went on between keys
+    (on a busy machine one may take longer than a key is given) finish."""
+    await pilot.pause()
+    app = pilot.app
+    if isinstance(app, NsimApp) and app.background.busy:
+        await until(pilot, lambda: not app.background.busy)
+
+
 async def press(pilot: Pilot[None], *keys: str) -> None:
     await pilot.press(*keys)
-    await pilot.pause()
+    await settled(pilot)
 
 
 async def answer(pilot: Pilot[None], key: str, text: str) -> None:
@@ -140,4 +149,4 @@ async def answer(pilot: Pilot[None], key: str, text: str) -> None:
     assert isinstance(field, Input), field
     field.value = text
     await pilot.press("enter")
-    await pilot.pause()
+    await settled(pilot)

@@ -17,7 +17,7 @@ from nsim.model.config import HostConfig
 from nsim.replay.run import apply_record
 from nsim.sim.engine import simulate
 from nsim.tui import timeline as timeline_module
-from nsim.tui.entities import Entities, Pickled
+from nsim.tui.entities import LOCKS, Entities, Pickled, marked
 from nsim.tui.session import Session
 from nsim.tui.timeline import Models
 from tests.tui.helpers import ROOT, YEAR, repeat_seed
@@ -171,3 +171,32 @@ def test_values_decode_and_note_every_entry() -> None:
     assert [dict(v) for v in entities.values()] == [{"x": 1}, {"y": 2}]
     assert entities.touched == {"a", "b"}
     assert not any(type(v) is Pickled for v in dict.values(entities))
+
+
+def test_the_held_locks_of_a_restored_model_are_found_without_decoding_the_others(
+        tmp_path: Path) -> None:
+    """A pickled lock keeps whether it is held: after far jumps, the locks the host pane lists
+    are exactly those a forward replay holds, and only they are decoded."""
+    path = busy_journal(str(tmp_path))
+    session = Session([path], year=YEAR, interval=8, chunk=64, cost_factor=0).run()
+    models: Models = {}
+    held_forward = []
+    for index in range(len(session.store)):
+        apply_record(models, session.store.get(index), HostConfig())
+        held_forward.append({host: [(lk.name, lk.holder) for lk in obs.host.locks.locks.values()
+                                    if lk.holder is not None] for host, obs in models.items()})
+    count = len(session.store)
+    timeline = session.timeline
+    cps = timeline.checkpoints
+    targets = [cps[-2] - 1, cps[1] - 1, cps[len(cps) // 2] - 1, count - 1, cps[len(cps) // 3] - 1]
+    decoded_less = 0
+    for index in targets + list(range(0, count, 37)):
+        for host, obs in timeline.at(index).items():
+            locks = obs.host.locks.locks
+            pickled = sum(type(v) is Pickled for v in dict.values(locks))
+            held = marked(locks, LOCKS)
+            assert [(lk.name, lk.holder) for lk in held] == held_forward[index][host], index
+            left = sum(type(v) is Pickled for v in dict.values(locks))
+            assert pickled - left <= len(held)
+            decoded_less += left
+    assert decoded_less > 0 and any(any(h.values()) for h in held_forward)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from nsim.model.instance import PHASES
 from nsim.tui import lessons
-from nsim.tui.instance_pane import phase_strip, seconds
+from nsim.tui.instance_pane import phase_strip
 from nsim.tui.lessons import languages
 from nsim.tui.session import Session
 from nsim.tui.tour import VALUES, LessonError, Tour, load
@@ -219,12 +220,18 @@ def test_teach_on_a_modern_log_prints_no_question_mark_and_says_what_it_lacks() 
 
 
 def test_durations_are_shown_at_the_log_s_resolution() -> None:
-    assert (seconds(0.51), seconds(9.0), seconds(9.061)) == ("0.51", "9", "9.06")
+    """As `nsim replay` and `nsim diff` print them (nsim.report.numbers): milliseconds from
+    finer stamps, whole seconds from whole-second ones."""
     session = Session(["sample_logs/hw-boot.journal"]).run()  # stamps in microseconds
     end = session.moment(len(session.store) - 1)
     assert end.instance is not None
     strip = phase_strip(end.instance).plain
-    assert re.search(r" \d+\.\d+s ", strip), strip
+    assert re.search(r" \d+\.\d{3}s ", strip), strip
+    done = [p for p in end.instance.ordered_phases() if p.seconds is not None and p.name in PHASES]
+    assert done
+    for phase in done:
+        assert phase.seconds is not None
+        assert f" {phase.name} {phase.seconds:.3f}s " in strip, (phase.name, strip)
     seed = seed_session().run()  # journald stamps: whole seconds
     strip = phase_strip(seed.moment(len(seed.store) - 1).instance).plain  # type: ignore[arg-type]
     assert re.search(r" \d+s ", strip) and not re.search(r"\d\.\d+s", strip), strip

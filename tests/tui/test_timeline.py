@@ -46,7 +46,7 @@ def test_every_record_backwards_equals_a_fresh_replay() -> None:
     session = seed_session(interval=4, chunk=8, cost_factor=0).run()
     timeline = session.timeline
     count = len(session.store)
-    assert timeline.checkpoints == list(range(0, count, 4))
+    assert count % 4 and timeline.checkpoints == [*range(0, count, 4), count]  # and the end
     for index in range(count - 1, -1, -1):
         assert snapshot(timeline.at(index)) == fresh([SEED], index), index
 
@@ -75,6 +75,19 @@ def test_a_step_back_restores_a_checkpoint_instead_of_replaying_from_the_start()
     replayed.clear()
     timeline.at(55)  # one step forward applies one record to the state at hand
     assert replayed == [session.store.get(55).line]
+
+
+def test_the_end_of_the_inputs_is_a_checkpoint_so_going_there_replays_nothing() -> None:
+    session = seed_session(interval=16, chunk=8, cost_factor=0).run()
+    timeline = session.timeline
+    count = len(session.store)
+    assert timeline.checkpoints[-1] == count and count % 16
+    timeline.at(0)
+    replayed: list[int] = []
+    original = timeline._replay
+    timeline._replay = lambda rec: (replayed.append(rec.line), original(rec))[1]  # type: ignore[method-assign]
+    assert snapshot(timeline.at(count - 1)) == fresh([SEED], count - 1)
+    assert replayed == []
 
 
 def test_thinning_keeps_memory_under_budget_and_states_exact() -> None:
