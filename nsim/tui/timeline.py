@@ -176,9 +176,10 @@ class Timeline:
         with self._lock:
             nearest = self._counts[bisect.bisect_right(self._counts, target) - 1]
             cp = self._cps[bisect.bisect_left(self._cps, nearest, key=lambda c: c.count)]
+            rest = cp.rest  # read under the lock: the indexer may thin the checkpoint next
         # Going on from the state at hand beats a restore when it is near enough.
         if not (nearest <= self._count <= target or 0 <= target - self._count <= self.interval):
-            self._restore(cp)
+            self._restore(cp, rest)
         if self._count < target:
             for cid, entities in self._found.items():  # note what the replay changes
                 entities.touched, entities.added = self._noted.setdefault(cid, (set(), set()))
@@ -201,9 +202,9 @@ class Timeline:
         obs.violations.clear()
         obs.assumptions.clear()
 
-    def _restore(self, cp: Checkpoint) -> None:
-        """Make the reader's state the checkpoint's."""
-        assert cp.rest is not None
+    def _restore(self, cp: Checkpoint, rest: bytes | None) -> None:
+        """Make the reader's state the checkpoint's (`rest`: its blob, read under the lock)."""
+        assert rest is not None
         with self._lock:
             if self._base is None:
                 steps, changed = None, 0
@@ -218,7 +219,7 @@ class Timeline:
         else:
             self._walk(steps, forward=cp.count >= (self._base or 0), count=cp.count)
         self._noted = {}
-        self._state = thaw(cp.rest, self._found)
+        self._state = thaw(rest, self._found)
         self._base = self._count = cp.count
 
     def _maps_at(self, count: int, only: Cid | None = None) -> Maps:
