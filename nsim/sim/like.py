@@ -142,6 +142,10 @@ def writable_release(release: str) -> str:
     return later[0] if later else RELEASES[0]
 
 
+# "Took N seconds to destroy / deallocate" (TookSeconds.step) -> the simulator's step.
+_TEARDOWN_STEPS = {"destroy": "destroy", "deallocate_network": "deallocate"}
+
+
 class _Fit:
     """Per-step samples across boots, turned into distributions."""
 
@@ -381,6 +385,9 @@ def derive_scenario(path: str, year: int | None = None,
                 failed.append((len(requests), last[boot.uuid]))
         size = images.get(boot.image or "", {}).get("size_bytes")
         _fit_boot(fit, boot, size / 2**20 if size else None)
+    for rec in records:  # teardowns (deletes, failed builds' cleanups) as nova timed them
+        if isinstance(rec.event, guest.TookSeconds) and rec.event.step in _TEARDOWN_STEPS:
+            fit.add(_TEARDOWN_STEPS[rec.event.step], rec.event.seconds)
     if any("size_bytes" not in i for i in images.values()):
         notes.append(f"image sizes not in the log (the guest XML's ImageMeta is DEBUG): "
                      f"{ImageSpec.model_fields['size_bytes'].default} bytes assumed")

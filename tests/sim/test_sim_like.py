@@ -204,3 +204,22 @@ def test_like_reads_each_release_s_guest_xml_and_preamble(tmp_path: Path, releas
     assert [(i.id, i.disk_format, i.size_bytes, i.name) for i in s.images] == [
         ("f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7", "qcow2", 13267968, "cirros-0.3.5-x86_64-disk")]
     assert [(f.memory_mb, f.disk_gb, f.vcpus) for f in s.flavors] == [(512, 1, 1)]
+
+
+def test_like_times_the_deletes_nova_timed(tmp_path: Path) -> None:
+    """"Took N seconds to destroy …" and "… to deallocate network …" give the twin's teardown
+    durations (they were nsim's defaults)."""
+    real = tmp_path / "real.journal"
+    simulate(parse_scenario({
+        "seed": 3,
+        "hosts": [{"name": "cmp", "release": "zed"}],
+        "images": [{"id": "f0bdf0e7-ebb5-459d-a7a5-a0f0ed13d6d7", "name": "cirros"}],
+        "flavors": [{"name": "m1.tiny", "memory_mb": 512, "disk_gb": 1, "vcpus": 1}],
+        "boots": [{"flavor": "m1.tiny", "image": "cirros", "count": 3, "interval": 0.5,
+                   "lifetime": 5.0}],
+        "durations": {"destroy": {"mean": 2.5}, "deallocate": {"mean": 1.25}}}), real)
+    notes: list[str] = []
+    s = derive_scenario(str(real), notes=notes)
+    assert s.durations.destroy.mean == pytest.approx(2.5, abs=0.01)
+    assert s.durations.deallocate.mean == pytest.approx(1.25, abs=0.01)
+    assert not any("destroy" in n or "deallocate" in n for n in notes)
