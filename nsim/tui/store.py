@@ -69,6 +69,23 @@ def search_text(rec: Record) -> str:
     return " ".join(parts).replace("\n", " ")
 
 
+def _hits(pattern: re.Pattern[str], text: str, offsets: array[int] | list[int], lo: int,
+          hi: int) -> Iterator[int]:
+    """The records lo..hi-1 of a chunk's joined search text (records at `offsets`, one per
+    line) that `pattern` matches within themselves: a match that runs on into the next record
+    does not count for either, its first record is searched alone."""
+    end = offsets[hi] - 1 if hi < len(offsets) else len(text)
+    while lo < hi:
+        match = pattern.search(text, offsets[lo], end)
+        if match is None:
+            return
+        i = bisect.bisect_right(offsets, match.start()) - 1
+        stop = offsets[i + 1] - 1 if i + 1 < len(offsets) else len(text)
+        if match.end() <= stop or pattern.search(text, offsets[i], stop) is not None:
+            yield i
+        lo = i + 1
+
+
 class _Chunk:
     """One sealed chunk: the pickled records and their search text, both compressed."""
 
@@ -256,18 +273,12 @@ class RecordStore:
                       forward: bool) -> int | None:
         base = n * self.chunk
         text, offsets = self._texts(n)
-        local = start - base
+        local = min(max(start - base, 0), len(offsets) - 1)
         if forward:
-            match = pattern.search(text, offsets[local] if 0 <= local < len(offsets) else 0)
-            pos = None if match is None else match.start()
+            hit = next(_hits(pattern, text, offsets, local, len(offsets)), None)
         else:
-            end = offsets[local + 1] - 1 if 0 <= local < len(offsets) - 1 else len(text)
-            pos = None
-            for match in pattern.finditer(text, 0, end):
-                pos = match.start()
-        if pos is None:
-            return None
-        return base + bisect.bisect_right(offsets, pos) - 1
+            hit = next(reversed(list(_hits(pattern, text, offsets, 0, local + 1))), None)
+        return None if hit is None else base + hit
 
     def matching(self, pattern: re.Pattern[str], start: int, stop: int) -> set[int]:
         """The records in start..stop-1 that `pattern` matches."""
@@ -275,8 +286,6 @@ class RecordStore:
         for n in range(start // self.chunk, (stop - 1) // self.chunk + 1 if stop > start else 0):
             base = n * self.chunk
             text, offsets = self._texts(n)
-            for match in pattern.finditer(text):
-                index = base + bisect.bisect_right(offsets, match.start()) - 1
-                if start <= index < stop:
-                    hits.add(index)
+            lo, hi = max(start - base, 0), min(stop - base, len(offsets))
+            hits.update(base + i for i in _hits(pattern, text, offsets, lo, hi))
         return hits

@@ -35,9 +35,11 @@ class FilterError(ValueError):
 
 
 def compile_pattern(text: str) -> re.Pattern[str]:
-    """`text` as a regex, case-insensitive unless it has a capital letter (lnav's smart case)."""
+    """`text` as a regex, case-insensitive unless it has a capital letter (lnav's smart case);
+    `^` and `$` anchor at each record's (each line's) start and end."""
+    flags = re.MULTILINE | (0 if any(c.isupper() for c in text) else re.IGNORECASE)
     try:
-        return re.compile(text, 0 if any(c.isupper() for c in text) else re.IGNORECASE)
+        return re.compile(text, flags)
     except re.error as exc:
         raise FilterError(f"not a regular expression: {text!r} ({exc})") from None
 

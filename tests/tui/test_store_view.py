@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import nsim
-from nsim.tui.store import ERROR, VIOLATION, RecordStore, epoch
+from nsim.tui.store import ERROR, VIOLATION, RecordStore, epoch, search_text
 from nsim.tui.view import Filter, FilterError, View, compile_pattern, parse_filter, parse_when, resolve
 from tests.tui.helpers import EVENT_REQ, REQ, SEED, SHA1, UUID, YEAR, index_of, seed_session
 
@@ -54,6 +54,27 @@ def test_search_crosses_chunks_in_both_directions() -> None:
     assert store.search(compile_pattern("no such text"), 0) is None
     assert store.matching(compile_pattern("lifecycle event"), 0, len(store)) == {
         index_of(session, f"VM {what}") for what in ("Started", "Paused", "Resumed")}
+
+
+def test_a_regex_matches_within_one_record_not_across_two() -> None:
+    """A chunk's search text joins its records: `^`/`$` anchor at each record and a match
+    running on into the next record counts for neither, in filters and searches both ways."""
+    store = RecordStore(chunk=4)
+    for rec in nsim.parse(SEED, year=YEAR):
+        store.append(rec, "compute")
+    texts = [search_text(store.get(i)) for i in range(len(store))]
+    for term in (r"^compute debug", r"\}\}$", r"\}\}\scompute", r"instance: [0-9a-f-]+\] ",
+                 r"^compute info nova.compute.manager", r"x*"):
+        pattern = compile_pattern(term)
+        want = [i for i, t in enumerate(texts) if pattern.search(t)]
+        assert sorted(store.matching(pattern, 0, len(store))) == want, term
+        assert sorted(store.matching(pattern, 5, 17)) == [i for i in want if 5 <= i < 17], term
+        for start in (0, 6, len(store) - 1):
+            after = [i for i in want if i >= start]
+            before = [i for i in want if i <= start]
+            assert store.search(pattern, start) == (after[0] if after else None), (term, start)
+            assert store.search(pattern, start, forward=False) == (
+                before[-1] if before else None), (term, start)
 
 
 def test_flags_mark_errors_and_can_mark_violations() -> None:
