@@ -240,7 +240,7 @@ class DerivedParser:
     (on first use), so that a text is matched against the few that can start it.
     """
 
-    def __init__(self, parser: Lark, root: tuple[str, list[tuple[frozenset[str] | None, str]]],
+    def __init__(self, parser: Lark, root: tuple[str, list[tuple[str | None, str]]],
                  leaves: dict[str, _Leaf], build: Callable[[tuple[str, ...]], Builder]) -> None:
         self.flags = parser.lexer_conf.g_regex_flags
         keep_all = bool(parser.options.keep_all_tokens)
@@ -260,7 +260,8 @@ class DerivedParser:
         used = {group for checks, kept, _ in self._leaves.values()
                 for group in [*(c[0] for c in checks), *(k[0] for k in kept)]}
         self._skip, alts = root
-        self._alts = [(first, _GROUP.sub(lambda m: m[0] if m[1] in used else "(?:", alt))
+        self._alts = [(None if first is None else first_chars(first, self.flags),
+                       _GROUP.sub(lambda m: m[0] if m[1] in used else "(?:", alt))
                       for first, alt in alts]
         self._by_start: dict[str, _Compiled] = {}
         self._by_alts: dict[tuple[int, ...], _Compiled] = {}
@@ -377,9 +378,9 @@ class _Deriver:
         return f"{skipped}(?:{'|'.join(alt for _, alt in alts)})" if alts else "(?!)"
 
     def branches(self, stack: tuple[int, ...], steps: tuple[_Step, ...]
-                 ) -> tuple[str, list[tuple[frozenset[str] | None, str]]]:
+                 ) -> tuple[str, list[tuple[str | None, str]]]:
         """The blanks skipped before the next terminal, and the alternatives after them,
-        each with the characters it can begin with (None: not known)."""
+        each with its first terminal's regex (None: the end of the text)."""
         self.nodes += 1
         if self.nodes > _MAX_NODES or len(steps) > _MAX_TOKENS:
             raise _Outside
@@ -389,7 +390,7 @@ class _Deriver:
         # TEXT among them) is then tried only where a blank is, not after the last one.
         skip = [f"(?={t.pattern.to_regexp()}){self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
                 for i, t in enumerate(order) if t.name in self.ignore]
-        alts: list[tuple[frozenset[str] | None, str]] = []
+        alts: list[tuple[str | None, str]] = []
         for terminal in sorted((n for n in self.states[stack[-1]] if n in self.terms),
                                key=lambda n: _lark_order(self.terms[n])):
             if terminal in names:
@@ -409,8 +410,7 @@ class _Deriver:
             guard = self.guard(scanned, order[:names.index(scanned.name)])
             if guard and isinstance(scanned.pattern, PatternStr):
                 guard = f"(?={regexp}){guard}"  # most positions fail the literal at once
-            alts.append((first_chars(regexp, self.conf.g_regex_flags),
-                         f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}"))
+            alts.append((regexp, f"{guard}(?P<{group}>(?>{regexp})){self.node(after, (*steps, step))}"))
         ended = self.feed(stack, "$END")
         if ended is not None:
             leaf = f"e{len(self.leaves)}"

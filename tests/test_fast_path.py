@@ -117,7 +117,7 @@ def test_records_are_what_model_construct_makes() -> None:
     ("Lock", "L", "lK "), ("(?:Jan|Feb) ", "JF", "M "), ("[0-9a-c]x", "09ac", "dx"),
     (r"(?=a)[ab]", "ab", "c"), (r"(?>\{\{)+", "{", "}"), (r"\S+", "x{", " \t"),
     (r"\d{4}-", "07", "a-"), ("[^a-c]", "dz ", "abc"), (r"[\]\-^]", "]-^", "a")])
-def testfirst_chars(regexp: str, may: str, may_not: str) -> None:
+def test_first_chars(regexp: str, may: str, may_not: str) -> None:
     """What the derived regex is dispatched on: a pattern of the characters a match can
     begin with (categories and negated sets included)."""
     first = first_chars(regexp, 0)
