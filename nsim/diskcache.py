@@ -7,6 +7,8 @@ writing leaves nsim working without it. nsim's own entries are opened without fo
 links, written whole to a temporary file and renamed into place, and are named by a digest of
 everything they depend on (the Python build, the text of the pattern); Lark writes its entries
 itself (`cache=` of Lark) and checks them against the grammar files' digests when it reads one.
+Lark's entries are pickles and Lark opens them as it pleases: what makes them safe to load is
+the directory check (only the user can put a file there), not the care taken with nsim's own.
 """
 
 from __future__ import annotations
@@ -113,14 +115,17 @@ def compile_regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
             return _sre.compile(pattern, got_flags, code, groups, groupindex, indexgroup)
         except Exception:  # a stale or damaged entry: compile anew
             pass
-    parsed = _parser.parse(pattern, flags)
-    code = _compiler._code(parsed, flags)
-    groupindex = dict(parsed.state.groupdict)
-    indexgroup: list[Any] = [None] * parsed.state.groups
-    for key, index in groupindex.items():
-        indexgroup[index] = key
-    args = (int(flags | parsed.state.flags), [int(c) for c in code], parsed.state.groups - 1,
-            groupindex, tuple(indexgroup))
-    regex = _sre.compile(pattern, *args)
+    try:  # CPython's internals: another version may differ
+        parsed = _parser.parse(pattern, flags)
+        code = _compiler._code(parsed, flags)
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup: list[Any] = [None] * parsed.state.groups
+        for key, index in groupindex.items():
+            indexgroup[index] = key
+        args = (int(flags | parsed.state.flags), [int(c) for c in code],
+                parsed.state.groups - 1, groupindex, tuple(indexgroup))
+        regex = _sre.compile(pattern, *args)
+    except Exception:
+        return re.compile(pattern, flags)
     write(name, marshal.dumps(args))
     return regex

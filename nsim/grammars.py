@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ def load_parser(name: str, transformer: Transformer | None = None,
                 start: tuple[str, ...] = ("start",)) -> Lark:
     """An LALR parser for grammars/`name`, applying `transformer` while parsing; Lark keeps
     its analysis of the grammar in nsim's cache (it checks the grammar files' digests)."""
-    cache = cache_file(f"lark-{name}-{'-'.join(start)}-{lark_version}")
+    python = "{}.{}".format(*sys.version_info)  # Lark's own digest has it: one entry each
+    cache = cache_file(f"lark-{name}-{'-'.join(start)}-{lark_version}-py{python}")
     return Lark.open(str(grammar_dir() / name), parser="lalr", lexer="contextual",
                      transformer=transformer, start=list(start), cache=cache or False,
                      **_plugins())
