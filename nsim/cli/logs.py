@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from nsim.cli.common import DiagnosticPrinter
 from nsim.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS
-from nsim.report.outputs import refuse_input_as_output
+from nsim.report.outputs import refuse_input_as_output, replacing, replacing_path
 from nsim.report.progress import reading
 from nsim.report.term import is_terminal
 
@@ -29,18 +29,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
     # A table streaming to the terminal is its own progress: no bar then.
     to_terminal = (args.output in (None, "-")) and is_terminal(sys.stdout)
     with reading("parse", args.files, enabled=False if to_terminal else None):
-        status = _write_records(args, run)
+        _write_records(args, run)
     printer.close()
-    if status != EXIT_OK:
-        return status
     print(run.counts.summary(), file=sys.stderr)
     return EXIT_USAGE if run.errors else EXIT_OK
 
 
-def _write_records(args: argparse.Namespace, run: ParseRun) -> int:
+def _write_records(args: argparse.Namespace, run: ParseRun) -> None:
     """Write the records of `run` in the form `--to` asks, to `-o` or stdout."""
     from nsim.report import records as record_out
-    from nsim.report.outputs import replacing, replacing_path
 
     if args.to == "parquet":
         with replacing_path(args.output) as tmp:
@@ -54,7 +51,6 @@ def _write_records(args: argparse.Namespace, run: ParseRun) -> int:
         else:
             writer(run, sys.stdout)
             sys.stdout.flush()
-    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
