@@ -69,7 +69,15 @@ def search_text(rec: Record) -> str:
     return " ".join(parts).replace("\n", " ")
 
 
-def _hits(pattern: re.Pattern[str], text: str, offsets: array[int] | list[int], lo: int,
+def _joined(texts: list[str]) -> tuple[str, array[int]]:
+    """Records' search texts as one text, a line each, and where each record starts."""
+    offsets = array("l", [0])
+    for t in texts[:-1]:
+        offsets.append(offsets[-1] + len(t) + 1)
+    return "\n".join(texts), offsets
+
+
+def _hits(pattern: re.Pattern[str], text: str, offsets: array[int], lo: int,
           hi: int) -> Iterator[int]:
     """The records lo..hi-1 of a chunk's joined search text (records at `offsets`, one per
     line) that `pattern` matches within themselves: a match that runs on into the next record
@@ -92,11 +100,8 @@ class _Chunk:
     __slots__ = ("offsets", "records", "text")
 
     def __init__(self, records: list[Record]) -> None:
-        texts = [search_text(r) for r in records]
-        self.offsets = array("l", [0])
-        for t in texts[:-1]:
-            self.offsets.append(self.offsets[-1] + len(t) + 1)
-        self.text = zlib.compress("\n".join(texts).encode("utf-8"), 1)
+        text, self.offsets = _joined([search_text(r) for r in records])
+        self.text = zlib.compress(text.encode("utf-8"), 1)
         self.records = zlib.compress(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
@@ -232,7 +237,7 @@ class RecordStore:
         """The one instance a request's records name, if they name exactly one."""
         return self._attribution.request_instance(request)
 
-    def _texts(self, n: int) -> tuple[str, array[int] | list[int]]:
+    def _texts(self, n: int) -> tuple[str, array[int]]:
         """Chunk `n`'s search text (records joined by newlines) and where each record starts."""
         with self._lock:
             sealed = self._sealed[n] if n < len(self._sealed) else None
@@ -240,10 +245,7 @@ class RecordStore:
         if sealed is not None:
             return zlib.decompress(sealed.text).decode("utf-8"), sealed.offsets
         assert texts is not None
-        offsets = [0]
-        for t in texts[:-1]:
-            offsets.append(offsets[-1] + len(t) + 1)
-        return "\n".join(texts), offsets
+        return _joined(texts)
 
     def search(self, pattern: re.Pattern[str], start: int, forward: bool = True,
                until: int | None = None) -> int | None:

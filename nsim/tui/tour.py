@@ -226,8 +226,8 @@ class Tour:
     def _claim_logged(self, uuid: str) -> bool:
         """Whether the log states the claim's sizes ("Attempting claim …", through Stein)."""
         store = self.session.store
-        return any(owner == uuid and isinstance(store.get(i).event, ClaimAttempt)
-                   for i, owner in enumerate(store.owners))
+        return any(isinstance(store.get(i).event, ClaimAttempt)
+                   for i in store.by_owner.get(uuid, ()))
 
     def _step_values(self, out: dict[str, str], at: Moment) -> None:
         rec, host, inst = at.record, at.host, at.instance
