@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -67,10 +66,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(result.counts.summary(), file=sys.stderr)
         return EXIT_USAGE
     if args.to == "json":
-        json.dump(replay_out.to_json(result), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        replay_out.write_json(result, sys.stdout)
     else:
-        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout)))
+        replay_out.write_text(result, sys.stdout, quiet=args.quiet, paint=Painter(sys.stdout))
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

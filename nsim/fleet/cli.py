@@ -6,7 +6,6 @@ Dask is imported only when a fleet command runs, so the rest of `nsim` starts as
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -155,13 +154,10 @@ def cmd_fleet_replay(args: argparse.Namespace) -> int:
         print(result.counts.summary(), file=sys.stderr)
         return EXIT_USAGE
     if args.to == "json":
-        report = replay_out.to_json(result)
-        report["fleet"] = run.fleet.to_json()
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        replay_out.write_json(result, sys.stdout, {"fleet": run.fleet.to_json()})
     else:
-        sys.stdout.write(replay_out.to_text(result, quiet=args.quiet, paint=Painter(sys.stdout))
-                         + run.fleet.to_text())
+        replay_out.write_text(result, sys.stdout, quiet=args.quiet, paint=Painter(sys.stdout))
+        sys.stdout.write(run.fleet.to_text())
     print(result.counts.summary(), file=sys.stderr)
     if result.errors:
         return EXIT_USAGE

@@ -10,12 +10,15 @@ file (nova/virt/libvirt/imagebackend.py `Image.cache`) for the image cache.
 from __future__ import annotations
 
 import posixpath
+import sys
+from collections.abc import MutableMapping
 from datetime import datetime
 
 from nsim.model.claims import Claim
 from nsim.model.config import HostConfig
 from nsim.model.image_cache import BaseFile, ImageCache
 from nsim.model.instance import Instance
+from nsim.model.instances import Instances
 from nsim.model.locks import LockTable
 from nsim.model.resource_tracker import ResourceTracker
 
@@ -31,11 +34,14 @@ class Host:
         self.tracker = ResourceTracker(config)
         self.cache = ImageCache()
         self.locks = LockTable()
-        self.instances: dict[str, Instance] = {}
+        self.instances: MutableMapping[str, Instance] = Instances()
+        """Deleted ones may be kept packed (nsim.model.instances); the TUI's timeline puts
+        its own dict here (nsim.tui.entities)."""
 
     def instance(self, uuid: str) -> Instance:
         inst = self.instances.get(uuid)
         if inst is None:
+            uuid = sys.intern(uuid)  # the key, shared with the replay's request ties
             inst = self.instances[uuid] = Instance(uuid, self.name)
         return inst
 

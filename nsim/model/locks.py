@@ -63,9 +63,10 @@ class LockTable:
         return lock
 
     def forget(self, name: str) -> None:
-        """Drop a lock nobody holds or waits for (e.g. a finished instance's uuid lock)."""
+        """Drop a lock nobody holds, waits for or has yet to log releasing (e.g. a finished
+        instance's uuid lock): `get` makes the same lock again when it is named next."""
         lock = self.locks.get(name)
-        if lock is not None and lock.holder is None and not lock.waiters:
+        if lock is not None and lock.holder is None and not lock.waiters and not lock.displaced:
             del self.locks[name]
 
     def held(self) -> list[Lock]:

@@ -74,6 +74,7 @@ class LockChecks(ObserverState):
                 self._check_overlap(ev, rec, holder, "")
             else:
                 self.assume(f'lock "{ev.name}" was taken before the log window')
+        self.host.locks.forget(ev.name)
         self._after_release(rec, ev)
 
     def _check_overlap(self, ev: lock.LockReleased, rec: Record, other: Holder, where: str) -> None:

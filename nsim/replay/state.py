@@ -22,6 +22,7 @@ from nsim.logs.record import Record
 from nsim.model.claims import RESOURCES, Claim
 from nsim.model.host import Host
 from nsim.model.instance import Instance
+from nsim.model.instances import Instances
 from nsim.model.lifecycle import Outcome, VmState
 from nsim.model.unseen import Change
 from nsim.nova.names import (
@@ -37,6 +38,10 @@ TOLERANCE_SECONDS = 0.5
 
 # How long after a logged step nova surely has saved the state that follows it.
 SAVE_SECONDS = 5.0
+
+# Deleted instances kept unpacked: those last named by a record; older ones are packed
+# (nsim.model.instances), as a later line about one is rare.
+KEEP_DELETED = 64
 
 
 def resolution(*stamps: datetime) -> float:
@@ -91,6 +96,8 @@ class ObserverState:
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
+        self._deleted_lately: dict[str, None] = {}
+        """Deleted instances, the one a record named last at the end."""
 
     def apply(self, rec: Record) -> None:
         if rec.timestamp is not None:
@@ -115,6 +122,26 @@ class ObserverState:
             if self._pending and not isinstance(event, CLAIM_EVENTS):
                 self._missing_claim_outcome(rec)
             handler(rec, event)
+            self._pack_deleted(self._uuid(rec))
+
+    def _pack_deleted(self, uuid: str | None) -> None:
+        """Once KEEP_DELETED instances deleted since have been named by records, a deleted
+        instance is packed (kept whole, in less memory)."""
+        instances = self.host.instances
+        if uuid is None or not isinstance(instances, Instances):  # the TUI's own dict
+            return
+        inst = instances.live(uuid)
+        if inst is None or inst.vm_state != VmState.DELETED:
+            return
+        lately = self._deleted_lately
+        lately.pop(inst.uuid, None)
+        lately[inst.uuid] = None
+        if len(lately) > KEEP_DELETED:
+            oldest = next(iter(lately))
+            del lately[oldest]
+            old = instances.live(oldest)
+            if old is not None and old.vm_state == VmState.DELETED:
+                instances.retire(oldest)
 
     def violation(self, rule: str, message: str) -> None:
         rec = self._rec
