@@ -76,6 +76,8 @@ class Instances(MutableMapping[str, Instance]):
         self._index: dict[tuple[type, str], int] = {}
         """Where each is in the table, by type and repr (512 and 512.0 are equal, but print
         differently)."""
+        self._lately: dict[str, None] = {}
+        """Finished instances not yet packed, the one a record named last at the end."""
 
     def _share(self, value: Any) -> int | None:
         if value is None:
@@ -98,6 +100,17 @@ class Instances(MutableMapping[str, Instance]):
             return False
         self._entries[uuid] = packed
         return True
+
+    def finished(self, uuid: str, keep: int) -> None:
+        """A record named the instance, which is done with (deleted): of those, all but the
+        `keep` named last are packed (a line about one may still come; it unpacks it)."""
+        lately = self._lately
+        lately.pop(uuid, None)
+        lately[uuid] = None
+        while len(lately) > keep:
+            oldest = next(iter(lately))
+            del lately[oldest]
+            self.retire(oldest)
 
     def live(self, uuid: str) -> Instance | None:
         """The instance if it is kept unpacked (reading it does not unpack it)."""

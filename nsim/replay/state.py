@@ -96,8 +96,6 @@ class ObserverState:
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
-        self._deleted_lately: dict[str, None] = {}
-        """Deleted instances, the one a record named last at the end."""
 
     def apply(self, rec: Record) -> None:
         if rec.timestamp is not None:
@@ -125,23 +123,13 @@ class ObserverState:
             self._pack_deleted(self._uuid(rec))
 
     def _pack_deleted(self, uuid: str | None) -> None:
-        """Once KEEP_DELETED instances deleted since have been named by records, a deleted
-        instance is packed (kept whole, in less memory)."""
+        """A deleted instance a record named: see `Instances.finished`."""
         instances = self.host.instances
         if uuid is None or not isinstance(instances, Instances):  # the TUI's own dict
             return
         inst = instances.live(uuid)
-        if inst is None or inst.vm_state != VmState.DELETED:
-            return
-        lately = self._deleted_lately
-        lately.pop(inst.uuid, None)
-        lately[inst.uuid] = None
-        if len(lately) > KEEP_DELETED:
-            oldest = next(iter(lately))
-            del lately[oldest]
-            old = instances.live(oldest)
-            if old is not None and old.vm_state == VmState.DELETED:
-                instances.retire(oldest)
+        if inst is not None and inst.vm_state == VmState.DELETED:
+            instances.finished(uuid, KEEP_DELETED)
 
     def violation(self, rule: str, message: str) -> None:
         rec = self._rec

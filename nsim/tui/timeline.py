@@ -32,6 +32,7 @@ from typing import Any
 
 from nsim.logs.record import Record
 from nsim.model.config import HostConfig
+from nsim.model.instances import Instances
 from nsim.replay.observer import HostObserver
 from nsim.replay.run import apply_record
 from nsim.tui.checkpoint import (
@@ -128,8 +129,8 @@ class Timeline:
             current = read(parent, step)
             entities = self._live.get(cid)
             if current is not entities:  # a new host (or the model made a new dict)
-                if type(current) is not dict:
-                    continue
+                if type(current) is not dict and type(current) is not Instances:
+                    continue  # (a host's instances are a dict of their own kind)
                 gone = set(self._latest.get(cid, ()))
                 entities = self._live[cid] = container(cid, None, gone, set())
                 entities.update(current)

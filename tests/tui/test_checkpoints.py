@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -27,7 +28,7 @@ def plain(obj: Any) -> Any:
     """`obj` as plain data, every attribute of every object, dicts in their order."""
     if obj is None or isinstance(obj, str | int | float | bool | Enum | date | datetime):
         return obj
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # a dict, or a host's instances (nsim.model.instances)
         return ("dict", [(plain(k), plain(v)) for k, v in obj.items()])
     if isinstance(obj, list | tuple):
         return [plain(v) for v in obj]
