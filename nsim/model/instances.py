@@ -34,28 +34,46 @@ _SHARED = frozenset({"host", "vm_state", "task_state", "power_state", "outcome",
 _PACKED = tuple(f.name for f in dataclasses.fields(Instance) if f.name != "uuid")
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _micros(when: datetime | None) -> int:
+    """A stamp as a number; ValueError for what is not a naive datetime."""
     if when is None:
         return _NONE
-    return (when - datetime.min) // timedelta(microseconds=1)
+    if type(when) is not datetime or when.tzinfo is not None or when.fold:
+        raise ValueError(f"not a naive datetime: {when!r}")
+    return (when - datetime.min) // _MICROSECOND
 
 
 def _stamp(micros: int) -> datetime | None:
-    return None if micros == _NONE else datetime.min + timedelta(microseconds=micros)
+    return None if micros == _NONE else datetime.min + timedelta(0, 0, micros)
 
 
-def _packable(phase: Phase) -> bool:
-    """Names outside _PHASE_NAMES and stamps other than naive datetimes stay objects."""
-    return phase.name in _PHASE_INDEX and all(
-        when is None or (type(when) is datetime and when.tzinfo is None and when.fold == 0)
-        for when in (phase.start, phase.end, phase.inside))
+def _values(inst: Instance) -> list[Any]:
+    """The values of the packed fields, phases and overhead copied into tuples (what a
+    caller may change in place is not shared with the instance)."""
+    values: list[Any] = []
+    for name in _PACKED:
+        value = getattr(inst, name)
+        if name == "phases":
+            value = tuple((p.name, p.proxy, p.start, p.end, p.inside) for p in value.values())
+        elif name == "overhead":
+            value = tuple(value.items())
+        values.append(value)
+    return values
 
 
-def _pack_phases(phases: dict[str, Phase]) -> bytes | None:
-    if not all(_packable(p) for p in phases.values()):
-        return None
-    return b"".join(_PHASE.pack(_PHASE_INDEX[p.name], p.proxy, _micros(p.start),
-                                _micros(p.end), _micros(p.inside)) for p in phases.values())
+def _pack_phases(phases: tuple[tuple[Any, ...], ...]) -> bytes:
+    """The phases (as `_values` gives them) as bytes; ValueError for a name outside
+    _PHASE_NAMES or a stamp that is not a naive datetime."""
+    packed = []
+    for name, proxy, start, end, inside in phases:
+        index = _PHASE_INDEX.get(name)
+        if index is None:
+            raise ValueError(f"no number for phase {name}")
+        packed.append(_PHASE.pack(index, proxy, _micros(start), _micros(end), _micros(inside)))
+    return b"".join(packed)
 
 
 def _unpack_phases(packed: bytes) -> dict[str, Phase]:
@@ -91,7 +109,7 @@ class Instances(MutableMapping[str, Instance]):
 
     def retire(self, uuid: str) -> bool:
         """Pack the instance (kept as it is, only smaller); False when it is unknown,
-        already packed or has phases that cannot be packed."""
+        already packed or holds a value that cannot be packed."""
         inst = self._entries.get(uuid)
         if not isinstance(inst, Instance):
             return False
@@ -123,22 +141,15 @@ class Instances(MutableMapping[str, Instance]):
 
     def _pack(self, inst: Instance) -> bytes | None:
         """The instance as bytes; None when a phase or a field's value cannot be packed."""
-        phases = _pack_phases(inst.phases)
-        if phases is None:
-            return None
-        values: list[Any] = []
-        for name in _PACKED:
-            value = getattr(inst, name)
-            if name in _SHARED:
-                value = self._share(value)
-            elif name == "phases":
-                value = phases
-            elif name == "overhead":
-                value = tuple(value.items())
-            values.append(value)
+        values = _values(inst)
         try:
+            for at, name in enumerate(_PACKED):
+                if name in _SHARED:
+                    values[at] = self._share(values[at])
+                elif name == "phases":
+                    values[at] = _pack_phases(values[at])
             return marshal.dumps(tuple(values))
-        except ValueError:  # a value of a type marshal does not write
+        except ValueError:  # an odd phase, or a value of a type marshal does not write
             return None
 
     def _unpack(self, uuid: str, packed: bytes) -> Instance:
@@ -149,6 +160,14 @@ class Instances(MutableMapping[str, Instance]):
         fields["phases"] = _unpack_phases(fields["phases"])
         fields["overhead"] = dict(fields["overhead"])
         return Instance(uuid, **fields)
+
+    def get(self, uuid: str, default: Any = None) -> Any:
+        """`self[uuid]`, or `default` when there is none (as fast as a dict's get for an
+        instance kept unpacked)."""
+        entry = self._entries.get(uuid)
+        if entry is None:
+            return default
+        return entry if isinstance(entry, Instance) else self[uuid]
 
     def __getitem__(self, uuid: str) -> Instance:
         entry = self._entries[uuid]
@@ -186,11 +205,13 @@ class Instances(MutableMapping[str, Instance]):
                 yield uuid, entry
                 continue
             inst = self._entries[uuid] = self._unpack(uuid, entry)
+            before = _values(inst)
             try:
                 yield uuid, inst
             finally:
-                if self._entries.get(uuid) is inst:
-                    self._entries[uuid] = self._pack(inst) or inst
+                if self._entries.get(uuid) is inst:  # not read by key meanwhile
+                    unchanged = _values(inst) == before
+                    self._entries[uuid] = entry if unchanged else self._pack(inst) or inst
 
     def values(self) -> ValuesView[Instance]:
         return _Values(self)

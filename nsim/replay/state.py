@@ -41,7 +41,7 @@ SAVE_SECONDS = 5.0
 
 # Deleted instances kept unpacked: those last named by a record; older ones are packed
 # (nsim.model.instances), as a later line about one is rare.
-KEEP_DELETED = 64
+KEEP_DELETED = 256
 
 
 def resolution(*stamps: datetime) -> float:
