@@ -5,8 +5,6 @@ has named exactly one instance. Used alike by the replay and the TUI."""
 
 from __future__ import annotations
 
-import sys
-
 from nsim.events import lock
 from nsim.logs.record import Record
 from nsim.nova.names import is_uuid
@@ -54,7 +52,6 @@ class Attribution:
 
     def _tie(self, request_id: str | None, uuid: str) -> None:
         if request_id:
-            # Each line carries its own copy of the uuid: the requests of one instance share one.
-            known = self._by_request.setdefault(request_id, sys.intern(uuid))
+            known = self._by_request.setdefault(request_id, uuid)
             if known != uuid:
                 self._by_request[request_id] = ""

@@ -10,7 +10,6 @@ file (nova/virt/libvirt/imagebackend.py `Image.cache`) for the image cache.
 from __future__ import annotations
 
 import posixpath
-import sys
 from collections.abc import MutableMapping
 from datetime import datetime
 
@@ -41,7 +40,6 @@ class Host:
     def instance(self, uuid: str) -> Instance:
         inst = self.instances.get(uuid)
         if inst is None:
-            uuid = sys.intern(uuid)  # the key, shared with the replay's request ties
             inst = self.instances[uuid] = Instance(uuid, self.name)
         return inst
 
