@@ -35,6 +35,8 @@ FIRST_BATCH = 200
 _PROGRESS_EVERY = 0.2
 _FIRST_PAINT_WAIT = 2.0
 _MAX_NOTICES = 10_000
+_GC_YOUNG = 10_000
+"""The cyclic collector's young-generation threshold while indexing (Python's default: 700)."""
 FOLLOW_POLL = 0.5
 """Seconds between two looks at the followed files' sizes."""
 
@@ -225,16 +227,22 @@ class Session:
                 for p in self.paths]
         models: Models = {}
         next_report = 0.0
+        threshold = gc.get_threshold()
+        # The index grows by millions of objects that live as long as the session: the
+        # cyclic collector's young-generation walks, every 700 allocations by default, cost
+        # more than they find.
+        gc.set_threshold(max(threshold[0], _GC_YOUNG), *threshold[1:])
         try:
             for rec in merged(runs):
                 if self._stop.is_set():
                     return None
                 self._add(models, rec)
-                self.lines_read = sum(r.counts.physical_lines for r in runs)
                 if len(self.store) == FIRST_BATCH:
+                    self.lines_read = sum(r.counts.physical_lines for r in runs)
                     self._first_screen()
                 elif time.perf_counter() >= next_report:
                     next_report = time.perf_counter() + _PROGRESS_EVERY
+                    self.lines_read = sum(r.counts.physical_lines for r in runs)
                     self._progress()
             self.timeline.offer(len(self.store), models, now=True)
             # The index lives as long as the session: out of the cyclic collector's walks,
@@ -244,6 +252,7 @@ class Session:
             self._internal_error(exc)
             return None
         finally:
+            gc.set_threshold(*threshold)
             self.lines_read = sum(r.counts.physical_lines for r in runs)
             self.done.set()
             self.first_batch.set()
