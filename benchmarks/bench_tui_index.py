@@ -61,7 +61,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -72,6 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_tui import YEAR, write_journal
+from bench_vs_lnav import lnav_command, wall
 
 KEYS = ("j", "k", "pagedown", "pageup", "home", "end", "e", "E")
 """Keys pressed at each position (a key that cannot move, as k at the first record, still
@@ -92,16 +92,7 @@ shared: a single time can be another process's)."""
 
 
 def _lnav(path: Path, repeat: int) -> float:
-    lnav = shutil.which("lnav")
-    if lnav is None:
-        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", str(path)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return wall(lnav_command(str(path)), repeat)[0]
 
 
 def _app_part(app: Any, shown: list[float], handled: list[float]) -> None:
