@@ -182,9 +182,11 @@ def replay_records(records: Iterable[Record], config: HostConfig | None = None) 
 
 def replay(paths: Iterable[str], config: HostConfig | None = None, fmt: str = "auto",
            year: int | None = None,
-           on_diagnostic: Callable[[Diagnostic], None] | None = None) -> ReplayResult:
-    """Parse and replay logs; several files are merged by time."""
-    runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic) for p in paths]
+           on_diagnostic: Callable[[Diagnostic], None] | None = None,
+           jobs: int = 1) -> ReplayResult:
+    """Parse and replay logs; several files are merged by time. `jobs`: as ParseRun's."""
+    runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic, jobs=jobs)
+            for p in paths]
     result = replay_records(merged(runs), config)
     for run in runs:
         for source, (year, line) in run.inferred_years.items():

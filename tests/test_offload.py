@@ -1,0 +1,177 @@
+"""A second process reading a journal's lines and parsing their envelopes (nsim.logs.offload)
+gives exactly what one process gives: records, counts, diagnostics in their order, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nsim.logs import journal, offload
+from nsim.logs.reader import ParseRun
+from nsim.logs.sniff import SNIFF_LINES
+from nsim.report.progress import PROGRESS_THREAD
+from tests.conftest import REAL_LOGS, ROOT, SEED
+
+LOGS = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.suffix != ".md") + sorted(
+    REAL_LOGS.glob("*.log"))
+
+
+def _read(path: Path, jobs: int) -> tuple[list[dict[str, Any]], str, list[str], list[str]]:
+    run = ParseRun([str(path)], year=2023, jobs=jobs, min_bytes=0)
+    records = [rec.to_json() for rec in run]
+    return records, run.counts.summary(), [str(d) for d in run.diagnostics], run.errors
+
+
+@pytest.fixture
+def parent_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The lines whose envelope this process parsed (the child's own calls are not seen)."""
+    seen: list[str] = []
+    parse = journal.parse_line
+
+    def spy(text: str) -> Any:
+        seen.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(journal, "parse_line", spy)
+    return seen
+
+
+@pytest.mark.parametrize("path", LOGS, ids=lambda p: p.name)
+def test_two_processes_read_what_one_reads(path: Path) -> None:
+    assert LOGS, "no logs found"
+    one = _read(path, 1)
+    assert one[0]
+    assert _read(path, 2) == one
+
+
+def _bad_journal(tmp_path: Path) -> Path:
+    """A journal past its sniffed head with every kind of line a reader must say something of."""
+    good = (b"Jun 16 13:12:52 compute nova-compute[5666]: DEBUG nova.compute.manager [None "
+            b"req-9df4d60f-a531-4125-9531-ae6920e6e66d admin admin] Starting instance... "
+            b"{{(pid=5666) _do_build_and_run_instance /opt/nova/manager.py:1}}\n")
+    lines = [good] * (SNIFF_LINES + 5) + [
+        b"Jun 16 13:12:53 compute nova-compute[5666]:   continued <xml/>\n",
+        b"\x00\x00\x00\n",
+        b"Jun 16 13:12:53 compute nova-compute[5666]: INFO nova.x [-] caf\xe9 \x00nul\n",
+        b"\x1b[31mJun 16 13:12:54 compute nova-compute[5666]: WARNING nova.x [-] red\x1b[0m\n",
+        b"\n",
+        b"-- Boot 3f2a --\n",
+        b"not a journal line at all\n",
+        b"Jun 16 13:12:55 compute nova-compute[5666]: ERROR nova.x [-] failed\r\n",
+        b"Jun 16 13:12:55 compute nova-compute[5666]: ERROR nova.x Traceback line\n",
+        b"Feb 30 13:12:55 compute nova-compute[5666]: INFO nova.x [-] no such day\n",
+        b"x" * (offload.BATCH * 3) + b"\n",
+    ] + [good] * (offload.BATCH * 2) + [b"Jun 16 13:12:56 compute nova-compute[5666]: INFO nova"]
+    path = tmp_path / "bad.journal"
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_two_processes_report_bad_lines_as_one_does(tmp_path: Path,
+                                                    parent_parses: list[str]) -> None:
+    path = _bad_journal(tmp_path)
+    one = _read(path, 1)
+    parent_parses.clear()
+    two = _read(path, 2)
+    assert two == one
+    assert len(one[2]) >= 6, one[2]  # NUL, UTF-8, garbled, empty, marker, not journald, ...
+    assert len(parent_parses) == SNIFF_LINES  # the rest was the child's
+
+
+def test_the_child_reads_only_past_the_head(tmp_path: Path, parent_parses: list[str]) -> None:
+    path = tmp_path / "three.journal"
+    path.write_bytes(SEED.read_bytes() * 3)
+    records = list(ParseRun([str(path)], year=2023, jobs=2, min_bytes=0))
+    assert len(records) == 3 * len(list(ParseRun([str(SEED)], year=2023)))
+    assert len(parent_parses) == SNIFF_LINES + sum(1 for _ in SEED.open())
+
+
+def test_small_inputs_and_one_job_stay_in_one_process(parent_parses: list[str]) -> None:
+    lines = sum(1 for _ in SEED.open())
+    list(ParseRun([str(SEED)], year=2023, jobs=2))  # under MIN_BYTES
+    assert len(parent_parses) == lines
+    parent_parses.clear()
+    list(ParseRun([str(SEED)], year=2023, jobs=1, min_bytes=0))
+    assert len(parent_parses) == lines
+
+
+def test_no_fork_beside_another_thread(parent_parses: list[str]) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-else")
+    other.start()
+    try:
+        assert not offload.can_fork()
+        list(ParseRun([str(SEED)], year=2023, jobs=2, min_bytes=0))
+    finally:
+        stop.set()
+        other.join()
+    assert len(parent_parses) == sum(1 for _ in SEED.open())
+    progress = threading.Thread(target=stop.wait, name=PROGRESS_THREAD)
+    stop.clear()
+    progress.start()
+    try:
+        assert offload.can_fork()
+    finally:
+        stop.set()
+        progress.join()
+
+
+def _children() -> bool:
+    """Whether this process has a child left to reap (a zombie, or one still running)."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # leaves it to reap
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _records(path: Path) -> Iterator[Any]:
+    return iter(ParseRun([str(path)], year=2023, jobs=2, min_bytes=0))
+
+
+def test_stopping_early_reaps_the_child(tmp_path: Path) -> None:
+    path = tmp_path / "long.journal"
+    path.write_bytes(SEED.read_bytes() * 200)
+    records = _records(path)
+    for _ in range(SNIFF_LINES + 10):
+        next(records)
+    assert _children()
+    records.close()  # type: ignore[attr-defined]
+    assert not _children()
+
+
+def test_a_failing_child_is_said_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "long.journal"
+    path.write_bytes(SEED.read_bytes() * 3)
+    parse = journal.parse_line
+
+    def broken(text: str) -> Any:
+        if os.getpid() != parent:
+            raise KeyError("a bug")
+        return parse(text)
+
+    parent = os.getpid()
+    monkeypatch.setattr(journal, "parse_line", broken)
+    with pytest.raises(offload.OffloadError, match="failed: KeyError"):
+        list(_records(path))
+    assert not _children()
+
+
+def test_replay_with_two_jobs_prints_what_one_prints(tmp_path: Path) -> None:
+    path = tmp_path / "long.journal"
+    path.write_bytes(SEED.read_bytes() * (offload.MIN_BYTES // SEED.stat().st_size + 1))
+    nsim = [sys.executable, "-m", "nsim.cli", "replay", "--year", "2023", str(path)]
+    one = subprocess.run([*nsim, "-j", "1"], capture_output=True, text=True)
+    two = subprocess.run([*nsim, "-j", "2"], capture_output=True, text=True)
+    assert one.returncode in (0, 1)
+    assert (two.returncode, two.stdout, two.stderr) == (one.returncode, one.stdout, one.stderr)
+    bad = subprocess.run([*nsim, "-j", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "'0' is not a number of processes (1-64)" in bad.stderr
