@@ -3,11 +3,10 @@ gives exactly what one process gives: records, counts, diagnostics in their orde
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,34 @@ LOGS = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.suffix != ".md") 
     REAL_LOGS.glob("*.log"))
 
 
-def _read(path: Path, jobs: int) -> tuple[list[dict[str, Any]], str, list[str], list[str]]:
-    run = ParseRun([str(path)], year=2023, jobs=jobs, min_bytes=0)
-    records = [rec.to_json() for rec in run]
-    return records, run.counts.summary(), [str(d) for d in run.diagnostics], run.errors
+_FRESH = """
+import json, sys
+from nsim.logs import journal
+from nsim.logs.reader import ParseRun
+parses = 0
+parse = journal.parse_line
+def spy(text):
+    global parses
+    parses += 1
+    return parse(text)
+journal.parse_line = spy
+run = ParseRun([sys.argv[1]], year=2023, jobs=int(sys.argv[2]), min_bytes=int(sys.argv[3]))
+records = [rec.to_json() for rec in run]
+json.dump({"read": [records, run.counts.summary(), [str(d) for d in run.diagnostics],
+                    run.errors], "parent_parses": parses}, sys.stdout, default=str)
+"""
+
+
+def _read(path: Path, jobs: int, min_bytes: int = 0) -> dict[str, Any]:
+    """What ParseRun gives in a fresh interpreter (one thread: no other test's threads keep it
+    from forking), and how many envelopes that process parsed itself."""
+    done = subprocess.run([sys.executable, "-c", _FRESH, str(path), str(jobs), str(min_bytes)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines())
 
 
 @pytest.fixture
@@ -46,9 +69,10 @@ def parent_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("path", LOGS, ids=lambda p: p.name)
 def test_two_processes_read_what_one_reads(path: Path) -> None:
     assert LOGS, "no logs found"
-    one = _read(path, 1)
-    assert one[0]
-    assert _read(path, 2) == one
+    one, two = _read(path, 1), _read(path, 2)
+    assert one["read"][0]
+    assert two["read"] == one["read"]
+    assert two["parent_parses"] <= SNIFF_LINES  # journals: the rest was the child's
 
 
 def _bad_journal(tmp_path: Path) -> Path:
@@ -74,94 +98,101 @@ def _bad_journal(tmp_path: Path) -> Path:
     return path
 
 
-def test_two_processes_report_bad_lines_as_one_does(tmp_path: Path,
-                                                    parent_parses: list[str]) -> None:
+def test_two_processes_report_bad_lines_as_one_does(tmp_path: Path) -> None:
     path = _bad_journal(tmp_path)
-    one = _read(path, 1)
-    parent_parses.clear()
-    two = _read(path, 2)
-    assert two == one
-    assert len(one[2]) >= 6, one[2]  # NUL, UTF-8, garbled, empty, marker, not journald, ...
-    assert len(parent_parses) == SNIFF_LINES  # the rest was the child's
+    one, two = _read(path, 1), _read(path, 2)
+    assert two["read"] == one["read"]
+    assert len(one["read"][2]) >= 6, one  # NUL, UTF-8, garbled, empty, marker, not journald...
+    assert two["parent_parses"] == SNIFF_LINES  # the rest was the child's
+    assert one["parent_parses"] > SNIFF_LINES
 
 
-def test_the_child_reads_only_past_the_head(tmp_path: Path, parent_parses: list[str]) -> None:
+def test_small_inputs_and_one_job_stay_in_one_process(tmp_path: Path) -> None:
     path = tmp_path / "three.journal"
     path.write_bytes(SEED.read_bytes() * 3)
-    records = list(ParseRun([str(path)], year=2023, jobs=2, min_bytes=0))
-    assert len(records) == 3 * len(list(ParseRun([str(SEED)], year=2023)))
-    assert len(parent_parses) == SNIFF_LINES + sum(1 for _ in SEED.open())
+    assert _read(path, 2, min_bytes=offload.MIN_BYTES)["parent_parses"] == _lines(path)
+    assert _read(path, 1)["parent_parses"] == _lines(path)
+    assert _read(path, 2)["parent_parses"] == SNIFF_LINES
 
 
-def test_small_inputs_and_one_job_stay_in_one_process(parent_parses: list[str]) -> None:
-    lines = sum(1 for _ in SEED.open())
-    list(ParseRun([str(SEED)], year=2023, jobs=2))  # under MIN_BYTES
-    assert len(parent_parses) == lines
-    parent_parses.clear()
-    list(ParseRun([str(SEED)], year=2023, jobs=1, min_bytes=0))
-    assert len(parent_parses) == lines
-
-
-def test_no_fork_beside_another_thread(parent_parses: list[str]) -> None:
+def test_no_fork_beside_another_thread(tmp_path: Path, parent_parses: list[str]) -> None:
+    path = tmp_path / "three.journal"
+    path.write_bytes(SEED.read_bytes() * 3)
     stop = threading.Event()
+    forkable = offload.can_fork()
+    progress = threading.Thread(target=stop.wait, name=PROGRESS_THREAD)
+    progress.start()
+    try:
+        assert offload.can_fork() == forkable  # the progress line does not count
+    finally:
+        stop.set()
+        progress.join()
+    stop.clear()
     other = threading.Thread(target=stop.wait, name="someone-else")
     other.start()
     try:
         assert not offload.can_fork()
-        list(ParseRun([str(SEED)], year=2023, jobs=2, min_bytes=0))
+        list(ParseRun([str(path)], year=2023, jobs=2, min_bytes=0))
     finally:
         stop.set()
         other.join()
-    assert len(parent_parses) == sum(1 for _ in SEED.open())
-    progress = threading.Thread(target=stop.wait, name=PROGRESS_THREAD)
-    stop.clear()
-    progress.start()
-    try:
-        assert offload.can_fork()
-    finally:
-        stop.set()
-        progress.join()
+    assert len(parent_parses) == _lines(path)
 
 
-def _children() -> bool:
-    """Whether this process has a child left to reap (a zombie, or one still running)."""
+def _run(code: str, path: Path) -> str:
+    """What `code` prints, run in a fresh interpreter (one thread) with sys.argv[1] = path."""
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, check=True).stdout
+
+
+_CHILDREN = """
+import os
+def children():
     try:
         os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # leaves it to reap
     except ChildProcessError:
         return False
     return True
-
-
-def _records(path: Path) -> Iterator[Any]:
-    return iter(ParseRun([str(path)], year=2023, jobs=2, min_bytes=0))
+"""
 
 
 def test_stopping_early_reaps_the_child(tmp_path: Path) -> None:
     path = tmp_path / "long.journal"
     path.write_bytes(SEED.read_bytes() * 200)
-    records = _records(path)
-    for _ in range(SNIFF_LINES + 10):
-        next(records)
-    assert _children()
-    records.close()  # type: ignore[attr-defined]
-    assert not _children()
+    out = _run(_CHILDREN + """
+import sys
+from nsim.logs.reader import ParseRun
+records = iter(ParseRun([sys.argv[1]], year=2023, jobs=2, min_bytes=0))
+for _ in range(300):
+    next(records)
+print(children())
+records.close()
+print(children())
+""", path)
+    assert out.split() == ["True", "False"]
 
 
-def test_a_failing_child_is_said_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_child_is_said_not_hidden(tmp_path: Path) -> None:
     path = tmp_path / "long.journal"
     path.write_bytes(SEED.read_bytes() * 3)
-    parse = journal.parse_line
-
-    def broken(text: str) -> Any:
-        if os.getpid() != parent:
-            raise KeyError("a bug")
-        return parse(text)
-
-    parent = os.getpid()
-    monkeypatch.setattr(journal, "parse_line", broken)
-    with pytest.raises(offload.OffloadError, match="failed: KeyError"):
-        list(_records(path))
-    assert not _children()
+    out = _run(_CHILDREN + """
+import sys
+from nsim.logs import journal, offload
+from nsim.logs.reader import ParseRun
+parent, parse = os.getpid(), journal.parse_line
+def broken(text):
+    if os.getpid() != parent:
+        raise KeyError("a bug")
+    return parse(text)
+journal.parse_line = broken
+try:
+    list(ParseRun([sys.argv[1]], year=2023, jobs=2, min_bytes=0))
+except offload.OffloadError as exc:
+    print(exc)
+print(children())
+""", path)
+    assert out.splitlines() == [
+        f"{path}: the process reading its lines failed: KeyError: 'a bug'", "False"]
 
 
 def test_replay_with_two_jobs_prints_what_one_prints(tmp_path: Path) -> None:
