@@ -119,7 +119,10 @@ class ResourceTracker:
                 or uuid in self.absorbed[resource] or self._arriving(uuid, resource))
 
     def _arriving(self, uuid: str, resource: str) -> bool:
-        return any(c.uuid == uuid and c.direction >= 0 for c in self.pending[resource])
+        for change in self.pending[resource]:
+            if change.uuid == uuid and change.direction >= 0:
+                return True
+        return False
 
     def _unsized(self, uuid: str, resource: str, direction: int, what: str, where: str) -> None:
         self.pending[resource].append(Change(uuid, direction, what, where))

@@ -32,32 +32,34 @@ class LockChecks(ObserverState):
 
     def _lock_acquired(self, rec: Record, ev: lock.LockAcquired) -> None:
         lk = self.host.locks.get(ev.name)
-        waiter = lk.take_waiter(ev.owner, rec.request_id)
+        owner, request_id, stamp = ev.owner, rec.request_id, rec.timestamp
+        waiter = lk.take_waiter(owner, request_id)
         if waiter is not None:
             self._check_duration("lock-waited", f'lock "{ev.name}" wait', ev.waited,
-                                 waiter.since, rec.timestamp)
-        if lk.holder is not None and lk.holder.request_id != rec.request_id:
-            lk.displaced.append(Displaced(lk.holder, Holder(ev.owner, rec.request_id,
-                                                            rec.timestamp), self.where()))
-        lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
-        if owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
+                                 waiter.since, stamp)
+        taker = Holder(owner, request_id, stamp)
+        if lk.holder is not None and lk.holder.request_id != request_id:
+            lk.displaced.append(Displaced(lk.holder, taker, self.where()))
+        lk.holder = taker
+        function = owner_function(owner)
+        if function == BUILD_FUNCTION and is_uuid(ev.name):
             self.host.instance(ev.name)  # its request was tied to it in `apply`
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
+        if function == ABORT_CLAIM_FUNCTION:
             self.host.give_back(inst.uuid, self.where())
-        elif owner_function(ev.owner) == UPDATE_USAGE_FUNCTION:
+        elif function == UPDATE_USAGE_FUNCTION:
             if inst.vm_state == VmState.DELETED:  # the delete's update_usage: gone for good
                 self.host.give_back(inst.uuid, self.where())
-        elif owner_function(ev.owner) == CLAIM_FUNCTION:
+        elif function == CLAIM_FUNCTION:
             self._start_build(inst, rec, proxy=True)
-            inst.begin("claim", rec.timestamp)
-        elif owner_function(ev.owner) in MOVE_CLAIM_FUNCTIONS:
+            inst.begin("claim", stamp)
+        elif function in MOVE_CLAIM_FUNCTIONS:
             self._moving.add(inst.uuid)
-        elif owner_function(ev.owner) == FETCH_FUNCTION:
-            inst.begin("image_fetch", rec.timestamp)
+        elif function == FETCH_FUNCTION:
+            inst.begin("image_fetch", stamp)
 
     def _lock_released(self, rec: Record, ev: lock.LockReleased) -> None:
         lk = self.host.locks.get(ev.name)
@@ -95,16 +97,17 @@ class LockChecks(ObserverState):
                         "is not in the log")
 
     def _after_release(self, rec: Record, ev: lock.LockReleased) -> None:
-        if owner_function(ev.owner) == FETCH_FUNCTION:
+        function = owner_function(ev.owner)
+        if function == FETCH_FUNCTION:
             self._fetch_ended(ev.name)
-        if owner_function(ev.owner) == BUILD_FUNCTION:
+        elif function == BUILD_FUNCTION:
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if owner_function(ev.owner) == CLAIM_FUNCTION:
+        if function == CLAIM_FUNCTION:
             inst.finish("claim", rec.timestamp)
-        elif owner_function(ev.owner) == FETCH_FUNCTION:
+        elif function == FETCH_FUNCTION:
             fetch = inst.phases.get("image_fetch")
             if fetch is not None and fetch.end is None:
                 inst.finish("image_fetch", rec.timestamp)
