@@ -9,12 +9,15 @@ from nsim.events import lock
 from nsim.logs.record import Record
 from nsim.nova.names import is_uuid
 
+_LOCK_LINES = frozenset((lock.LockAcquiring, lock.LockAcquired, lock.LockReleased))
+"""Their exact types (as the replay dispatches events): an isinstance test of a pydantic
+model goes through ABCMeta, several times slower, on every untagged record."""
+
 
 def lock_instance(rec: Record) -> str | None:
     """The instance a lock line names (a lock named by an instance uuid), if it is one."""
     ev = rec.event
-    if isinstance(ev, lock.LockAcquiring | lock.LockAcquired | lock.LockReleased) \
-            and is_uuid(ev.name):
+    if type(ev) in _LOCK_LINES and is_uuid(ev.name):
         return ev.name
     return None
 
@@ -30,15 +33,17 @@ class Attribution:
     def observe(self, rec: Record) -> str | None:
         """The record's instance, after learning what the record ties together: a tagged
         line or the acquisition of the instance's lock ties its request to the instance."""
-        if rec.instance:
-            self._tie(rec.request_id, rec.instance)
-            return rec.instance
+        instance = rec.instance
+        if instance:
+            self._tie(rec.request_id, instance)
+            return instance
         locked = lock_instance(rec)
         if locked is not None:
-            if isinstance(rec.event, lock.LockAcquired):
+            if type(rec.event) is lock.LockAcquired:
                 self._tie(rec.request_id, locked)
             return locked
-        return self.instance_of(rec)
+        request_id = rec.request_id
+        return self.request_instance(request_id) if request_id else None
 
     def instance_of(self, rec: Record) -> str | None:
         """The record's instance as known so far (nothing is learnt)."""
@@ -51,7 +56,7 @@ class Attribution:
         return self._by_request.get(request_id) or None
 
     def _tie(self, request_id: str | None, uuid: str) -> None:
-        if request_id:
+        if request_id and self._by_request.get(request_id) != uuid:
             known = self._by_request.setdefault(request_id, uuid)
             if known != uuid:
                 self._by_request[request_id] = ""

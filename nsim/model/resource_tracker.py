@@ -119,10 +119,7 @@ class ResourceTracker:
                 or uuid in self.absorbed[resource] or self._arriving(uuid, resource))
 
     def _arriving(self, uuid: str, resource: str) -> bool:
-        for change in self.pending[resource]:
-            if change.uuid == uuid and change.direction >= 0:
-                return True
-        return False
+        return any(c.uuid == uuid and c.direction >= 0 for c in self.pending[resource])
 
     def _unsized(self, uuid: str, resource: str, direction: int, what: str, where: str) -> None:
         self.pending[resource].append(Change(uuid, direction, what, where))

@@ -152,7 +152,7 @@ def apply_record(observers: dict[str, HostObserver], rec: Record,
     compute host's: they are left out of its model."""
     if rec.service not in _COMPUTE:
         return None
-    key = host_key(rec)
+    key = rec.host or source_host(rec.source)[0]  # host_key, inline: once per record
     obs = observers.get(key)
     if obs is None:
         obs = observers[key] = HostObserver(Host(key, config))

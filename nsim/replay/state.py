@@ -49,11 +49,12 @@ def _measured(start: datetime, end: datetime) -> tuple[float, float]:
     return (end - start).total_seconds(), 2 * resolution(start, end) + TOLERANCE_SECONDS
 
 
-# Lines of a claim itself (between "Attempting claim" and its outcome).
-CLAIM_EVENTS = (claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified, claim.Overhead,
-                claim.ClaimVcpuTotal, claim.ClaimVcpuLimit,
-                claim.ClaimSuccessful, claim.ClaimFailed, claim.InsufficientResources,
-                claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired, lock.LockReleased)
+# Lines of a claim itself (between "Attempting claim" and its outcome), by exact type.
+CLAIM_EVENTS = frozenset((
+    claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified, claim.Overhead,
+    claim.ClaimVcpuTotal, claim.ClaimVcpuLimit, claim.ClaimSuccessful, claim.ClaimFailed,
+    claim.InsufficientResources, claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired,
+    lock.LockReleased))
 
 
 # Lines of a build past its claim.
@@ -96,6 +97,8 @@ class ObserverState:
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
+        """The record being applied, and its instance (`_uuid`)."""
+        self._rec_uuid: str | None = None
 
     def apply(self, rec: Record) -> None:
         stamp = rec.timestamp
@@ -111,7 +114,7 @@ class ObserverState:
         if pid is not None and pid != self._pid and rec.logger \
                 and rec.logger.startswith("nova.compute."):
             if self._pid is not None:
-                self._rec = rec
+                self._rec, self._rec_uuid = rec, self._attribution.instance_of(rec)
                 self._restarted(self._pid, pid)
             self._pid = pid
         event = rec.event
@@ -119,8 +122,8 @@ class ObserverState:
             return
         handler = self._handlers.get(type(event))
         if handler is not None:
-            self._rec = rec
-            if self._pending and not isinstance(event, CLAIM_EVENTS):
+            self._rec, self._rec_uuid = rec, self._attribution.instance_of(rec)
+            if self._pending and type(event) not in CLAIM_EVENTS:
                 self._missing_claim_outcome(rec)
             handler(rec, event)
 
@@ -139,11 +142,12 @@ class ObserverState:
                                            rec.line if rec else None, message))
 
     def _uuid(self, rec: Record) -> str | None:
-        """The record's instance: its tag, or its request's (learnt in `apply`)."""
-        return self._attribution.instance_of(rec)
+        """The record's instance: its tag, or its request's (learnt in `apply`, before which
+        the record being applied has it worked out)."""
+        return self._rec_uuid if rec is self._rec else self._attribution.instance_of(rec)
 
     def _inst(self, rec: Record) -> Instance | None:
-        uuid = self._attribution.instance_of(rec)
+        uuid = self._rec_uuid if rec is self._rec else self._attribution.instance_of(rec)
         if uuid is None:
             return None
         inst = self.host.instances.get(uuid)
