@@ -31,18 +31,24 @@ class Attribution:
         self._by_request: dict[str, str] = {}
 
     def observe(self, rec: Record) -> str | None:
-        """The record's instance, after learning what the record ties together: a tagged
-        line or the acquisition of the instance's lock ties its request to the instance."""
+        """The record's instance, after learning what the record ties together (`learn`):
+        its tag, the instance whose lock it names, or its request's instance."""
+        served = self.learn(rec)
+        return served if rec.instance else lock_instance(rec) or served
+
+    def learn(self, rec: Record) -> str | None:
+        """Learn what the record ties together: a tagged line or the acquisition of the
+        instance's lock ties its request to the instance. Then the record's instance by its
+        tag or its request, as `instance_of` now gives it."""
         instance = rec.instance
-        if instance:
-            self._tie(rec.request_id, instance)
-            return instance
-        locked = lock_instance(rec)
-        if locked is not None:
-            if type(rec.event) is lock.LockAcquired:
-                self._tie(rec.request_id, locked)
-            return locked
         request_id = rec.request_id
+        if instance:
+            if request_id and self._by_request.get(request_id) != instance:  # else tied already
+                self._tie(request_id, instance)
+            return instance
+        ev = rec.event
+        if type(ev) is lock.LockAcquired and is_uuid(ev.name):
+            self._tie(request_id, ev.name)
         return self.request_instance(request_id) if request_id else None
 
     def instance_of(self, rec: Record) -> str | None:
@@ -56,7 +62,7 @@ class Attribution:
         return self._by_request.get(request_id) or None
 
     def _tie(self, request_id: str | None, uuid: str) -> None:
-        if request_id and self._by_request.get(request_id) != uuid:
+        if request_id:
             known = self._by_request.setdefault(request_id, uuid)
             if known != uuid:
                 self._by_request[request_id] = ""

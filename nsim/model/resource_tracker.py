@@ -119,7 +119,11 @@ class ResourceTracker:
                 or uuid in self.absorbed[resource] or self._arriving(uuid, resource))
 
     def _arriving(self, uuid: str, resource: str) -> bool:
-        return any(c.uuid == uuid and c.direction >= 0 for c in self.pending[resource])
+        # A loop, not any(): no generator per call (every claim and its end call this).
+        for change in self.pending[resource]:  # noqa: SIM110
+            if change.uuid == uuid and change.direction >= 0:
+                return True
+        return False
 
     def _unsized(self, uuid: str, resource: str, direction: int, what: str, where: str) -> None:
         self.pending[resource].append(Change(uuid, direction, what, where))
@@ -130,10 +134,11 @@ class ResourceTracker:
         self.drop_claim(uuid, where)
         self.claims[uuid] = claim
         self.uncounted.discard(uuid)
+        what = f"claim of {uuid} (amount not logged)"
         for resource in RESOURCES:
             amount = claim.amount(resource)
             if amount is None:
-                self._unsized(uuid, resource, +1, f"claim of {uuid} (amount not logged)", where)
+                self._unsized(uuid, resource, +1, what, where)
             else:
                 self.known[resource][uuid] = float(amount)
 

@@ -27,7 +27,7 @@ _INSTANCE_UUID = re.compile(rf"\A{UUID_RE}\Z")
 
 def is_uuid(text: str) -> bool:
     """Whether `text` is a lower-case canonical uuid."""
-    return isinstance(text, str) and _INSTANCE_UUID.match(text) is not None
+    return isinstance(text, str) and len(text) == 36 and _INSTANCE_UUID.match(text) is not None
 
 
 # The functions nova synchronizes, by their own name (the last part of an owner).

@@ -104,7 +104,7 @@ class ObserverState:
         stamp = rec.timestamp
         if stamp is not None:
             self._last_stamp = stamp
-        self._attribution.observe(rec)
+        uuid = self._attribution.learn(rec)
         if self._suspects and rec.instance in self._suspects:
             where, rule, message = self._suspects.pop(rec.instance)
             source, _, line = where.rpartition(":")
@@ -114,7 +114,7 @@ class ObserverState:
         if pid is not None and pid != self._pid and rec.logger \
                 and rec.logger.startswith("nova.compute."):
             if self._pid is not None:
-                self._rec, self._rec_uuid = rec, self._attribution.instance_of(rec)
+                self._rec, self._rec_uuid = rec, uuid
                 self._restarted(self._pid, pid)
             self._pid = pid
         event = rec.event
@@ -122,7 +122,7 @@ class ObserverState:
             return
         handler = self._handlers.get(type(event))
         if handler is not None:
-            self._rec, self._rec_uuid = rec, self._attribution.instance_of(rec)
+            self._rec, self._rec_uuid = rec, uuid
             if self._pending and type(event) not in CLAIM_EVENTS:
                 self._missing_claim_outcome(rec)
             handler(rec, event)
