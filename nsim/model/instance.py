@@ -94,7 +94,11 @@ class Instance:
             p.start = when
 
     def finish(self, name: str, when: datetime | None) -> None:
-        self.phase(name).end = when
+        p = self.phases.get(name)
+        if p is None:
+            self.phases[name] = Phase(name, end=when)
+        else:
+            p.end = when
 
     def ordered_phases(self) -> list[Phase]:
         return sorted(self.phases.values(),

@@ -23,7 +23,6 @@ from nsim.model.claims import RESOURCES, Claim
 from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.model.lifecycle import Outcome, VmState
-from nsim.model.unseen import Change
 from nsim.nova.names import (
     BUILD_FUNCTION,
     CLAIM_FUNCTION,
@@ -160,8 +159,7 @@ class ObserverState:
             tracker = self.host.tracker
             for res in RESOURCES:
                 if tracker.baseline_known[res]:
-                    tracker.pending[res].append(Change(uuid, +1, f"claim of {uuid} (not in the "
-                                                                 "log)", self.where()))
+                    tracker.unlogged_claim(uuid, res, self.where())
         if not self._starts_boot(rec):
             self.assume(f"instance {uuid} first seen here: what came before is outside the "
                         "window, its state so far is inferred")
