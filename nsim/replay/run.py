@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 _INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state",
                      "power_state", "image_id", "image_cache", "memory_mb", "disk_gb", "vcpus",
                      "build_seconds"]
-# Records of these services are the compute host's own (a privsep daemon has its own pid).
-_COMPUTE = (None, "nova-compute")
+# Records of these services are the compute host's own (a privsep daemon has its own pid);
+# the usual one first.
+_COMPUTE = ("nova-compute", None)
 
 
 @dataclass
