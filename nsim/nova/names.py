@@ -48,7 +48,7 @@ OVERLAY_FUNCTIONS = ("copy_qcow2_image", "create_qcow2_image")
 def owner_function(owner: str) -> str:
     """The synchronized function's own name: `...<locals>._locked_do_build_and_run_instance`
     and `nova.compute.manager._locked_do_build_and_run_instance` both give the latter's tail."""
-    return owner.rsplit(".", 1)[-1]
+    return owner[owner.rfind(".") + 1:]
 
 
 @dataclass(frozen=True)
