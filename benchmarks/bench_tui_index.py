@@ -2,6 +2,7 @@
 the same file, the time every key takes to answer at the start, middle and end, and memory.
 
     .venv/bin/python benchmarks/bench_tui_index.py [--lines N] [--journal PATH] [--repeat K]
+                                                   [--only KINDS]
 
 Builds the journal as bench_tui.py does (the seed boot repeated with new ids; at --journal
 PATH it is kept, and reused when it is there), then, in the same run:
@@ -85,6 +86,9 @@ record has (the whole store is searched)."""
 APP_CALLBACKS = ("_show", "_filtered", "_removed", "_timed", "_dated", "_searched",
                  "on_log_pane_moved")
 """The app's methods besides its actions that answer a key (the prompts' and lists' answers)."""
+GROUPS = ("moves", "here", "filters", "times", "histogram", "searches", "back")
+"""The kinds of keys (--only times some of them): KEYS, `I` and `r`, FILTERS, `t`, `i`,
+SEARCHES, the steps back in a row at the end."""
 BACK_IN_A_ROW = 5
 TRIALS = 3
 """Each key is timed this many times at each place; the median is kept (the machine may be
@@ -128,15 +132,15 @@ def _app_part(app: Any, shown: list[float], handled: list[float]) -> None:
             setattr(app, name, timed(getattr(app, name)))
 
 
-def child(path: str) -> None:
-    """In a fresh process: index `path` in the app, press the keys; one JSON line of figures."""
+def child(path: str, only: set[str]) -> None:
+    """In a fresh process: index `path` in the app, press the keys of the `only` groups; one
+    JSON line of figures."""
     import resource
 
     from textual import events
-    from textual.widgets import Input, OptionList
+    from textual.widgets import Input
 
     from nsim.tui.app import NsimApp
-    from nsim.tui.histogram import HistogramScreen
     from nsim.tui.session import Session
 
     async def run() -> dict[str, object]:
@@ -206,34 +210,34 @@ def child(path: str) -> None:
             places = (("start", 0), ("middle", count // 2), ("end", count - 1))
             for _ in range(TRIALS):
                 for where, index in places:
-                    for key in KEYS:
+                    for key in KEYS if "moves" in only else ():
                         await at(index)
                         await press(where, key)
-                    for key, name in (("I", "instance"), ("r", "request")):
+                    for key, name in (("I", "instance"), ("r", "request")) if "here" in only else ():
                         await at(index)
                         await press(where, key, f"{key} {name} on")
                         await press(where, key, f"{key} {name} off")
-                    for text in FILTERS:
+                    for text in FILTERS if "filters" in only else ():
                         await at(index)
                         await answer(where, "f", text, f"f {text}")
                         await press(where, "escape", "Esc clears")
-                    for target in (0, count - 1):
+                    for target in (0, count - 1) if "times" in only else ():
                         await at(index)
                         await answer(where, "t", stamp(target), f"t {('first', 'last')[bool(target)]}")
-                    for bucket in ("first", "last"):
+                    for bucket in ("first", "last") if "histogram" in only else ():
                         await at(index)
                         await press(where, "i")
-                        assert isinstance(app.screen, HistogramScreen)
-                        options = app.screen.query_one(OptionList)
+                        options = app.histogram
+                        assert app.focused is options
                         options.highlighted = 0 if bucket == "first" else options.option_count - 1
                         await press(where, "enter", f"i {bucket} bucket")
-                    for text in SEARCHES:
+                    for text in SEARCHES if "searches" in only else ():
                         await at(index)
                         await answer(where, "slash", text, f"/ {text}")
                         await press(where, "n", f"n / {text}")
                         await press(where, "N", f"N / {text}")
                 await at(count - 1)
-                for n in range(1, BACK_IN_A_ROW + 1):
+                for n in range(1, BACK_IN_A_ROW + 1 if "back" in only else 1):
                     await press(f"end, back #{n}", "k")
         return {"indexed": indexed, "records": count, "keys": keys, "done": done,
                 "checkpoints": len(session.timeline.checkpoints),
@@ -247,10 +251,15 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=1_000_000, help="lines of the journal")
     ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
     ap.add_argument("--repeat", type=int, default=3, help="lnav runs (the median is kept)")
+    ap.add_argument("--only", default=",".join(GROUPS),
+                    help=f"time only these kinds of keys, comma-separated (of {','.join(GROUPS)})")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if only - set(GROUPS):
+        ap.error(f"--only: not a kind of keys: {','.join(sorted(only - set(GROUPS)))}")
     if args.child:
-        child(args.child)
+        child(args.child, only)
         return 0
     with tempfile.TemporaryDirectory(prefix="nsim-bench-tui-") as tmp:
         path = args.journal or Path(tmp) / "large.journal"
@@ -261,8 +270,8 @@ def main() -> int:
             lines = sum(block.count(b"\n") for block in iter(lambda: journal.read(1 << 20), b""))
         print(f"journal {path}: {lines:,} lines, {size / 1e6:.0f} MB")
         lnav_s = _lnav(path, args.repeat)
-        out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run([sys.executable, __file__, "--child", str(path), "--only", args.only],
+                             check=True, capture_output=True, text=True).stdout
     got = json.loads(out.splitlines()[-1])
     print(f"lnav -n (load, count): {lnav_s:.2f} s")
     print(f"nsim tui index:        {got['indexed']:.1f} s ({got['records']:,} records, "
