@@ -193,6 +193,7 @@ def child(path: str, only: set[str]) -> None:
                 field = app.focused
                 assert isinstance(field, Input), field
                 field.value = text
+                await pilot.pause()  # drawn as typed: the typing keys' part, not Enter's
                 await press(where, "enter", label, meanwhile="j")
 
             async def at(index: int) -> None:
@@ -230,6 +231,7 @@ def child(path: str, only: set[str]) -> None:
                         options = app.histogram
                         assert app.focused is options
                         options.highlighted = 0 if bucket == "first" else options.option_count - 1
+                        await pilot.pause()  # drawn as moved: the arrow keys' part
                         await press(where, "enter", f"i {bucket} bucket")
                     for text in SEARCHES if "searches" in only else ():
                         await at(index)

@@ -16,7 +16,7 @@ class StatusBar(Horizontal):
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
-    StatusBar > #status { width: 1fr; }
+    StatusBar > #status { width: 1fr; height: 1; }
     StatusBar > ProgressBar { width: 40; }
     """
 
@@ -30,7 +30,7 @@ class StatusBar(Horizontal):
         yield self.bar
 
     def show(self, text: Text, progress: float | None, done: bool) -> None:
-        self.text.update(text)
+        self.text.update(text, layout=False)  # a row whatever it says: nothing moves
         bar = self.bar
         bar.display = not done
         if progress is not None:
