@@ -428,8 +428,8 @@ class NsimApp(App[None]):
         if not self.wanted:
             self.notify(self.tr("No filter in force (f adds one)."), timeout=3)
             return
-        self.filters.show(self.wanted, self.tr("Filters"),
-                               self.tr("Enter/Del removes · Esc closes"), self._removed)
+        self.filters.show(self.wanted, self.tr("Filters"), self.tr("Enter/Del removes · Esc closes"),
+                          self._removed)
 
     def _removed(self, old: Filter | None) -> None:
         if old is not None:
