@@ -15,10 +15,11 @@ PATH it is kept, and reused when it is there), then, in the same run:
     stamp; `i` and Enter on the histogram's first and last bucket; `/` with a text every boot
     has and one no record has, then `n` and `N`; five steps back in a row at the end. A key
     is timed from its arrival until the app has handled it and all it led to and has drawn
-    the screen again (a prompt's key: its Enter, the prompt filled in beforehand), three
-    times, the median kept. A filter or search that goes on between keys (`nsim.tui.
-    background`) is timed until it has answered and the screen is drawn, then a step (`j
-    meanwhile`) while it goes on, and apart, when it was done. Then the peak RSS.
+    the screen again (a prompt's key: its Enter, the prompt filled in and drawn beforehand;
+    the histogram's: Enter, its bucket highlighted and drawn), three times, the median kept.
+    A filter or search that goes on between keys (`nsim.tui.background`) is timed until it
+    has answered and the screen is drawn, then a step (`j meanwhile`) while it goes on, and
+    apart, when it was done. Then the peak RSS. --only times some kinds of keys (GROUPS).
 The last lines printed are the ratios (targets of issue #12):
   `index_vs_lnav R` (index wall ÷ lnav wall; target <= 10), `worst_app_ms M` (the slowest
   key's own part: the app's actions and its prompts' answers, the model at the record and the
@@ -54,7 +55,27 @@ cent from run to run), 1,000,066 lines (606,423 records), 249 MB, lnav 1.0-2.5 s
   search no record answers: answered in 26-105 ms (its app part 21-22 ms), a step meanwhile
   17-147 ms, the filter applied or the search over 0.9-1.2 s after the key; worst_app_ms 78,
   worst_key_ms 222 (`i` last bucket at the middle); peak RSS 413-419 MB (memory_vs_file
-  1.66-1.68: the indexes, and the whole maps kept more often).
+  1.66-1.68: the indexes, and the whole maps kept more often);
+  then (the prompts, the histogram and the filters list widgets over the panes, not screens
+  pushed over them, nsim.tui.prompt; the footer rebuilt only when its keys change; the
+  status drawn without a layout; a pane's new height without Textual's second layout a frame
+  later; a prompt's text and the highlighted bucket drawn before the Enter is timed), on a
+  quiet machine (index 64 s, lnav 1.06 s, 1,980 checkpoints): every key's app part 1-63 ms at
+  the median (worst_app_ms 63, `t` to the last stamp from the middle); all keys 13-100 ms at
+  the median (half under 37 ms) but the four jumps to the last stamp from the start or the
+  middle: `t` 133-144 ms, Enter on the histogram's last bucket 107-111 ms (their app part
+  28-63 ms, the model restored at the end; End from the start, the same jump without a
+  question, 100 ms); opening a prompt 21-24 ms; closing one: a logger or hidden-level filter
+  47-71 ms (app 16-35), `/` with a near hit 37-77 ms, `t` to the first stamp 24-48 ms, Enter on
+  the first bucket 26-84 ms, the histogram 48-54 ms to open; a text filter or a search no
+  record answers answered in 39-42 ms, a step meanwhile 51-76 ms, done 0.9-1.1 s after the
+  key; worst_key_ms 144 (`t` last stamp at the middle); peak RSS 370 MB (memory_vs_file 1.48).
+  Under load (others' jobs: index 118 s, lnav 2.6 s) the same code: 18 of 101 keys over
+  100 ms, End too (161-202 ms), worst_key_ms 258. On the 200k-line journal (`t` and `i` at the
+  middle, 10 runs each, main and this code before the pane change alternating, both under
+  that load) the median of the keys that close a question went from 157-179 ms to 103-126 ms
+  (`t` on the same second 111 -> 57, Esc on the histogram 70 -> 40), opening a prompt from
+  69-76 ms to 43-51 ms.
 """
 
 from __future__ import annotations
