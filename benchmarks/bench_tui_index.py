@@ -2,14 +2,16 @@
 the same file, the time every key takes to answer at the start, middle and end, and memory.
 
     .venv/bin/python benchmarks/bench_tui_index.py [--lines N] [--journal PATH] [--repeat K]
-                                                   [--only KINDS]
+                                                   [--only KINDS] [--jobs N]
 
 Builds the journal as bench_tui.py does (the seed boot repeated with new ids; at --journal
 PATH it is kept, and reused when it is there), then, in the same run:
   - `lnav -n -c ';SELECT count(*) FROM all_logs' FILE`, K times (default 3), the median kept;
   - in a fresh process, the app headless (Textual's `run_test`, 120x36): from creating the
-    session to the background index done; then keys pressed at the first, middle and last
-    record: step, step back, page, Home, End, next/previous problem; `I` and `r` (this
+    session (opened before the app starts, as `nsim tui -j N` does: with --jobs 2, the
+    default on two cores, a second process reads the lines) to the background index done;
+    then keys pressed at the first, middle and last record: step, step back, page, Home,
+    End, next/previous problem; `I` and `r` (this
     record's instance or request filter, on and off again); `f` with a level, a hidden level,
     a logger and a text (a regex over every record), then Esc; `t` to the first and the last
     stamp; `i` and Enter on the histogram's first and last bucket; `/` with a text every boot
@@ -83,6 +85,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -144,9 +147,9 @@ def _app_part(app: Any, shown: list[float], handled: list[float]) -> None:
             setattr(app, name, timed(getattr(app, name)))
 
 
-def child(path: str, only: set[str]) -> None:
-    """In a fresh process: index `path` in the app, press the keys of the `only` groups; one
-    JSON line of figures."""
+def child(path: str, only: set[str], jobs: int) -> None:
+    """In a fresh process: index `path` in the app (opened first, as `nsim tui -j jobs` does),
+    press the keys of the `only` groups; one JSON line of figures."""
     import resource
 
     from textual import events
@@ -157,7 +160,8 @@ def child(path: str, only: set[str]) -> None:
 
     async def run() -> dict[str, object]:
         started = time.perf_counter()
-        session = Session([path], year=YEAR)
+        session = Session([path], year=YEAR, jobs=jobs)
+        session.open()
         app = NsimApp(session)
         keys: list[tuple[str, str, float, float]] = []
         done: list[tuple[str, str, float]] = []
@@ -255,7 +259,8 @@ def child(path: str, only: set[str]) -> None:
                     await press(f"end, back #{n}", "k")
         return {"indexed": indexed, "records": count, "keys": keys, "done": done,
                 "checkpoints": len(session.timeline.checkpoints),
-                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "reader_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}
 
     print(json.dumps(asyncio.run(run())))
 
@@ -267,13 +272,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="lnav runs (the median is kept)")
     ap.add_argument("--only", default=",".join(GROUPS),
                     help=f"time only these kinds of keys, comma-separated (of {','.join(GROUPS)})")
+    ap.add_argument("--jobs", type=int, default=2 if (os.cpu_count() or 1) >= 2 else 1,
+                    help="as nsim tui -j (default: 2 where there are two cores)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     only = set(args.only.split(","))
     if only - set(GROUPS):
         ap.error(f"--only: not a kind of keys: {','.join(sorted(only - set(GROUPS)))}")
     if args.child:
-        child(args.child, only)
+        child(args.child, only, args.jobs)
         return 0
     with tempfile.TemporaryDirectory(prefix="nsim-bench-tui-") as tmp:
         path = args.journal or Path(tmp) / "large.journal"
@@ -284,7 +291,8 @@ def main() -> int:
             lines = sum(block.count(b"\n") for block in iter(lambda: journal.read(1 << 20), b""))
         print(f"journal {path}: {lines:,} lines, {size / 1e6:.0f} MB")
         lnav_s = _lnav(path, args.repeat)
-        out = subprocess.run([sys.executable, __file__, "--child", str(path), "--only", args.only],
+        out = subprocess.run([sys.executable, __file__, "--child", str(path), "--only", args.only,
+                              "--jobs", str(args.jobs)],
                              check=True, capture_output=True, text=True).stdout
     got = json.loads(out.splitlines()[-1])
     print(f"lnav -n (load, count): {lnav_s:.2f} s")
@@ -310,7 +318,8 @@ def main() -> int:
         print(f"  {key:<20} at {where:<15} {statistics.median(times) * 1000:7.1f} ms ({shown})")
     worst = max(medians.items(), key=lambda item: item[1])
     worst_model = max(models.items(), key=lambda item: item[1])
-    print(f"peak RSS {got['peak_rss'] / 1e6:.0f} MB")
+    print(f"peak RSS {got['peak_rss'] / 1e6:.0f} MB (the line reader's process, -j 2: "
+          f"{got['reader_rss'] / 1e6:.0f} MB, mostly pages it shares with the index's)")
     print(f"index_vs_lnav {got['indexed'] / lnav_s:.1f}")
     print(f"worst_app_ms {worst_model[1] * 1000:.0f} ({worst_model[0][1]} at {worst_model[0][0]})")
     print(f"worst_key_ms {worst[1] * 1000:.0f} ({worst[0][1]} at {worst[0][0]})")
