@@ -23,7 +23,7 @@ LOGS = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.suffix != ".md") 
 
 
 _FRESH = """
-import json, sys
+import json, os, sys
 from nsim.logs import journal
 from nsim.logs.reader import ParseRun
 parses = 0
@@ -33,6 +33,10 @@ def spy(text):
     parses += 1
     return parse(text)
 journal.parse_line = spy
+if sys.argv[4:] == ["nofork"]:
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    os.fork = refuse
 run = ParseRun([sys.argv[1]], year=2023, jobs=int(sys.argv[2]), min_bytes=int(sys.argv[3]))
 records = [rec.to_json() for rec in run]
 json.dump({"read": [records, run.counts.summary(), [str(d) for d in run.diagnostics],
@@ -40,10 +44,12 @@ json.dump({"read": [records, run.counts.summary(), [str(d) for d in run.diagnost
 """
 
 
-def _read(path: Path, jobs: int, min_bytes: int = 0) -> dict[str, Any]:
+def _read(path: Path, jobs: int, min_bytes: int = 0, fork: bool = True) -> dict[str, Any]:
     """What ParseRun gives in a fresh interpreter (one thread: no other test's threads keep it
-    from forking), and how many envelopes that process parsed itself."""
-    done = subprocess.run([sys.executable, "-c", _FRESH, str(path), str(jobs), str(min_bytes)],
+    from forking; `fork=False`: one where fork fails), and how many envelopes that process
+    parsed itself."""
+    done = subprocess.run([sys.executable, "-c", _FRESH, str(path), str(jobs), str(min_bytes),
+                           *([] if fork else ["nofork"])],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -113,6 +119,14 @@ def test_small_inputs_and_one_job_stay_in_one_process(tmp_path: Path) -> None:
     assert _read(path, 2, min_bytes=offload.MIN_BYTES)["parent_parses"] == _lines(path)
     assert _read(path, 1)["parent_parses"] == _lines(path)
     assert _read(path, 2)["parent_parses"] == SNIFF_LINES
+
+
+def test_a_fork_refused_reads_in_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "three.journal"
+    path.write_bytes(SEED.read_bytes() * 3)
+    alone = _read(path, 2, fork=False)
+    assert alone["read"] == _read(path, 1)["read"]
+    assert alone["parent_parses"] == _lines(path)
 
 
 def test_no_fork_beside_another_thread(tmp_path: Path, parent_parses: list[str]) -> None:

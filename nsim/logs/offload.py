@@ -145,7 +145,12 @@ class Offloaded:
         self._source = source
         self._on_error = on_error
         read, write = os.pipe()
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError:  # no process to spare: the caller reads the lines itself
+            os.close(read)
+            os.close(write)
+            raise
         if self._pid == 0:
             os.close(read)
             _child(lines, relay, os.fdopen(write, "wb"), error)

@@ -459,10 +459,15 @@ class ParseRun:
             parser = _FileParser(source, fmt, self.year, self.counts, self._report, layout,
                                  self.inferred_years)
             if fmt == "journal" and worth_a_child(source, layout, self.jobs, self.min_bytes):
-                offloaded = Offloaded(lines, relay, self._report, source.name,
-                                      lambda: source.error, lambda e: setattr(source, "error", e))
-                parser.envelopes = offloaded.envelopes
-                lines = iter(offloaded)
+                try:
+                    offloaded = Offloaded(lines, relay, self._report, source.name,
+                                          lambda: source.error,
+                                          lambda e: setattr(source, "error", e))
+                except OSError:  # no process to spare (EAGAIN, ENOMEM): one reads them all
+                    offloaded = None
+                else:
+                    parser.envelopes = offloaded.envelopes
+                    lines = iter(offloaded)
             yield from parser.records(_chain(head, lines))
         finally:
             if offloaded is not None:
