@@ -42,6 +42,14 @@ def scenario(boots: int) -> Scenario:
                                  "disk_gb": 8000, "vcpus": 128}, "2023-03-14T08:00:00")
 
 
+def lnav_command(file: str) -> list[str]:
+    """lnav loading, indexing and counting `file`, headless."""
+    lnav = shutil.which("lnav")
+    if lnav is None:
+        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
+    return [lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", file]
+
+
 def wall(cmd: Sequence[str], repeat: int) -> tuple[float, float]:
     """The median wall time of `cmd` over `repeat` runs (its output discarded), and the median
     CPU time (user + system) it took: on a busy machine the wall time grows, the CPU less."""
@@ -63,16 +71,12 @@ def main() -> None:
     ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    lnav = shutil.which("lnav")
-    if lnav is None:
-        raise SystemExit("lnav is not installed (apt-get install lnav; `make test` installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         path = args.journal or Path(tmp) / "zed.journal"
         sim = simulate(scenario(args.boots), path)
         print(f"journal: {path}: {sim.summary()}")
         file = str(path)
-        lnav_s, lnav_cpu = wall([lnav, "-n", "-c", ";SELECT count(*) FROM all_logs", file],
-                                args.repeat)
+        lnav_s, lnav_cpu = wall(lnav_command(file), args.repeat)
         parse_s, parse_cpu = wall([NSIM, "parse", "--to", "jsonl", "--year", "2023", file],
                                   args.repeat)
         replay_s, replay_cpu = wall([NSIM, "replay", "--year", "2023", file], args.repeat)

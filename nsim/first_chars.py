@@ -22,6 +22,27 @@ def first_chars(regexp: str, flags: int) -> re.Pattern[str] | None:
     return re.compile("|".join(classes), flags) if classes is not None else None
 
 
+def first_literals(regexp: str, flags: int) -> frozenset[str] | None:
+    """The characters a match of `regexp` can begin with when they are all written out as
+    literals (WS_INLINE's blank and tab), else None."""
+    if flags & re.IGNORECASE:
+        return None
+    try:
+        classes = _first_of(list(sre_parse.parse(regexp, flags)))
+    except re.error:
+        return None
+    if classes is None:
+        return None
+    chars: set[str] = set()
+    for cls in classes:
+        for op, av in sre_parse.parse(cls, flags):
+            items = av if op is sre_parse.IN else [(op, av)]
+            if any(kind is not sre_parse.LITERAL for kind, _ in items):
+                return None  # a range, a category, a negated set: not written out
+            chars.update(chr(value) for _, value in items)
+    return frozenset(chars)
+
+
 _CATEGORIES = {sre_parse.CATEGORY_DIGIT: r"\d", sre_parse.CATEGORY_NOT_DIGIT: r"\D",
                sre_parse.CATEGORY_SPACE: r"\s", sre_parse.CATEGORY_NOT_SPACE: r"\S",
                sre_parse.CATEGORY_WORD: r"\w", sre_parse.CATEGORY_NOT_WORD: r"\W"}

@@ -19,7 +19,7 @@ from lark.lexer import PatternStr, TerminalDef, _create_unless
 from lark.parsers.lalr_analysis import Shift
 
 from nsim.diskcache import cache_file, compile_regex
-from nsim.first_chars import first_chars
+from nsim.first_chars import first_chars, first_literals
 
 # grammars/ sits beside nsim/ in the source tree and is installed inside the package.
 _CANDIDATES = (Path(__file__).resolve().parent / "grammars",
@@ -360,12 +360,17 @@ class _Deriver:
             if terminal == "$END" and states[-1] == self.end_state:
                 return tuple(states), tuple(reduced)
 
-    @staticmethod
-    def guard(scanned: TerminalDef, earlier: list[TerminalDef]) -> str:
+    def guard(self, scanned: TerminalDef, earlier: list[TerminalDef]) -> str:
         """A lookahead refusing the position when a terminal the lexer tries first matches.
-        Two literals match at one position only when one begins the other."""
+        Two literals match at one position only when one begins the other; a terminal that
+        cannot begin with a character `scanned` begins with (when those are few literals, as
+        a blank's) cannot match there."""
         alts = []
+        flags = self.conf.g_regex_flags
+        starts = first_literals(scanned.pattern.to_regexp(), flags)
         for t in earlier:
+            if starts is not None and not _may_begin(t, starts, flags):
+                continue
             if (isinstance(t.pattern, PatternStr) and isinstance(scanned.pattern, PatternStr)
                     and not t.pattern.flags and not scanned.pattern.flags
                     and not (t.pattern.value.startswith(scanned.pattern.value)
@@ -373,6 +378,13 @@ class _Deriver:
                 continue
             alts.append(t.pattern.to_regexp())
         return f"(?!{'|'.join(alts)})" if alts else ""
+
+    def skip(self, ignored: TerminalDef, earlier: list[TerminalDef]) -> str:
+        """The regex of one ignored terminal (a blank) where the lexer yields it: its own
+        pattern is tested first, so that the guard is tried only where a blank is."""
+        regexp = ignored.pattern.to_regexp()
+        guard = self.guard(ignored, earlier)
+        return f"(?={regexp}){guard}(?>{regexp})" if guard else f"(?>{regexp})"
 
     def node(self, stack: tuple[int, ...], steps: tuple[_Step, ...]) -> str:
         """The regex of the rest of the text, the parser's state stack being `stack`."""
@@ -388,10 +400,7 @@ class _Deriver:
             raise _Outside
         order, unless = self.lexer(stack[-1])
         names = [t.name for t in order]
-        # An ignored terminal's own pattern is tested first: the guard (earlier terminals,
-        # TEXT among them) is then tried only where a blank is, not after the last one.
-        skip = [f"(?={t.pattern.to_regexp()}){self.guard(t, order[:i])}(?>{t.pattern.to_regexp()})"
-                for i, t in enumerate(order) if t.name in self.ignore]
+        skip = [self.skip(t, order[:i]) for i, t in enumerate(order) if t.name in self.ignore]
         alts: list[tuple[str | None, str]] = []
         for terminal in sorted((n for n in self.states[stack[-1]] if n in self.terms),
                                key=lambda n: _lark_order(self.terms[n])):
@@ -419,6 +428,12 @@ class _Deriver:
             self.leaves[leaf] = _Leaf(steps, ended[1])
             alts.append((None, rf"\Z(?P<{leaf}>)"))
         return (f"(?:{'|'.join(skip)})*+" if skip else ""), alts
+
+
+def _may_begin(t: TerminalDef, chars: frozenset[str], flags: int) -> bool:
+    """Whether a match of `t` may begin with one of `chars` (True when that is not known)."""
+    first = first_chars(t.pattern.to_regexp(), flags)
+    return first is None or any(first.match(c) for c in chars)
 
 
 class _Outside(Exception):

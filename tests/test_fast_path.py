@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import nsim
 from nsim.events import catalog
-from nsim.first_chars import first_chars
+from nsim.first_chars import first_chars, first_literals
 from nsim.grammars import NO_MATCH, forced_plain_lark, grammar_dir
 from nsim.logs import journal, oslo
 from nsim.logs.record import Record
@@ -142,3 +142,22 @@ def test_first_chars_never_rule_out_a_match(regexp: str, text: str) -> None:
     first = first_chars(regexp, 0)
     if re.match(regexp, text) and text:
         assert first is None or first.match(text[0]), (regexp, text)
+
+
+@pytest.mark.parametrize(("regexp", "chars"), [
+    (r"(?:(?:\ |\t))+", {" ", "\t"}), (r"(?:DEBUG|INFO)(?= )", {"D", "I"}), (r"\[x", {"["}),
+    (r"\S+", None), (r"[a-c]x", None), (r"a?b", None), (r"(?i:a)", None)])
+def test_first_literals(regexp: str, chars: set[str] | None) -> None:
+    """The characters a match begins with where they are few literals (a blank's: the guard
+    of a blank drops the terminals that cannot begin with one); None otherwise."""
+    assert first_literals(regexp, 0) == (None if chars is None else frozenset(chars))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from([r"(?:\ |\t)+", r"(?:DEBUG|INFO)(?= )", r"\[x", r"(?:ab|c)d", r"x|y+"]),
+       st.text(alphabet="aDI [:x\tcdy", max_size=6))
+def test_first_literals_hold_every_match(regexp: str, text: str) -> None:
+    """Where a regexp matches, the text begins with one of its first literals."""
+    chars = first_literals(regexp, 0)
+    if re.match(regexp, text) and text:
+        assert chars is not None and text[0] in chars, (regexp, text)

@@ -16,6 +16,7 @@ from nsim.cli.common import (
     NsimParser,
     add_host_config_arg,
     add_input_args,
+    add_jobs_arg,
     add_report_args,
     exit_epilog,
 )
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Parse nova-compute logs (journald text, oslo.log files, "
                                    "journalctl -o json) into records with typed events.")
     add_input_args(p)
+    add_jobs_arg(p)
     p.add_argument("--to", choices=OUTPUTS, default="table", help="output form")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.set_defaults(func=_run("parse"))
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "where the log and the model disagree.",
                        epilog=exit_epilog(EXIT_VIOLATIONS))
     add_input_args(p)
+    add_jobs_arg(p)
     add_report_args(p)
     add_host_config_arg(p)
     p.set_defaults(func=_run("replay"))

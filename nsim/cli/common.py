@@ -4,6 +4,7 @@ host-config arguments, diagnostics on stderr, the refusal to overwrite an input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -98,6 +99,7 @@ def number_arg(what: str, low: int | None = None, high: int | None = None
 
 
 year_arg = number_arg("a year", 1970, 9999)
+jobs_arg = number_arg("a number of processes", 1, 64)
 
 
 def host_config_arg(path: str) -> HostConfig:
@@ -141,6 +143,16 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
                    help="input format (default: detected per file)")
     p.add_argument("--year", type=year_arg,
                    help="year of journald stamps that carry none (default: from file mtime)")
+
+
+def add_jobs_arg(p: argparse.ArgumentParser) -> None:
+    """-j/--jobs: processes reading each input (2 or more: a second reads a large journal's
+    lines and parses their envelopes meanwhile)."""
+    default = 2 if (os.cpu_count() or 1) >= 2 else 1
+    p.add_argument("-j", "--jobs", type=jobs_arg, default=default, metavar="N",
+                   help="processes reading each input: with 2 or more, a journal of 2 MiB or "
+                        "more has its lines read and their envelopes parsed by a second "
+                        f"process (default: {default}, from the cores here)")
 
 
 def add_input_args(p: argparse.ArgumentParser) -> None:

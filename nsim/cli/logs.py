@@ -24,7 +24,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     refuse_input_as_output([("-o", args.output)], args.files)
     printer = DiagnosticPrinter()
-    run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer)
+    run = ParseRun(args.files, fmt=args.format, year=args.year, on_diagnostic=printer,
+                   jobs=args.jobs)
     # A table streaming to the terminal is its own progress: no bar then.
     to_terminal = (args.output in (None, "-")) and is_terminal(sys.stdout)
     with reading("parse", args.files, enabled=False if to_terminal else None):
@@ -60,7 +61,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     printer = DiagnosticPrinter()
     with reading("replay", args.files):
         result = replay(args.files, config=args.host_config, fmt=args.format, year=args.year,
-                        on_diagnostic=printer)
+                        on_diagnostic=printer, jobs=args.jobs)
     printer.close()
     if result.errors and not result.counts.records:
         print(result.counts.summary(), file=sys.stderr)

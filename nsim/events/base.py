@@ -67,16 +67,15 @@ class Event(BaseModel):
         return wording.template.format(**self.template_values())
 
 
-class Tok(str):
-    """A terminal of the message grammar as `from_tokens` reads it: its text, and its
-    name as `.type`."""
+class Tokens(list[str]):
+    """The terminals of a message grammar rule as `from_tokens` reads them: their texts in
+    order, and their names in `.types` (one list each: no object per token)."""
 
-    type: str
+    __slots__ = ("types",)
 
-    def __new__(cls, kind: str, value: str) -> Tok:
-        tok = super().__new__(cls, value)
-        tok.type = kind
-        return tok
+    def __init__(self, pieces: list[tuple[str, str, int, int]]) -> None:
+        super().__init__([piece[1] for piece in pieces])
+        self.types = [piece[0] for piece in pieces]
 
 
 def text(token: Any) -> str:
@@ -109,9 +108,9 @@ class PlainNumbers(Event):
         return {k: plain(v) if isinstance(v, float) else v for k, v in dict(self).items()}
 
 
-def by_type(tokens: list[Any]) -> dict[str, list[str]]:
+def by_type(tokens: Tokens) -> dict[str, list[str]]:
     """Group a rule's tokens by terminal name, in order."""
     out: dict[str, list[str]] = {}
-    for tok in tokens:
-        out.setdefault(tok.type, []).append(str(tok))
+    for kind, tok in zip(tokens.types, tokens, strict=True):
+        out.setdefault(kind, []).append(tok)
     return out

@@ -21,7 +21,7 @@ from nsim.events import (
     power,
     teardown,
 )
-from nsim.events.base import Event, Tok
+from nsim.events.base import Event, Tokens
 from nsim.events.translate import to_english
 from nsim.grammars import Builder, Grammar, first_terminals, ignored_terminals, plain_lark
 
@@ -38,7 +38,7 @@ KINDS: dict[str, type[Event]] = {
 def _builder(start: str, names: tuple[str, ...]) -> Builder:
     """Each kind's rule (the one `start` reduces) builds its Event from its tokens."""
     build = KINDS[names[-2]].from_tokens
-    return lambda pieces: build([Tok(kind, value) for kind, value, _, _ in pieces])
+    return lambda pieces: build(Tokens(pieces))
 
 
 @lru_cache(maxsize=1)

@@ -9,12 +9,15 @@ from nsim.events import lock
 from nsim.logs.record import Record
 from nsim.nova.names import is_uuid
 
+_LOCK_LINES = frozenset((lock.LockAcquiring, lock.LockAcquired, lock.LockReleased))
+"""Their exact types (as the replay dispatches events): an isinstance test of a pydantic
+model goes through ABCMeta, several times slower, on every untagged record."""
+
 
 def lock_instance(rec: Record) -> str | None:
     """The instance a lock line names (a lock named by an instance uuid), if it is one."""
     ev = rec.event
-    if isinstance(ev, lock.LockAcquiring | lock.LockAcquired | lock.LockReleased) \
-            and is_uuid(ev.name):
+    if type(ev) in _LOCK_LINES and is_uuid(ev.name):
         return ev.name
     return None
 
@@ -28,17 +31,25 @@ class Attribution:
         self._by_request: dict[str, str] = {}
 
     def observe(self, rec: Record) -> str | None:
-        """The record's instance, after learning what the record ties together: a tagged
-        line or the acquisition of the instance's lock ties its request to the instance."""
-        if rec.instance:
-            self._tie(rec.request_id, rec.instance)
-            return rec.instance
-        locked = lock_instance(rec)
-        if locked is not None:
-            if isinstance(rec.event, lock.LockAcquired):
-                self._tie(rec.request_id, locked)
-            return locked
-        return self.instance_of(rec)
+        """The record's instance, after learning what the record ties together (`learn`):
+        its tag, the instance whose lock it names, or its request's instance."""
+        served = self.learn(rec)
+        return served if rec.instance else lock_instance(rec) or served
+
+    def learn(self, rec: Record) -> str | None:
+        """Learn what the record ties together: a tagged line or the acquisition of the
+        instance's lock ties its request to the instance. Then the record's instance by its
+        tag or its request, as `instance_of` now gives it."""
+        instance = rec.instance
+        request_id = rec.request_id
+        if instance:
+            if request_id and self._by_request.get(request_id) != instance:  # else tied already
+                self._tie(request_id, instance)
+            return instance
+        ev = rec.event
+        if type(ev) is lock.LockAcquired and is_uuid(ev.name):
+            self._tie(request_id, ev.name)
+        return self.request_instance(request_id) if request_id else None
 
     def instance_of(self, rec: Record) -> str | None:
         """The record's instance as known so far (nothing is learnt)."""

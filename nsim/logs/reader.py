@@ -8,12 +8,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from nsim.events.catalog import classify
 from nsim.logs import journal, oslo
 from nsim.logs.clock import YearClock, iso_stamp, oslo_stamp, realtime_stamp
 from nsim.logs.context import NO_CONTEXT, parse_context
-from nsim.logs.envelope import Entry, split_suffix
+from nsim.logs.envelope import Entry, Line, split_suffix
+from nsim.logs.offload import MIN_BYTES, Offloaded, Relay, worth_a_child
 from nsim.logs.record import Diagnostic, Record, unchecked_record
 from nsim.logs.schema import FORMATS, Format
 from nsim.logs.service import ServiceGuess, service_of_name
@@ -34,6 +36,7 @@ _BACKWARDS = timedelta(seconds=1)
 MAX_RECORD_CHARS = MAX_LINE_BYTES
 """A record stops growing at this size (like a line): later continuation and traceback lines
 are counted as bad lines, named in one diagnostic when the record ends."""
+_UNPARSED: Any = object()
 MAX_PID = 2**31 - 1
 """The largest pid a JSON entry may give (Linux's pid_max is at most 2**22)."""
 
@@ -102,6 +105,8 @@ class _FileParser:
         self._span = 1
         """Physical lines the line being read was joined from (terminal wraps)."""
         self._bad_line = 0
+        self.envelopes: dict[int, Line | None] = {}
+        """Journal lines' envelopes parsed ahead (nsim.logs.offload), by line number."""
 
     # -- records -------------------------------------------------------------
     def _flush(self) -> Record | None:
@@ -238,7 +243,9 @@ class _FileParser:
         if text.startswith("-- ") and text.rstrip().endswith("--"):
             self._bad(lineno, "journalctl marker line, not a log record", text)
             return None
-        line = journal.parse_line(text)
+        line = self.envelopes.get(lineno, _UNPARSED)
+        if line is _UNPARSED:
+            line = journal.parse_line(text)
         if line is None:
             self._bad(lineno, "not a journald line", text)
             return None
@@ -400,8 +407,6 @@ class _FileParser:
             yield done
 
 
-
-
 class ParseRun:
     """Streams the records of several inputs; counts and diagnostics fill in as it goes.
 
@@ -410,7 +415,8 @@ class ParseRun:
     """
 
     def __init__(self, paths: Iterable[str], fmt: str = "auto", year: int | None = None,
-                 on_diagnostic: Callable[[Diagnostic], None] | None = None) -> None:
+                 on_diagnostic: Callable[[Diagnostic], None] | None = None, jobs: int = 1,
+                 min_bytes: int = MIN_BYTES) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
         self.paths = list(paths)
@@ -421,6 +427,10 @@ class ParseRun:
         self.errors: list[str] = []
         self.inferred_years: dict[str, tuple[int, int]] = {}
         self._on_diagnostic = on_diagnostic
+        self.jobs = jobs
+        """Processes that may read one input: 2 or more lets a second one read a large
+        journal's lines and parse their envelopes (nsim.logs.offload) from `min_bytes`."""
+        self.min_bytes = min_bytes
 
     def _report(self, diag: Diagnostic) -> None:
         if len(self.diagnostics) < 10_000:
@@ -436,8 +446,10 @@ class ParseRun:
             self.errors.append(str(exc))
             self._report(Diagnostic(source=path, line=None, message=str(exc).split(": ", 1)[-1]))
             return
+        offloaded = None
         try:
-            lines = physical_lines(source, self._report)
+            relay = Relay(self._report)
+            lines = physical_lines(source, relay)
             head = read_head(lines)
             fmt, layout = sniff([t for _, t in head], self.fmt)
             if fmt is None:
@@ -446,8 +458,20 @@ class ParseRun:
                 return
             parser = _FileParser(source, fmt, self.year, self.counts, self._report, layout,
                                  self.inferred_years)
+            if fmt == "journal" and worth_a_child(source, layout, self.jobs, self.min_bytes):
+                try:
+                    offloaded = Offloaded(lines, relay, self._report, source.name,
+                                          lambda: source.error,
+                                          lambda e: setattr(source, "error", e))
+                except OSError:  # no process to spare (EAGAIN, ENOMEM): one reads them all
+                    offloaded = None
+                else:
+                    parser.envelopes = offloaded.envelopes
+                    lines = iter(offloaded)
             yield from parser.records(_chain(head, lines))
         finally:
+            if offloaded is not None:
+                offloaded.close()
             source.close()
             if source.error is not None:
                 self.errors.append(source.error)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from nsim.events.claim import UNITS
 
 RESOURCES = ("memory", "disk", "vcpu")
+_FIELDS = {"memory": "memory_mb", "disk": "disk_gb", "vcpu": "vcpus"}
+"""A claim's field for each resource."""
 
 
 def claimed_disk(root_gb: int, ephemeral_gb: int) -> int:
@@ -34,7 +36,7 @@ class Claim:
         return cls(memory_mb, claimed_disk(root_gb, ephemeral_gb), vcpus)
 
     def amount(self, resource: str) -> int | None:
-        return {"memory": self.memory_mb, "disk": self.disk_gb, "vcpu": self.vcpus}[resource]
+        return getattr(self, _FIELDS[resource])
 
     @property
     def sized(self) -> bool:

@@ -87,12 +87,18 @@ class Instance:
         return p
 
     def begin(self, name: str, when: datetime | None) -> None:
-        p = self.phase(name)
-        if p.start is None:
+        p = self.phases.get(name)
+        if p is None:
+            self.phases[name] = Phase(name, when)
+        elif p.start is None:
             p.start = when
 
     def finish(self, name: str, when: datetime | None) -> None:
-        self.phase(name).end = when
+        p = self.phases.get(name)
+        if p is None:
+            self.phases[name] = Phase(name, end=when)
+        else:
+            p.end = when
 
     def ordered_phases(self) -> list[Phase]:
         return sorted(self.phases.values(),

@@ -63,6 +63,9 @@ class ResourceTracker:
         self.maybes: dict[str, dict[str, Maybe]] = {r: {} for r in RESOURCES}
         self.absorbed: dict[str, set[str]] = {r: set() for r in RESOURCES}
         self.pending: dict[str, list[Change]] = {r: [] for r in RESOURCES}
+        self._arrivals: dict[str, set[str]] = {r: set() for r in RESOURCES}
+        """The instances with a pending change that may grow usage (`_arriving`, without a
+        scan of every pending change at each claim and its end)."""
         self.uncounted: set[str] = set()
         """Instances known to hold nothing on this node (refused, rescheduled, gone)."""
 
@@ -119,10 +122,27 @@ class ResourceTracker:
                 or uuid in self.absorbed[resource] or self._arriving(uuid, resource))
 
     def _arriving(self, uuid: str, resource: str) -> bool:
-        return any(c.uuid == uuid and c.direction >= 0 for c in self.pending[resource])
+        """A pending change of the instance may grow usage."""
+        return uuid in self._arrivals[resource]
 
     def _unsized(self, uuid: str, resource: str, direction: int, what: str, where: str) -> None:
         self.pending[resource].append(Change(uuid, direction, what, where))
+        if direction >= 0:
+            self._arrivals[resource].add(uuid)
+
+    def _forget(self, uuid: str, resource: str) -> None:
+        """The instance's pending changes are settled otherwise."""
+        self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+        self._arrivals[resource].discard(uuid)
+
+    def _set_pending(self, resource: str, changes: list[Change]) -> None:
+        self.pending[resource] = changes
+        self._arrivals[resource] = {c.uuid for c in changes if c.direction >= 0}
+
+    def unlogged_claim(self, uuid: str, resource: str, where: str) -> None:
+        """A build under way whose claim the log does not show, once usage is known: an
+        arrival of unknown size."""
+        self._unsized(uuid, resource, +1, f"claim of {uuid} (not in the log)", where)
 
     def instance_claim(self, uuid: str, claim: Claim, where: str = "") -> None:
         """Hold `claim` for the instance (replacing an earlier one). An amount the log does
@@ -130,10 +150,11 @@ class ResourceTracker:
         self.drop_claim(uuid, where)
         self.claims[uuid] = claim
         self.uncounted.discard(uuid)
+        what = f"claim of {uuid} (amount not logged)"
         for resource in RESOURCES:
             amount = claim.amount(resource)
             if amount is None:
-                self._unsized(uuid, resource, +1, f"claim of {uuid} (amount not logged)", where)
+                self._unsized(uuid, resource, +1, what, where)
             else:
                 self.known[resource][uuid] = float(amount)
 
@@ -166,7 +187,7 @@ class ResourceTracker:
             if value is None or uuid in self.known[resource] or uuid in self.maybes[resource]:
                 continue
             if self._arriving(uuid, resource):
-                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._forget(uuid, resource)
             elif uuid in self.absorbed[resource]:
                 self.absorbed[resource].discard(uuid)
                 self.baseline[resource] -= value
@@ -182,7 +203,7 @@ class ResourceTracker:
             self.known[resource].pop(uuid, None)
             self.maybes[resource].pop(uuid, None)
             if self._arriving(uuid, resource):
-                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._forget(uuid, resource)
             elif uuid in self.absorbed[resource]:
                 self.absorbed[resource].discard(uuid)
                 self._unsized(uuid, resource, -1, f"{uuid} gave its claim back (amount not "
@@ -214,7 +235,7 @@ class ResourceTracker:
                                                     f"failed build {uuid}", where)
             elif self._arriving(uuid, resource):
                 # Arrived with an amount not logged, and may or may not still count.
-                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._forget(uuid, resource)
                 self._unsized(uuid, resource, 0, f"failed build {uuid} (amount not logged)",
                               where)
 
@@ -232,7 +253,7 @@ class ResourceTracker:
             elif uuid in self.maybes[resource]:
                 self.maybes[resource][uuid].leaving = True
             elif self._arriving(uuid, resource):
-                self.pending[resource] = [c for c in self.pending[resource] if c.uuid != uuid]
+                self._forget(uuid, resource)
                 self._unsized(uuid, resource, 0, f"{uuid} came and went (amount not logged)",
                               where)
             elif uuid in self.absorbed[resource] or uuid not in self.uncounted:
@@ -267,7 +288,7 @@ class ResourceTracker:
                 # the tracker counts beyond the logged one).
                 uuid = pending[0].uuid
                 self.known[resource][uuid] = self.known[resource].get(uuid, 0.0) + outcome.residual
-                self.pending[resource] = []
+                self._set_pending(resource, [])
         elif outcome.explained:
             # Several explanations: commit to none; what is uncertain joins the baseline.
             self.absorbed[resource].update(self.maybes[resource])
@@ -277,7 +298,7 @@ class ResourceTracker:
         waiting = [c for c in self.pending[resource]
                    if c.direction < 0 and not audit and abs(outcome.residual) <= EPSILON]
         self._absorb(resource)
-        self.pending[resource] = waiting
+        self._set_pending(resource, waiting)
         self.baseline[resource] += logged - self.used(resource)
         if audit:
             for uuid, m in list(self.maybes[resource].items()):
@@ -291,7 +312,7 @@ class ResourceTracker:
         for change in self.pending[resource]:
             if change.direction >= 0 and change.uuid:
                 self.absorbed[resource].add(change.uuid)
-        self.pending[resource] = []
+        self._set_pending(resource, [])
 
     def view(self) -> ResourceView:
         def used(resource: str) -> float | None:

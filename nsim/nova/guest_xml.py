@@ -388,15 +388,20 @@ class GuestFacts:
         return bool(self.sizes.get("swap") or self.sizes.get("ephemeral"))
 
 
+def _first(rx: re.Pattern[str], xml: str) -> str | None:
+    """The first match's group, unescaped."""
+    m = rx.search(xml)
+    if m is None:
+        return None
+    text = m.group(1)
+    return unescape(text, _ENTITIES) if "&" in text else text
+
+
 def read(xml: str) -> GuestFacts:
     """The facts of a logged guest XML (whole or cut short); text and attribute values
     unescaped."""
-    def first(rx: re.Pattern[str]) -> str | None:
-        m = rx.search(xml)
-        return unescape(m.group(1), _ENTITIES) if m else None
-
-    package = first(_PACKAGE)
-    return GuestFacts(flavor=first(_FLAVOR), name=first(_NAME),
+    package = _first(_PACKAGE, xml)
+    return GuestFacts(flavor=_first(_FLAVOR, xml), name=_first(_NAME, xml),
                       sizes={k: int(v) for k, v in _SIZES.findall(xml)},
-                      root_image=first(_ROOT_IMAGE), disk=first(_DISK_SOURCE),
+                      root_image=_first(_ROOT_IMAGE, xml), disk=_first(_DISK_SOURCE, xml),
                       nova_major=int(package) if package else None)

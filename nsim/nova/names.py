@@ -27,7 +27,7 @@ _INSTANCE_UUID = re.compile(rf"\A{UUID_RE}\Z")
 
 def is_uuid(text: str) -> bool:
     """Whether `text` is a lower-case canonical uuid."""
-    return isinstance(text, str) and _INSTANCE_UUID.match(text) is not None
+    return isinstance(text, str) and len(text) == 36 and _INSTANCE_UUID.match(text) is not None
 
 
 # The functions nova synchronizes, by their own name (the last part of an owner).
@@ -48,7 +48,7 @@ OVERLAY_FUNCTIONS = ("copy_qcow2_image", "create_qcow2_image")
 def owner_function(owner: str) -> str:
     """The synchronized function's own name: `...<locals>._locked_do_build_and_run_instance`
     and `nova.compute.manager._locked_do_build_and_run_instance` both give the latter's tail."""
-    return owner.rsplit(".", 1)[-1]
+    return owner[owner.rfind(".") + 1:]
 
 
 @dataclass(frozen=True)

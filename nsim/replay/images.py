@@ -22,26 +22,27 @@ _IMAGE_BASE = re.compile(r"([0-9a-f]{40})(?:_\d+)?$")
 class ImageChecks(ObserverState):
     """Checks of the image cache's lines: fetch, convert, overlay, base file removal."""
 
-    def _learn_instances_path(self, path: str, derived_from: str) -> None:
+    def _learn_instances_path(self, path: str, base_file: str) -> None:
+        """instances_path as the path of a base file in it implies."""
         host = self.host
         may_change, self._path_may_change = self._path_may_change, False
         if host.instances_path is None:
             host.instances_path = path
-            self.assume(f"instances_path is {path} (from {derived_from})")
+            self.assume(f"instances_path is {path} (from base file {base_file})")
         elif host.instances_path != path and may_change:
             host.instances_path = path
-            self.assume(f"instances_path is now {path} (from {derived_from}; changed across a "
-                        "restart)")
+            self.assume(f"instances_path is now {path} (from base file {base_file}; changed "
+                        "across a restart)")
         elif host.instances_path != path:
-            self.violation("instances-path", f"{derived_from} implies instances_path {path}, "
-                                             f"but earlier paths used {host.instances_path}")
+            self.violation("instances-path", f"base file {base_file} implies instances_path "
+                                             f"{path}, but earlier paths used {host.instances_path}")
 
     def _base_file(self, path: str) -> str | None:
         """The cache file name of a path in _base/, learning instances_path from it."""
         directory, name = posixpath.split(path)
         if posixpath.basename(directory) != self.host.config.base_dir_name:
             return None
-        self._learn_instances_path(posixpath.dirname(directory), f"base file {path}")
+        self._learn_instances_path(posixpath.dirname(directory), path)
         for suffix in (".part", ".converted"):
             name = name.removesuffix(suffix)
         # Ephemeral and swap backing files (ephemeral_1_0706d66, swap_512) live in _base/
@@ -84,7 +85,8 @@ class ImageChecks(ObserverState):
             return
         inst = self._inst(rec)
         cache = self.host.cache
-        if cmd.operation == "info" and cmd.source and cmd.source.endswith(".part"):
+        operation = cmd.operation
+        if operation == "info" and cmd.source and cmd.source.endswith(".part"):
             name = self._base_file(cmd.source)
             if name is None:
                 return
@@ -96,7 +98,7 @@ class ImageChecks(ObserverState):
             if inst is not None:
                 inst.finish("image_fetch", rec.timestamp)
                 self._expect_image(inst, name)
-        elif cmd.operation == "convert" and cmd.source and cmd.target:
+        elif operation == "convert" and cmd.source and cmd.target:
             name = self._base_file(cmd.source)
             if name is None:
                 return
@@ -111,11 +113,12 @@ class ImageChecks(ObserverState):
                 self._after_spawned(inst, "qemu-img convert", rec)
                 base.fetched_by = base.fetched_by or inst.uuid
                 inst.begin("convert", rec.timestamp)
-        elif cmd.operation == "create" and cmd.backing_file and cmd.target:
-            owner = posixpath.basename(posixpath.dirname(cmd.target))
+        elif operation == "create" and cmd.backing_file and cmd.target:
+            target = cmd.target
+            owner = posixpath.basename(posixpath.dirname(target))
             if inst is None and is_uuid(owner):
                 inst = self.host.instance(owner)
-            self._overlay(rec, inst, cmd.backing_file, cmd.target)
+            self._overlay(rec, inst, cmd.backing_file, target)
 
     def _fetch_ended(self, name: str) -> None:
         """The base file is in place. An overlay created on it before now was too early."""
@@ -165,25 +168,28 @@ class ImageChecks(ObserverState):
 
     def _subprocess_returned(self, rec: Record, ev: image.SubprocessReturned) -> None:
         cmd = ev.qemu_img
-        if cmd is not None and ev.returncode != 0:
+        if cmd is None:
+            return
+        operation, returncode = cmd.operation, ev.returncode
+        if returncode != 0:
             # fetch_to_raw gives up: the .part/.converted file is removed, nothing is cached.
-            path = cmd.source if cmd.operation == "info" else cmd.target
+            path = cmd.source if operation == "info" else cmd.target
             name = self._base_file(path) if path and path.endswith((".part", ".converted")) else None
             if name is not None:
                 self.host.fetch_aborted(name)
-        if cmd is not None and cmd.operation == "convert" and ev.returncode == 0 and cmd.source:
+        elif operation == "convert" and cmd.source:
             # fetch_to_raw renames <base>.converted to <base> without a line of its own.
             name = self._base_file(cmd.source)
             if name is not None:
                 self._fetch_ended(name)
-        inst = self._inst(rec) if cmd is not None else None
-        if cmd is None or inst is None:
+        inst = self._inst(rec)
+        if inst is None:
             return
-        if cmd.operation == "convert":
+        if operation == "convert":
             inst.finish("convert", rec.timestamp)
             self._check_duration("took-seconds", "qemu-img convert", ev.seconds,
                                  inst.phase("convert").start, rec.timestamp)
-        elif cmd.operation == "create":
+        elif operation == "create":
             inst.finish("overlay", rec.timestamp)
 
     def _removing_base(self, rec: Record, ev: imagecache.RemovingBaseFile) -> None:

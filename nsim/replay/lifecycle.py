@@ -33,11 +33,12 @@ def _fits(claimed: int | None, flavor: int | None, overhead: int | None) -> bool
     return claimed == flavor + overhead if overhead is not None else claimed >= flavor
 
 
+_TASKS = {state.value: state for state in TaskState}
+
+
 def _task(value: str | None) -> TaskState | None:
-    try:
-        return TaskState(value) if value else None
-    except ValueError:
-        return None
+    """The task state a line names, if the model knows it."""
+    return _TASKS.get(value) if value else None
 
 
 def _cause(rec: Record, ev: Event) -> str:
@@ -128,8 +129,9 @@ class LifecycleChecks(ObserverState):
         inst = self._inst(rec)
         if inst is None:
             return
-        inst.finish("xml", rec.timestamp)
-        inst.begin("domain_start", rec.timestamp)
+        stamp = rec.timestamp
+        inst.finish("xml", stamp)
+        inst.begin("domain_start", stamp)
         facts = guest_xml.read(ev.xml)
         sizes = {k: v for k, v in facts.sizes.items() if k in ("memory", "disk", "vcpus")}
         if "disk" in sizes:
@@ -191,16 +193,18 @@ class LifecycleChecks(ObserverState):
             self._check_sync(inst, ev.vm_state, ev.task_state)
 
     def _lifecycle(self, rec: Record, ev: guest.LifecycleEvent) -> None:
-        inst = self.host.instance(ev.instance_uuid) if ev.instance_uuid else self._inst(rec)
+        named = ev.instance_uuid
+        inst = self.host.instance(named) if named else self._inst(rec)
         if inst is None:
             return
-        state = EVENT_POWER_STATE[ev.transition]
-        if ev.transition == "Started":
+        transition = ev.transition
+        state = EVENT_POWER_STATE[transition]
+        if transition == "Started":
             inst.finish("domain_start", rec.timestamp)
-        elif ev.transition == "Paused":
+        elif transition == "Paused":
             inst.was_paused = True
             inst.begin("resume", rec.timestamp)
-        elif ev.transition == "Resumed":
+        elif transition == "Resumed":
             if inst.waits_for_vif and not inst.was_paused and inst.vm_state == VmState.BUILDING:
                 self.assume(f"{inst.uuid}: the guest started paused (it waits for its VIF); the "
                             "Paused event is not in the log")
@@ -247,28 +251,28 @@ class LifecycleChecks(ObserverState):
         inst = self._inst(rec)
         if inst is None:
             return
-        if ev.step == "build":
-            inst.build_seconds = ev.seconds
-            inst.finish("build", rec.timestamp)
+        step, seconds, stamp = ev.step, ev.seconds, rec.timestamp
+        if step == "build":
+            inst.build_seconds = seconds
+            inst.finish("build", stamp)
             if inst.outcome == Outcome.ACTIVE or inst.spawned:
                 inst.outcome = Outcome.ACTIVE
                 inst.vm_state, inst.task_state, inst.pending_active = VmState.ACTIVE, None, False
-        elif ev.step == "spawn":
-            inst.spawn_seconds = ev.seconds
+        elif step == "spawn":
+            inst.spawn_seconds = seconds
             spawn = inst.phase("spawn")
             if spawn.end is None:
-                spawn.end = rec.timestamp
+                spawn.end = stamp
             if inst.spawned:
                 inst.pending_active = True
-        if ev.step in ("spawn", "build"):
-            phase = inst.phase(ev.step)
-            self._check_span("took-seconds", f"{inst.uuid}: took {ev.step}", ev.seconds,
-                             rec.timestamp, early=None if phase.proxy else phase.start,
-                             inside=phase.inside)
-        elif ev.step == "destroy":
+        if step in ("spawn", "build"):
+            phase = inst.phase(step)
+            self._check_span("took-seconds", f"{inst.uuid}: took {step}", seconds, stamp,
+                             early=None if phase.proxy else phase.start, inside=phase.inside)
+        elif step == "destroy":
             # "Terminating instance" is logged before the destroy's timer starts.
-            self._check_span("took-seconds", f"{inst.uuid}: took destroy", ev.seconds,
-                             rec.timestamp, early=inst.phase("delete").start, inside=None)
+            self._check_span("took-seconds", f"{inst.uuid}: took destroy", seconds, stamp,
+                             early=inst.phase("delete").start, inside=None)
 
     def _terminating(self, rec: Record, ev: teardown.Terminating) -> None:
         inst = self._inst(rec)

@@ -31,51 +31,54 @@ class LockChecks(ObserverState):
         self.host.locks.get(ev.name).wait(Holder(ev.owner, rec.request_id, rec.timestamp))
 
     def _lock_acquired(self, rec: Record, ev: lock.LockAcquired) -> None:
-        lk = self.host.locks.get(ev.name)
-        waiter = lk.take_waiter(ev.owner, rec.request_id)
+        name, owner, request_id, stamp = ev.name, ev.owner, rec.request_id, rec.timestamp
+        lk = self.host.locks.get(name)
+        waiter = lk.take_waiter(owner, request_id)
         if waiter is not None:
-            self._check_duration("lock-waited", f'lock "{ev.name}" wait', ev.waited,
-                                 waiter.since, rec.timestamp)
-        if lk.holder is not None and lk.holder.request_id != rec.request_id:
-            lk.displaced.append(Displaced(lk.holder, Holder(ev.owner, rec.request_id,
-                                                            rec.timestamp), self.where()))
-        lk.holder = Holder(ev.owner, rec.request_id, rec.timestamp)
-        if owner_function(ev.owner) == BUILD_FUNCTION and is_uuid(ev.name):
-            self.host.instance(ev.name)  # its request was tied to it in `apply`
+            self._check_duration("lock-waited", f'lock "{name}" wait', ev.waited, waiter.since,
+                                 stamp)
+        taker = Holder(owner, request_id, stamp)
+        if lk.holder is not None and lk.holder.request_id != request_id:
+            lk.displaced.append(Displaced(lk.holder, taker, self.where()))
+        lk.holder = taker
+        function = owner_function(owner)
+        if function == BUILD_FUNCTION and is_uuid(name):
+            self.host.instance(name)  # its request was tied to it in `apply`
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if owner_function(ev.owner) == ABORT_CLAIM_FUNCTION:
+        if function == ABORT_CLAIM_FUNCTION:
             self.host.give_back(inst.uuid, self.where())
-        elif owner_function(ev.owner) == UPDATE_USAGE_FUNCTION:
+        elif function == UPDATE_USAGE_FUNCTION:
             if inst.vm_state == VmState.DELETED:  # the delete's update_usage: gone for good
                 self.host.give_back(inst.uuid, self.where())
-        elif owner_function(ev.owner) == CLAIM_FUNCTION:
+        elif function == CLAIM_FUNCTION:
             self._start_build(inst, rec, proxy=True)
-            inst.begin("claim", rec.timestamp)
-        elif owner_function(ev.owner) in MOVE_CLAIM_FUNCTIONS:
+            inst.begin("claim", stamp)
+        elif function in MOVE_CLAIM_FUNCTIONS:
             self._moving.add(inst.uuid)
-        elif owner_function(ev.owner) == FETCH_FUNCTION:
-            inst.begin("image_fetch", rec.timestamp)
+        elif function == FETCH_FUNCTION:
+            inst.begin("image_fetch", stamp)
 
     def _lock_released(self, rec: Record, ev: lock.LockReleased) -> None:
-        lk = self.host.locks.get(ev.name)
+        name, owner, request_id = ev.name, ev.owner, rec.request_id
+        lk = self.host.locks.get(name)
         holder = lk.holder
-        if holder is not None and holder.request_id == rec.request_id and holder.owner == ev.owner:
-            self._check_duration("lock-held", f'lock "{ev.name}" hold', ev.held, holder.since,
+        if holder is not None and holder.request_id == request_id and holder.owner == owner:
+            self._check_duration("lock-held", f'lock "{name}" hold', ev.held, holder.since,
                                  rec.timestamp)
             lk.holder = None
         else:
-            displaced = lk.take_displaced(ev.owner, rec.request_id)
+            displaced = lk.take_displaced(owner, request_id)
             if displaced is not None:
                 self._check_overlap(ev, rec, displaced.taken_by, displaced.where)
             elif holder is not None:
                 self._check_overlap(ev, rec, holder, "")
             else:
-                self.assume(f'lock "{ev.name}" was taken before the log window')
-        self.host.locks.forget(ev.name)
-        self._after_release(rec, ev)
+                self.assume(f'lock "{name}" was taken before the log window')
+        self.host.locks.forget(name)
+        self._after_release(rec, name, owner_function(owner))
 
     def _check_overlap(self, ev: lock.LockReleased, rec: Record, other: Holder, where: str) -> None:
         """`ev` ends a hold of [release - held, release]: another holder that took the lock
@@ -95,17 +98,18 @@ class LockChecks(ObserverState):
             self.assume(f'lock "{ev.name}": the acquire by {ev.owner} ({rec.request_id}) '
                         "is not in the log")
 
-    def _after_release(self, rec: Record, ev: lock.LockReleased) -> None:
-        if owner_function(ev.owner) == FETCH_FUNCTION:
-            self._fetch_ended(ev.name)
-        if owner_function(ev.owner) == BUILD_FUNCTION:
+    def _after_release(self, rec: Record, name: str, function: str) -> None:
+        """What the release of lock `name` by a synchronized `function` ends."""
+        if function == FETCH_FUNCTION:
+            self._fetch_ended(name)
+        elif function == BUILD_FUNCTION:
             return
         inst = self._inst(rec)
         if inst is None:
             return
-        if owner_function(ev.owner) == CLAIM_FUNCTION:
+        if function == CLAIM_FUNCTION:
             inst.finish("claim", rec.timestamp)
-        elif owner_function(ev.owner) == FETCH_FUNCTION:
+        elif function == FETCH_FUNCTION:
             fetch = inst.phases.get("image_fetch")
             if fetch is not None and fetch.end is None:
                 inst.finish("image_fetch", rec.timestamp)

@@ -133,19 +133,20 @@ class ResourceChecks(ObserverState):
             self.violation("claim-decision", "claim succeeded but does not fit: " + "; ".join(reasons))
         if ev.node is not None:
             self._learn_node(ev.node)
+        where = self.where()
         if self._is_move(inst):
             self._moving.discard(inst.uuid)
             inst.operation = "move"
-            self.host.move_claim(inst.uuid, claimed, self.where())
+            self.host.move_claim(inst.uuid, claimed, where)
             return
         self._start_build(inst, rec, proxy=True)
         inst.claim = claimed
-        self.host.claim(inst.uuid, claimed, self.where())
+        self.host.claim(inst.uuid, claimed, where)
         if attempt.node_named and claimed.disk_gb is not None:
             # From Rocky the tracker adds swap and leaves out a volume-backed root disk,
             # which the claim's own disk amount does not (nova/compute/resource_tracker.py).
             self.host.tracker.may_differ(inst.uuid, "disk", "disk usage may count swap or "
-                                         "leave out a volume root (Rocky on)", self.where())
+                                         "leave out a volume root (Rocky on)", where)
 
     def _claim_refused(self, rec: Record, ev: claim.ClaimFailed | claim.InsufficientResources) -> None:
         inst = self._inst(rec)

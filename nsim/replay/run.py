@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 _INSTANCE_COLUMNS = ["uuid", "host", "operation", "outcome", "cause", "vm_state", "task_state",
                      "power_state", "image_id", "image_cache", "memory_mb", "disk_gb", "vcpus",
                      "build_seconds"]
-# Records of these services are the compute host's own (a privsep daemon has its own pid).
-_COMPUTE = (None, "nova-compute")
+# Records of these services are the compute host's own (a privsep daemon has its own pid);
+# the usual one first.
+_COMPUTE = ("nova-compute", None)
 
 
 @dataclass
@@ -152,7 +153,7 @@ def apply_record(observers: dict[str, HostObserver], rec: Record,
     compute host's: they are left out of its model."""
     if rec.service not in _COMPUTE:
         return None
-    key = host_key(rec)
+    key = rec.host or source_host(rec.source)[0]  # host_key, inline: once per record
     obs = observers.get(key)
     if obs is None:
         obs = observers[key] = HostObserver(Host(key, config))
@@ -182,9 +183,11 @@ def replay_records(records: Iterable[Record], config: HostConfig | None = None) 
 
 def replay(paths: Iterable[str], config: HostConfig | None = None, fmt: str = "auto",
            year: int | None = None,
-           on_diagnostic: Callable[[Diagnostic], None] | None = None) -> ReplayResult:
-    """Parse and replay logs; several files are merged by time."""
-    runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic) for p in paths]
+           on_diagnostic: Callable[[Diagnostic], None] | None = None,
+           jobs: int = 1) -> ReplayResult:
+    """Parse and replay logs; several files are merged by time. `jobs`: as ParseRun's."""
+    runs = [ParseRun([p], fmt=fmt, year=year, on_diagnostic=on_diagnostic, jobs=jobs)
+            for p in paths]
     result = replay_records(merged(runs), config)
     for run in runs:
         for source, (year, line) in run.inferred_years.items():

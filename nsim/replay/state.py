@@ -24,7 +24,6 @@ from nsim.model.host import Host
 from nsim.model.instance import Instance
 from nsim.model.instances import Instances
 from nsim.model.lifecycle import Outcome, VmState
-from nsim.model.unseen import Change
 from nsim.nova.names import (
     BUILD_FUNCTION,
     CLAIM_FUNCTION,
@@ -44,16 +43,22 @@ SAVE_SECONDS = 5.0
 KEEP_DELETED = 256
 
 
-def resolution(*stamps: datetime) -> float:
+def resolution(a: datetime, b: datetime) -> float:
     """Whole-second stamps (journald `short`) are only good to a second."""
-    return 1.0 if all(s.microsecond == 0 for s in stamps) else 0.001
+    return 0.001 if a.microsecond or b.microsecond else 1.0
 
 
-# Lines of a claim itself (between "Attempting claim" and its outcome).
-CLAIM_EVENTS = (claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified, claim.Overhead,
-                claim.ClaimVcpuTotal, claim.ClaimVcpuLimit,
-                claim.ClaimSuccessful, claim.ClaimFailed, claim.InsufficientResources,
-                claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired, lock.LockReleased)
+def _measured(start: datetime, end: datetime) -> tuple[float, float]:
+    """Seconds from `start` to `end`, and the tolerance a logged duration has against them."""
+    return (end - start).total_seconds(), 2 * resolution(start, end) + TOLERANCE_SECONDS
+
+
+# Lines of a claim itself (between "Attempting claim" and its outcome), by exact type.
+CLAIM_EVENTS = frozenset((
+    claim.ClaimTotal, claim.ClaimLimit, claim.ClaimLimitUnspecified, claim.Overhead,
+    claim.ClaimVcpuTotal, claim.ClaimVcpuLimit, claim.ClaimSuccessful, claim.ClaimFailed,
+    claim.InsufficientResources, claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired,
+    lock.LockReleased))
 
 
 # Lines of a build past its claim.
@@ -96,31 +101,36 @@ class ObserverState:
         self._moving: set[str] = set()
         """Instances whose next claim is a move (resize, migration, evacuation)."""
         self._rec: Record | None = None
+        """The record being applied, and its instance (`_uuid`)."""
+        self._rec_uuid: str | None = None
 
     def apply(self, rec: Record) -> None:
-        if rec.timestamp is not None:
-            self._last_stamp = rec.timestamp
-        self._attribution.observe(rec)
-        if rec.instance in self._suspects:
+        stamp = rec.timestamp
+        if stamp is not None:
+            self._last_stamp = stamp
+        uuid = self._attribution.learn(rec)
+        if self._suspects and rec.instance in self._suspects:
             where, rule, message = self._suspects.pop(rec.instance)
             source, _, line = where.rpartition(":")
             self.violations.append(Violation(source, int(line), rule, message + f" (still on "
                                              f"this host at {rec.source}:{rec.line})"))
-        if rec.pid is not None and rec.logger and rec.logger.startswith("nova.compute."):
-            if self._pid is not None and rec.pid != self._pid:
-                self._rec = rec
-                self._restarted(self._pid, rec.pid)
-            self._pid = rec.pid
+        pid = rec.pid
+        if pid is not None and pid != self._pid and rec.logger \
+                and rec.logger.startswith("nova.compute."):
+            if self._pid is not None:
+                self._rec, self._rec_uuid = rec, uuid
+                self._restarted(self._pid, pid)
+            self._pid = pid
         event = rec.event
         if event is None:
             return
         handler = self._handlers.get(type(event))
         if handler is not None:
-            self._rec = rec
-            if self._pending and not isinstance(event, CLAIM_EVENTS):
+            self._rec, self._rec_uuid = rec, uuid
+            if self._pending and type(event) not in CLAIM_EVENTS:
                 self._missing_claim_outcome(rec)
             handler(rec, event)
-            self._pack_deleted(self._uuid(rec))
+            self._pack_deleted(uuid)
 
     def _pack_deleted(self, uuid: str | None) -> None:
         """A deleted instance a record named: see `Instances.finished`."""
@@ -146,25 +156,26 @@ class ObserverState:
                                            rec.line if rec else None, message))
 
     def _uuid(self, rec: Record) -> str | None:
-        """The record's instance: its tag, or its request's (learnt in `apply`)."""
-        return self._attribution.instance_of(rec)
+        """The record's instance: its tag, or its request's (learnt in `apply`, before which
+        the record being applied has it worked out)."""
+        return self._rec_uuid if rec is self._rec else self._attribution.instance_of(rec)
 
     def _inst(self, rec: Record) -> Instance | None:
-        uuid = self._uuid(rec)
+        uuid = self._rec_uuid if rec is self._rec else self._attribution.instance_of(rec)
         if uuid is None:
             return None
-
-        known = uuid in self.host.instances
+        inst = self.host.instances.get(uuid)
+        if inst is not None:
+            return inst
         inst = self.host.instance(uuid)
-        if not known and isinstance(rec.event, BUILD_STEPS):
+        if isinstance(rec.event, BUILD_STEPS):
             # A build under way whose claim the log does not show: before the first usage
             # line it is in the baseline, after it an arrival of unknown size.
             tracker = self.host.tracker
             for res in RESOURCES:
                 if tracker.baseline_known[res]:
-                    tracker.pending[res].append(Change(uuid, +1, f"claim of {uuid} (not in the "
-                                                                 "log)", self.where()))
-        if not known and not self._starts_boot(rec):
+                    tracker.unlogged_claim(uuid, res, self.where())
+        if not self._starts_boot(rec):
             self.assume(f"instance {uuid} first seen here: what came before is outside the "
                         "window, its state so far is inferred")
         return inst
@@ -188,19 +199,18 @@ class ObserverState:
         Each bound known gives one side of the check."""
         if end is None:
             return
-        for start, too_long in ((early, True), (inside, False)):
-            if start is None:
-                continue
-            measured = (end - start).total_seconds()
-            tol = 2 * resolution(start, end) + TOLERANCE_SECONDS
-            if too_long and logged - measured > tol:
+        if early is not None:
+            measured, tol = _measured(early, end)
+            if logged - measured > tol:
                 self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps allow at most "
                                      f"{measured:.3f}s (tolerance {tol:.1f}s)")
                 return
-            if not too_long and measured - logged > tol:
+        if inside is not None:
+            if inside is not early:
+                measured, tol = _measured(inside, end)
+            if measured - logged > tol:
                 self.violation(rule, f"{what}: logged {logged:.3f}s but the stamps show at least "
                                      f"{measured:.3f}s (tolerance {tol:.1f}s)")
-                return
 
     def finish(self) -> None:
         """End of input: boots still open stay incomplete (not a violation); a build that

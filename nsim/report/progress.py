@@ -22,6 +22,8 @@ from nsim.report.term import is_terminal
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+PROGRESS_THREAD = "nsim-progress"
+"""The progress line's thread (nsim.logs.offload forks beside it)."""
 # Seconds a job runs before its progress line appears (NSIM_PROGRESS_DELAY overrides).
 DELAY = 1.5
 # Seconds between two looks at the descriptors' offsets.
@@ -88,7 +90,7 @@ def showing(label: str, measure: Callable[[Job], None] | None = None,
                 if stop.wait(POLL):
                     return
 
-    thread = threading.Thread(target=loop, daemon=True, name="nsim-progress")
+    thread = threading.Thread(target=loop, daemon=True, name=PROGRESS_THREAD)
     thread.start()
     try:
         yield job

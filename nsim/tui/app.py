@@ -17,15 +17,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from nsim.errors import NsimError
 from nsim.tui.background import Background
 from nsim.tui.cache_pane import CachePane
 from nsim.tui.event_pane import EventPane
-from nsim.tui.filters_screen import FiltersScreen
-from nsim.tui.footer import HelpScreen, StatusBar
-from nsim.tui.histogram import HistogramScreen
+from nsim.tui.filters_screen import FiltersList
+from nsim.tui.footer import HelpScreen, KeysFooter, StatusBar
+from nsim.tui.histogram import Histogram
 from nsim.tui.host_pane import HostPane
 from nsim.tui.i18n import translator
 from nsim.tui.instance_pane import InstancePane
@@ -134,7 +133,9 @@ class NsimApp(App[None]):
                     yield self.violations_pane
         self.panes.append(self.violations_pane)
         yield self.status_bar
-        yield Footer()
+        yield KeysFooter()
+        self.prompt, self.histogram, self.filters = Prompt(), Histogram(), FiltersList()
+        yield from (self.prompt, self.histogram, self.filters)  # hidden until asked
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         """Refuse to start without a terminal (unless headless, as tests run it): the screen
@@ -369,7 +370,7 @@ class NsimApp(App[None]):
 
     # -- asking -------------------------------------------------------------------------
     def action_search(self) -> None:
-        self.push_screen(Prompt(self.tr("search /"), self.search_term), self._searched)
+        self.prompt.ask(self.tr("search /"), self._searched, self.search_term)
 
     def _searched(self, term: str | None) -> None:
         if not term:
@@ -400,8 +401,7 @@ class NsimApp(App[None]):
         self._show()
 
     def action_filter(self) -> None:
-        self.push_screen(Prompt(self.tr("filter [!]text|level|logger|instance|request VALUE")),
-                         self._filtered)
+        self.prompt.ask(self.tr("filter [!]text|level|logger|instance|request VALUE"), self._filtered)
 
     def _filtered(self, text: str | None) -> None:
         if not text or not text.strip():
@@ -428,8 +428,8 @@ class NsimApp(App[None]):
         if not self.wanted:
             self.notify(self.tr("No filter in force (f adds one)."), timeout=3)
             return
-        self.push_screen(FiltersScreen(self.wanted, self.tr("Filters"),
-                                       self.tr("Enter/Del removes · Esc closes")), self._removed)
+        self.filters.show(self.wanted, self.tr("Filters"), self.tr("Enter/Del removes · Esc closes"),
+                          self._removed)
 
     def _removed(self, old: Filter | None) -> None:
         if old is not None:
@@ -452,15 +452,15 @@ class NsimApp(App[None]):
             self._set_filters([])
 
     def action_histogram(self) -> None:
-        self.push_screen(HistogramScreen(self.session.store.counts, self.tr("Records over time"),
-                                         self.tr("Enter goes there · Esc closes")), self._dated)
+        self.histogram.show(self.session.store.counts, self.tr("Records over time"),
+                            self.tr("Enter goes there · Esc closes"), self._dated)
 
     def _dated(self, start: float | None) -> None:
         if start is not None and self.view.go_to_time(start) is not None:
             self._show()
 
     def action_go_to_time(self) -> None:
-        self.push_screen(Prompt(self.tr("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])")), self._timed)
+        self.prompt.ask(self.tr("go to time (HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS])"), self._timed)
 
     def _timed(self, text: str | None) -> None:
         if not text:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nsim.cli.common import add_host_config_arg, add_input_args, add_log_options
+from nsim.cli.common import add_host_config_arg, add_input_args, add_jobs_arg, add_log_options
 from nsim.errors import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from nsim.tui.session import Session
 
 SEED_YEAR = 2017
 """The seed boot (devstack, June 2017) has year-less journald stamps."""
@@ -21,22 +25,15 @@ def seed_path() -> Path:
     return Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
 
 
-def refused(paths: list[str], fmt: str = "auto", year: int | None = None) -> bool:
-    """Say on stderr, as `nsim parse` does, why a file cannot be read (missing, a directory,
-    not a nova-compute log), and return True when one cannot; reads each file up to its first
-    record only."""
-    from nsim.logs.reader import ParseRun
-
-    if "-" in paths:
+def refused(session: Session) -> bool:
+    """Open the session's inputs (nsim.tui.session.Session.open: before the app's threads);
+    say on stderr, as `nsim parse` does, why a file cannot be read (missing, a directory, not
+    a nova-compute log), and return True when one cannot."""
+    if "-" in session.paths:
         print("nsim: the terminal UI reads its keys from the terminal, so it cannot read a log "
               "from stdin; give a file", file=sys.stderr)
         return True
-    errors: list[str] = []
-    for path in paths:
-        run = ParseRun([path], fmt=fmt, year=year)
-        for _ in run:  # the first record: the file is open and its format known
-            break
-        errors += run.errors
+    errors = session.open()
     for error in errors:
         print(f"nsim: {error}", file=sys.stderr)
     return bool(errors)
@@ -46,10 +43,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from nsim.tui.app import NsimApp
     from nsim.tui.session import Session
 
-    if refused(args.files, args.format, args.year):
+    session = Session(args.files, year=args.year, fmt=args.format, config=args.host_config,
+                      follow=args.follow, jobs=args.jobs)
+    if refused(session):
         return EXIT_USAGE
-    NsimApp(Session(args.files, year=args.year, fmt=args.format, config=args.host_config,
-                    follow=args.follow), lang=args.lang).run()
+    NsimApp(session, lang=args.lang).run()
     return EXIT_OK
 
 
@@ -65,9 +63,9 @@ def cmd_teach(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     path = args.file or str(seed_path())
     year = args.year if args.year is not None or args.file else SEED_YEAR
-    if refused([path], args.format, year):
-        return EXIT_USAGE
     session = Session([path], year=year, fmt=args.format)
+    if refused(session):
+        return EXIT_USAGE
     NsimApp(session, Tour(lesson, session)).run()
     return EXIT_OK
 
@@ -82,6 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "violations exactly as the model has them at that record. "
                                    "Several files (hosts) are merged by time. Press ? for keys.")
     add_input_args(p)
+    add_jobs_arg(p)
     add_host_config_arg(p)
     p.add_argument("--follow", action="store_true",
                    help="read what is appended to the files, as tail -f does (F toggles it)")

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
-from textual.widgets import OptionList
 
+from nsim.tui.prompt import Answer, Choices
 from nsim.tui.view import Filter
 
 
-class FiltersScreen(ModalScreen[Filter | None]):
+class FiltersList(Choices):
     """Answers the filter to remove, or None."""
 
-    BINDINGS = [Binding("escape,q,x", "dismiss(None)", "close"),
+    BINDINGS = [Binding("escape,q,x", "close", "close"),
                 Binding("delete,d", "remove", "remove")]
-    DEFAULT_CSS = """
-    FiltersScreen { align: center middle; }
-    FiltersScreen > OptionList { width: 80%; max-width: 90; height: auto; max-height: 80%;
-                                 border: round $accent; }
-    """
+    DEFAULT_CSS = "FiltersList { width: 80%; max-width: 90; height: auto; max-height: 80%; }"
 
-    def __init__(self, filters: list[Filter], title: str = "Filters",
-                 hint: str = "Enter/Del removes · Esc closes") -> None:
-        super().__init__()
-        self.filters = list(filters)
-        self.title = title
-        self.hint = hint
+    def __init__(self) -> None:
+        super().__init__(id="filters")
 
-    def compose(self) -> ComposeResult:
-        options = OptionList(*(f"{n}  {f}" for n, f in enumerate(self.filters, 1)))
-        options.border_title = self.title
-        options.border_subtitle = self.hint
-        yield options
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.filters[event.option_index])
+    def show(self, filters: list[Filter], title: str, hint: str, answer: Answer) -> None:
+        """Offer `filters`, numbered."""
+        self.offer([f"{n}  {f}" for n, f in enumerate(filters, 1)], filters, title, hint, answer)
 
     def action_remove(self) -> None:
-        highlighted = self.query_one(OptionList).highlighted
-        if highlighted is not None:
-            self.dismiss(self.filters[highlighted])
+        if self.highlighted is not None:
+            self._close(self.values[self.highlighted])

@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import ProgressBar, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, ProgressBar, Static
 
 
 class StatusBar(Horizontal):
@@ -16,7 +16,7 @@ class StatusBar(Horizontal):
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; }
-    StatusBar > #status { width: 1fr; }
+    StatusBar > #status { width: 1fr; height: 1; }
     StatusBar > ProgressBar { width: 40; }
     """
 
@@ -30,11 +30,34 @@ class StatusBar(Horizontal):
         yield self.bar
 
     def show(self, text: Text, progress: float | None, done: bool) -> None:
-        self.text.update(text)
+        self.text.update(text, layout=False)  # a row whatever it says: nothing moves
         bar = self.bar
         bar.display = not done
         if progress is not None:
             bar.update(total=100, progress=round(100 * progress))
+
+
+class KeysFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it shows change: Textual rebuilds it (a
+    widget per key, 20-40 ms) each time its screen's bindings may have changed, as when the
+    focus moves. A question over the panes (nsim.tui.prompt, modal) leaves the app's keys
+    shown beneath it, as they were under a screen pushed over the panes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: list[tuple[str, str, str, bool, str]] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self.is_attached and screen is self.screen and screen.app.app_focus:
+            focused = screen.focused
+            if focused is not None and any(node.is_modal for node in focused.ancestors_with_self):
+                return
+            keys = [(b.key, b.action, b.description, enabled, tooltip)
+                    for _, b, enabled, tooltip in screen.active_bindings.values() if b.show]
+            if keys == self._keys:
+                return
+            self._keys = keys
+        super().bindings_changed(screen)
 
 
 def key_names(binding: Binding) -> str:

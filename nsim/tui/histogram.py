@@ -7,10 +7,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
-from textual.widgets import OptionList
+
+from nsim.tui.prompt import Answer, Choices
 
 # Bucket widths in seconds, the smallest that keeps the rows under MAX_ROWS is used.
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
@@ -98,27 +97,17 @@ def rows(step: int, found: list[Bucket]) -> list[str]:
     return out
 
 
-class HistogramScreen(ModalScreen[float | None]):
-    """Answers the start of the chosen bucket (epoch seconds), or None."""
+class Histogram(Choices):
+    """`i`: the buckets; Enter answers the start of the highlighted one (epoch seconds)."""
 
-    BINDINGS = [Binding("escape,q,i", "dismiss(None)", "close")]
-    DEFAULT_CSS = """
-    HistogramScreen { align: center middle; }
-    HistogramScreen > OptionList { width: 90%; max-width: 100; height: 90%;
-                                   border: round $accent; }
-    """
+    BINDINGS = [Binding("escape,q,i", "close", "close")]
+    DEFAULT_CSS = "Histogram { width: 90%; max-width: 100; height: 90%; }"
 
-    def __init__(self, counts: TimeCounts, title: str, hint: str) -> None:
-        super().__init__()
-        self.step, self.found = buckets(counts)
-        self.title = title
-        self.hint = hint
+    def __init__(self) -> None:
+        super().__init__(id="histogram")
 
-    def compose(self) -> ComposeResult:
-        options = OptionList(*rows(self.step, self.found))
-        options.border_title = f"{self.title} ({self.step} s)"
-        options.border_subtitle = self.hint
-        yield options
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.found[event.option_index].start)
+    def show(self, counts: TimeCounts, title: str, hint: str, answer: Answer) -> None:
+        """Count the buckets of `counts` and offer them."""
+        step, found = buckets(counts)
+        self.offer(rows(step, found), [b.start for b in found], f"{title} ({step} s)", hint,
+                   answer)

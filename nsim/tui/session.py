@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from nsim.logs.reader import ParseRun
@@ -35,6 +35,8 @@ FIRST_BATCH = 200
 _PROGRESS_EVERY = 0.2
 _FIRST_PAINT_WAIT = 2.0
 _MAX_NOTICES = 10_000
+_GC_YOUNG = 10_000
+"""The cyclic collector's young-generation threshold while indexing (Python's default: 700)."""
 FOLLOW_POLL = 0.5
 """Seconds between two looks at the followed files' sizes."""
 
@@ -121,10 +123,15 @@ class Session:
     def __init__(self, paths: Iterable[str], year: int | None = None, fmt: str = "auto",
                  config: HostConfig | None = None, chunk: int = CHUNK,
                  interval: int = DEFAULT_INTERVAL, cost_factor: float = COST_FACTOR,
-                 follow: bool = False) -> None:
+                 follow: bool = False, jobs: int = 1) -> None:
         self.paths = list(paths)
         self.year = year
         self.fmt = fmt
+        self.jobs = jobs
+        """As ParseRun's: 2 or more lets a second process read each large journal's lines (it
+        is forked only by `open()` called before other threads start, as the app's)."""
+        self._runs: list[ParseRun] = []
+        self._records: Iterator[Record] | None = None
         self.config = config or HostConfig()
         self.store = RecordStore(chunk)
         self.timeline = Timeline(self.store, self.config, interval, cost_factor=cost_factor)
@@ -146,6 +153,17 @@ class Session:
         self._on_progress: Callable[[], None] | None = None
 
     # -- control ----------------------------------------------------------------------
+    def open(self) -> list[str]:
+        """Open the inputs and read up to their first record (where a second process to read
+        each large journal is forked, while no other thread runs); what makes an input
+        unreadable (missing, not a nova-compute log), as `nsim parse` says it."""
+        self._runs = [ParseRun([p], fmt=self.fmt, year=self.year, on_diagnostic=self._diagnostic,
+                               jobs=self.jobs) for p in self.paths]
+        records = merged(self._runs)
+        first = next(records, None)
+        self._records = records if first is None else itertools.chain([first], records)
+        return [error for run in self._runs for error in run.errors]
+
     def start(self, on_progress: Callable[[], None] | None = None) -> None:
         """Index in a background thread; `on_progress` is called from it now and then."""
         self._on_progress = on_progress
@@ -221,20 +239,28 @@ class Session:
 
     def _index(self) -> tuple[Models, list[ParseRun]] | None:
         """Index every record of the inputs; the models and runs at their end, None when stopped."""
-        runs = [ParseRun([p], fmt=self.fmt, year=self.year, on_diagnostic=self._diagnostic)
-                for p in self.paths]
+        if self._records is None:
+            self.open()
+        runs, records = self._runs, self._records
+        assert records is not None
         models: Models = {}
         next_report = 0.0
+        threshold = gc.get_threshold()
+        # The index grows by millions of objects that live as long as the session: the
+        # cyclic collector's young-generation walks, every 700 allocations by default, cost
+        # more than they find.
+        gc.set_threshold(max(threshold[0], _GC_YOUNG), *threshold[1:])
         try:
-            for rec in merged(runs):
+            for rec in records:
                 if self._stop.is_set():
                     return None
                 self._add(models, rec)
-                self.lines_read = sum(r.counts.physical_lines for r in runs)
                 if len(self.store) == FIRST_BATCH:
+                    self.lines_read = sum(r.counts.physical_lines for r in runs)
                     self._first_screen()
                 elif time.perf_counter() >= next_report:
                     next_report = time.perf_counter() + _PROGRESS_EVERY
+                    self.lines_read = sum(r.counts.physical_lines for r in runs)
                     self._progress()
             self.timeline.offer(len(self.store), models, now=True)
             # The index lives as long as the session: out of the cyclic collector's walks,
@@ -244,6 +270,7 @@ class Session:
             self._internal_error(exc)
             return None
         finally:
+            gc.set_threshold(*threshold)
             self.lines_read = sum(r.counts.physical_lines for r in runs)
             self.done.set()
             self.first_batch.set()

@@ -20,7 +20,7 @@ import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from nsim.logs.attribution import Attribution
@@ -56,9 +56,13 @@ def finish(steps: Steps[T]) -> T:
             return done.value  # type: ignore[no-any-return]
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def epoch(stamp: datetime) -> float:
-    """Seconds since the epoch of a record's naive (UTC) stamp."""
-    return stamp.replace(tzinfo=UTC).timestamp()
+    """Seconds since the epoch of a record's naive (UTC) stamp (what its `timestamp()` as UTC
+    gives, without making an aware copy first)."""
+    return (stamp - _EPOCH).total_seconds()
 
 
 def search_text(rec: Record) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 from textual.widgets import Input
 
 from nsim.tui.app import SPEEDS, NsimApp
-from nsim.tui.filters_screen import FiltersScreen
 from nsim.tui.footer import HelpScreen
 from nsim.tui.log_pane import LogPane
 from nsim.tui.session import Session
@@ -216,9 +215,11 @@ async def test_filters_stack_are_listed_and_come_off_one_at_a_time() -> None:
             == ["During sy", "VM Resume"]
         assert title(app) == "Log +request 9b9e116b -text paused"
         await press(pilot, "x")
-        assert isinstance(app.screen, FiltersScreen)
+        assert app.focused is app.filters and app.filters.display
+        assert app.filters.option_count == 2
         await press(pilot, "enter")  # removes the first: the request
         assert title(app) == "Log -text paused"
+        assert not app.filters.display and app.focused is app.log_pane
         assert len(app.view) == total - sum(1 for m in range(total)
                                             if "paused" in session.store.get(m).message.lower())
         await answer(pilot, "f", "!level DEBUG")

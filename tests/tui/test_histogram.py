@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from array import array
 
-from textual.widgets import OptionList
-
-from nsim.tui.histogram import HistogramScreen, TimeCounts, buckets, rows
+from nsim.tui.histogram import TimeCounts, buckets, rows
 from nsim.tui.store import ERROR, VIOLATION
 from tests.tui.helpers import press, running, seed_session, sync
 
@@ -46,15 +44,16 @@ async def test_i_opens_the_histogram_and_enter_goes_to_a_bucket() -> None:
     session = seed_session()
     async with running(session) as (app, pilot):
         await press(pilot, "i")
-        screen = app.screen
-        assert isinstance(screen, HistogramScreen)
-        options = screen.query_one(OptionList)
-        assert options.option_count == len(screen.found) > 1
-        last = len(screen.found) - 1
+        options = app.histogram
+        assert options.display and app.focused is options and options.highlighted == 0
+        _, found = buckets(session.store.counts)
+        assert options.option_count == len(found) > 1
+        assert options.values == [b.start for b in found]
+        last = len(found) - 1
         options.highlighted = last
         await press(pilot, "enter")
-        assert not isinstance(app.screen, HistogramScreen)
+        assert not options.display and app.focused is app.log_pane
         index = app.view.current
         assert index is not None
-        assert session.store.times[index] >= screen.found[last].start
-        assert all(session.store.times[i] < screen.found[last].start for i in range(index))
+        assert session.store.times[index] >= found[last].start
+        assert all(session.store.times[i] < found[last].start for i in range(index))

@@ -118,3 +118,18 @@ def test_every_ui_text_has_a_chinese_translation_in_the_glossary_s_terms() -> No
             assert not [w for w in words.values() if wrong in w], wrong
     assert words["Instance"] == glossary["instance"]["zh"]
     assert words["Image cache"].startswith(glossary["image"]["zh"])
+
+
+@sync
+async def test_a_pane_s_scroll_range_follows_its_text_at_every_step() -> None:
+    session = seed_session()
+    async with running(session) as (app, pilot):
+        heights = set()
+        for _ in range(40):  # texts that grow past a pane and shrink back
+            await press(pilot, "j")
+            for pane in app.query(Pane):
+                body = pane.query_one(".body")
+                assert pane.max_scroll_y == max(0, body.outer_size.height
+                                                - pane.scrollable_content_region.height), pane.id
+                heights.add((pane.id, body.outer_size.height))
+        assert len({h for name, h in heights if name == "event"}) > 1
