@@ -9,16 +9,16 @@ command in a fresh process whose peak RSS (ru_maxrss) is read when it ends. Memo
 the file's size when each ratio (large / small) stays near 1 while the files grow F times;
 the last line printed is `memory_ratio R` (the largest of the three ratios).
 
-Measured (N=500; peak RSS small -> large): before issue 12's replay memory work, at F=4
-simulate 44.2 -> 44.3 MB, parse 49.5 -> 49.8 MB, replay 53.1 -> 62.9 MB (1.19), and at
-F=16 replay 53.1 -> 100.6 MB (1.89): every deleted instance was kept whole (~2.3 KB with
-its phases), with its idle uuid lock, and the report was built whole before it was
-written. Since (deleted instances packed, nsim.model.instances; idle locks dropped; the
-report written a line at a time): F=4 simulate 44.1 -> 44.4 MB, parse 49.6 -> 49.9 MB,
-replay 51.7 -> 53.7 MB (1.04); F=16 replay 51.7 -> 60.0 MB (1.16). What still grows, about
-1 KB a boot: the packed instance the report lists (~0.4 KB), the request ties that let a
-later untagged line find its instance (~0.4 KB), the instance's key and the tracker's
-set of instances that hold nothing (nsim.model.resource_tracker `uncounted`).
+Measured (N=500; peak RSS small -> large; 2 cores shared with other jobs): at main before
+issue 12's replay memory work, replay 53.3 -> 63.0 MB at F=4 (1.18) and -> 101.1 MB at F=16
+(1.90): every deleted instance was kept whole (~2.3 KB with its phases), with its idle uuid
+lock, and the report was built whole before it was written. Since (deleted instances
+packed, nsim.model.instances; idle locks dropped; the report written a line at a time):
+F=4 simulate 44.4 -> 44.5 MB, parse 50.5 -> 50.6 MB, replay 52.6 -> 54.1 MB (1.03); F=16
+replay 52.6 -> 62.6 MB (1.19). What still grows, about 1.3 KB a boot: the packed instance
+the report lists (~0.4 KB), the request ties that let a later untagged line find its
+instance (~0.5 KB), the instance's key and the tracker's set of instances that hold
+nothing (nsim.model.resource_tracker `uncounted`).
 """
 
 from __future__ import annotations
