@@ -297,8 +297,7 @@ class ResourceTracker:
         # usage at a step the log need not show, and the next audit recounts it.
         waiting = [c for c in self.pending[resource]
                    if c.direction < 0 and not audit and abs(outcome.residual) <= EPSILON]
-        self._absorb(resource)
-        self._set_pending(resource, waiting)
+        self._absorb(resource, waiting)
         self.baseline[resource] += logged - self.used(resource)
         if audit:
             for uuid, m in list(self.maybes[resource].items()):
@@ -306,13 +305,15 @@ class ResourceTracker:
                     del self.maybes[resource][uuid]
         return Observed(False, model, logged, outcome)
 
-    def _absorb(self, resource: str) -> None:
-        """Pending changes are settled: the instances still arriving are now inside the
-        baseline, with amounts unknown."""
+    def _absorb(self, resource: str, waiting: list[Change] | None = None) -> None:
+        """Pending changes are settled but those `waiting`: the instances still arriving are
+        now inside the baseline, with amounts unknown. So are those leaving, as their
+        departure need not have happened yet (a later line may show it: update_usage)."""
+        waiting = waiting or []
         for change in self.pending[resource]:
-            if change.direction >= 0 and change.uuid:
+            if change.uuid and change not in waiting:
                 self.absorbed[resource].add(change.uuid)
-        self._set_pending(resource, [])
+        self._set_pending(resource, waiting)
 
     def view(self) -> ResourceView:
         def used(resource: str) -> float | None:

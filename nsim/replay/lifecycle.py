@@ -273,6 +273,12 @@ class LifecycleChecks(ObserverState):
             # "Terminating instance" is logged before the destroy's timer starts.
             self._check_span("took-seconds", f"{inst.uuid}: took destroy", seconds, stamp,
                              early=inst.phase("delete").start, inside=None)
+        elif step == "deallocate_network" and not inst.cleaning and (
+                inst.task_state == TaskState.DELETING or inst.vm_state == VmState.DELETED):
+            # A delete's usage leaves after this line, at an update_usage that need not be
+            # logged (nova/compute/manager.py _delete_instance: _shutdown_instance, then
+            # _complete_deletion): an instance the model put inside the baseline leaves now.
+            self.host.instance_leaving(inst.uuid, self.where(), "deleted")
 
     def _terminating(self, rec: Record, ev: teardown.Terminating) -> None:
         inst = self._inst(rec)

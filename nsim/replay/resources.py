@@ -10,6 +10,8 @@ from nsim.logs.record import Record
 from nsim.model.claims import UNITS, Claim
 from nsim.replay.state import (
     BUILD_STEPS,
+    CLAIM_EVENTS,
+    UNDER_RESOURCE_LOCK,
     Attempt,
     ObserverState,
 )
@@ -19,11 +21,14 @@ class ResourceChecks(ObserverState):
     """Checks of the resource tracker's lines: claims, their tests and outcomes, audits."""
 
     def _missing_claim_outcome(self, rec: Record) -> None:
-        """A claim attempt whose outcome line is missing (an excerpt): the build going on
-        says it succeeded; anything else leaves it open (nova may count it or not)."""
+        """A claim attempt whose outcome line is missing (an excerpt), as the instance's build
+        going on shows (it succeeded) or a line under the lock the claim held (it is left
+        open: nova may count it or not)."""
         uuid = self._uuid(rec)
+        lock_free = type(rec.event) in UNDER_RESOURCE_LOCK and (
+            uuid is not None or type(rec.event) not in CLAIM_EVENTS)
         for other, attempt in list(self._pending.items()):
-            if other == uuid and not isinstance(rec.event, BUILD_STEPS):
+            if not (isinstance(rec.event, BUILD_STEPS) if other == uuid else lock_free):
                 continue
             del self._pending[other]
             inst = self.host.instance(other)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from nsim.events import (
+    audit,
     build,
     claim,
     failure,
@@ -59,6 +60,17 @@ CLAIM_EVENTS = frozenset((
     claim.ClaimVcpuTotal, claim.ClaimVcpuLimit, claim.ClaimSuccessful, claim.ClaimFailed,
     claim.InsufficientResources, claim.ClaimAttempt, lock.LockAcquiring, lock.LockAcquired,
     lock.LockReleased))
+
+# Lines nova logs holding the compute_resources lock, which a claim holds from its attempt
+# to its outcome (nova/compute/resource_tracker.py: instance_claim, resize_claim and
+# _update_available_resource are synchronized on it): a claim of another instance, the
+# audit's usage. A claim still pending then has ended, its outcome line missing. Other
+# lines of other instances can come in between (other greenthreads run while it waits).
+UNDER_RESOURCE_LOCK = frozenset((
+    claim.ClaimAttempt, claim.ClaimTotal, claim.ClaimVcpuTotal, claim.ClaimLimit,
+    claim.ClaimVcpuLimit, claim.ClaimLimitUnspecified, claim.ClaimSuccessful,
+    claim.ClaimFailed, claim.InsufficientResources, audit.FinalResourceView,
+    audit.FreeResource))
 
 
 # Lines of a build past its claim.
@@ -127,7 +139,7 @@ class ObserverState:
         handler = self._handlers.get(type(event))
         if handler is not None:
             self._rec, self._rec_uuid = rec, uuid
-            if self._pending and type(event) not in CLAIM_EVENTS:
+            if self._pending:
                 self._missing_claim_outcome(rec)
             handler(rec, event)
             self._pack_deleted(uuid)
