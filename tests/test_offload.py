@@ -220,3 +220,53 @@ def test_replay_with_two_jobs_prints_what_one_prints(tmp_path: Path) -> None:
     bad = subprocess.run([*nsim, "-j", "0"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "'0' is not a number of processes (1-64)" in bad.stderr
+
+
+def test_an_ignored_ctrl_c_leaves_the_reader_running(tmp_path: Path) -> None:
+    """Started with SIGINT ignored (a background job), the child ignores it too."""
+    path = tmp_path / "long.journal"
+    path.write_bytes(SEED.read_bytes() * 100)
+    out = _run("""
+import os, signal, sys
+from nsim.logs.reader import ParseRun
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+run = ParseRun([sys.argv[1]], year=2023, jobs=2, min_bytes=0)
+records = iter(run)
+for _ in range(300):
+    next(records)
+with open(f"/proc/self/task/{os.getpid()}/children") as children:
+    (child,) = children.read().split()
+os.kill(int(child), signal.SIGINT)
+print(300 + sum(1 for _ in records), run.errors)
+""", path)
+    assert out.split() == [str(100 * len(list(ParseRun([str(SEED)], year=2023)))), "[]"]
+
+
+def test_frames_cut_by_size_read_what_one_reads(tmp_path: Path) -> None:
+    path = _bad_journal(tmp_path)
+    out = _run("""
+import json, sys
+from nsim.logs import offload
+from nsim.logs.reader import ParseRun
+offload.FRAME_CHARS = 300  # a frame a line or two
+run = ParseRun([sys.argv[1]], year=2023, jobs=2, min_bytes=0)
+records = [rec.to_json() for rec in run]
+json.dump([records, run.counts.summary(), [str(d) for d in run.diagnostics], run.errors],
+          sys.stdout, default=str)
+""", path)
+    assert json.loads(out) == _read(path, 1)["read"]
+
+
+def test_stdin_is_read_by_one_process(tmp_path: Path) -> None:
+    """Given twice, stdin is read once: the second `-` is empty, as with -j 1."""
+    path = tmp_path / "long.journal"
+    path.write_bytes(SEED.read_bytes() * (offload.MIN_BYTES // SEED.stat().st_size + 1))
+    said = []
+    for jobs in ("1", "2"):
+        with path.open("rb") as stdin:
+            done = subprocess.run([sys.executable, "-m", "nsim.cli", "parse", "-", "-", "-j", jobs,
+                                   "--year", "2023", "--to", "jsonl"], stdin=stdin,
+                                  capture_output=True, text=True)
+        said.append((done.returncode, done.stdout, done.stderr))
+    assert said[1] == said[0]
+    assert "<stdin>: empty file" in said[0][2]

@@ -23,15 +23,18 @@ from nsim.logs import journal
 from nsim.logs.envelope import Entry, Line
 from nsim.logs.record import Diagnostic
 from nsim.logs.sniff import ANSI, FileLayout, Numbered
-from nsim.logs.source import Source
+from nsim.logs.source import STDIN, Source
 from nsim.report.progress import PROGRESS_THREAD
 
 MIN_BYTES = 2 * 1024 * 1024
 """Smaller inputs are read in one process: a fork costs more than their envelopes."""
 BATCH = 512
-"""Lines per frame."""
+"""Lines per frame, at most."""
+FRAME_CHARS = 4 * 1024 * 1024
+"""A frame ends after the line that takes its text past this (memory stays bounded whatever
+the lines' length)."""
 _LINE, _DIAGNOSTIC, _END, _FAILED = range(4)
-_SIZE = 4
+_SIZE = 8
 
 
 class OffloadError(RuntimeError):
@@ -61,10 +64,11 @@ def can_fork() -> bool:
 
 def worth_a_child(source: Source, layout: FileLayout, jobs: int, min_bytes: int) -> bool:
     """Whether a child is to read the rest of a journal's lines: `jobs` allows two, the input
-    is a regular file of `min_bytes` or more, and its lines are read as they are (not joined
-    from a terminal's rows, no file-name prefix)."""
+    is a regular file of `min_bytes` or more (not stdin: a second `-` would read what the
+    parent's buffer held), and its lines are read as they are (not joined from a terminal's
+    rows, no file-name prefix)."""
     if jobs < 2 or layout.wrap is not None or layout.prefixed or not source.regular \
-            or not can_fork():
+            or source.name == STDIN or not can_fork():
         return False
     try:
         return os.fstat(source.stream.fileno()).st_size >= min_bytes
@@ -100,8 +104,10 @@ def _send(out: BinaryIO, frame: list[Any]) -> None:
 def _child(lines: Iterator[Numbered], relay: Relay, out: BinaryIO,
            error: Callable[[], str | None]) -> NoReturn:
     """Read and parse every line, send them, and end the process."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child quietly
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child quietly
     frame: list[Any] = []
+    size = 0
     relay.target = lambda d: frame.append((_DIAGNOSTIC, d.line, d.message, d.bad_lines))
     status = 0
     try:
@@ -112,9 +118,11 @@ def _child(lines: Iterator[Numbered], relay: Relay, out: BinaryIO,
             else:
                 clean = ANSI.sub("", text) if "\x1b" in text else text
                 frame.append((_LINE, lineno, text, _flat(parse(clean))))
-            if len(frame) >= BATCH:
+                size += len(text)
+            if len(frame) >= BATCH or size >= FRAME_CHARS:
                 _send(out, frame)
                 frame = []
+                size = 0
         frame.append((_END, error()))
         _send(out, frame)
         out.flush()
@@ -152,8 +160,11 @@ class Offloaded:
             os.close(write)
             raise
         if self._pid == 0:
-            os.close(read)
-            _child(lines, relay, os.fdopen(write, "wb"), error)
+            try:
+                os.close(read)
+                _child(lines, relay, os.fdopen(write, "wb"), error)
+            finally:  # never back into the parent's code with the parent's buffers
+                os._exit(1)
         os.close(write)
         self._pipe = os.fdopen(read, "rb")
 
@@ -166,7 +177,12 @@ class Offloaded:
                                        "without finishing")
                 envelopes = self.envelopes
                 envelopes.clear()
-                frame = marshal.loads(self._pipe.read(int.from_bytes(head, "little")))
+                size = int.from_bytes(head, "little")
+                data = self._pipe.read(size)
+                if len(data) < size:
+                    raise OffloadError(f"{self._source}: the process reading its lines ended "
+                                       "in the middle of a frame")
+                frame = marshal.loads(data)
                 lines = []
                 for item in frame:
                     tag = item[0]

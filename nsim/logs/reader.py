@@ -28,7 +28,7 @@ from nsim.logs.sniff import (
     record_start,
     sniff,
 )
-from nsim.logs.source import MAX_LINE_BYTES, Source, SourceError, open_source, physical_lines
+from nsim.logs.source import MAX_LINE_BYTES, STDIN, Source, SourceError, open_source, physical_lines
 from nsim.logs.wrap import unwrapped
 
 _OSLO_SUFFIX = re.compile(r" ([\w<>.]+) (/\S+\.py):(\d{1,9})$")
@@ -198,7 +198,7 @@ class _FileParser:
         if self.clock.inferred is not None and self.name not in self.inferred_years:
             year = self.clock.inferred
             self.inferred_years[self.name] = (year, lineno)
-            origin = ("the current date" if self.name == "<stdin>"
+            origin = ("the current date" if self.name == STDIN
                       else f"the file's modification time, {self.source.mtime:%Y-%m-%d}")
             self.report(Diagnostic(
                 source=self.name, line=lineno,

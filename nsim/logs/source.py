@@ -27,6 +27,10 @@ _GARBAGE = bytes(c for c in range(32) if c not in (9, 27)) + b"\x7f"
 _GARBAGE_TABLE = bytes.maketrans(b"", b"")
 
 
+STDIN = "<stdin>"
+"""The name of standard input as an input ('-')."""
+
+
 class SourceError(NsimError):
     """An input that cannot be read at all (missing, a directory, unreadable)."""
 
@@ -51,7 +55,7 @@ class Source:
 def open_source(path: str) -> Source:
     """Open `path` ('-' = stdin); gzip is recognised by its magic bytes, on stdin too."""
     if path == "-":
-        return Source("<stdin>", _gunzipped(sys.stdin.buffer, "<stdin>"), datetime.now(),
+        return Source(STDIN, _gunzipped(sys.stdin.buffer, STDIN), datetime.now(),
                       regular=_is_regular(sys.stdin.buffer))
     p = Path(path)
     try:

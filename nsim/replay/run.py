@@ -6,7 +6,7 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +136,7 @@ def _timed(run: ParseRun, order: int) -> Iterator[tuple[datetime, int, int, Reco
         yield last, order, seq, rec
 
 
-def merged(runs: list[ParseRun]) -> Iterator[Record]:
+def merged(runs: list[ParseRun]) -> Generator[Record, None, None]:
     """Records of several inputs in time order (stable within each input)."""
     if len(runs) == 1:  # nothing to merge with
         yield from runs[0]

@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from nsim.logs.reader import ParseRun
@@ -132,6 +132,7 @@ class Session:
         is forked only by `open()` called before other threads start, as the app's)."""
         self._runs: list[ParseRun] = []
         self._records: Iterator[Record] | None = None
+        self._merged: Generator[Record, None, None] | None = None
         self.config = config or HostConfig()
         self.store = RecordStore(chunk)
         self.timeline = Timeline(self.store, self.config, interval, cost_factor=cost_factor)
@@ -159,9 +160,10 @@ class Session:
         unreadable (missing, not a nova-compute log), as `nsim parse` says it."""
         self._runs = [ParseRun([p], fmt=self.fmt, year=self.year, on_diagnostic=self._diagnostic,
                                jobs=self.jobs) for p in self.paths]
-        records = merged(self._runs)
-        first = next(records, None)
-        self._records = records if first is None else itertools.chain([first], records)
+        self._merged = merged(self._runs)
+        first = next(self._merged, None)
+        self._records = (self._merged if first is None
+                         else itertools.chain([first], self._merged))
         return [error for run in self._runs for error in run.errors]
 
     def start(self, on_progress: Callable[[], None] | None = None) -> None:
@@ -253,6 +255,7 @@ class Session:
         try:
             for rec in records:
                 if self._stop.is_set():
+                    self._close_inputs()
                     return None
                 self._add(models, rec)
                 if len(self.store) == FIRST_BATCH:
@@ -268,6 +271,7 @@ class Session:
             gc.freeze()
         except Exception as exc:  # shown in the UI instead of a crash
             self._internal_error(exc)
+            self._close_inputs()
             return None
         finally:
             gc.set_threshold(*threshold)
@@ -276,6 +280,11 @@ class Session:
             self.first_batch.set()
             self._progress()
         return models, runs
+
+    def _close_inputs(self) -> None:
+        """Stop reading the inputs (their line readers' processes end with them)."""
+        if self._merged is not None:
+            self._merged.close()
 
     def _internal_error(self, exc: Exception) -> None:
         self._notice(self.paths[0] if len(self.paths) == 1 else "input", None,

@@ -71,3 +71,22 @@ def test_tui_takes_jobs_and_opens_before_the_app(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(NsimApp, "run", lambda self, *a, **k: calls.append("run"))
     assert main(["tui", SEED, "-j", "3", "--year", "2017"]) == 0
     assert calls == [("open", 3), "run"]
+
+
+def test_a_stopped_index_ends_the_reader(tmp_path: Path) -> None:
+    path = Path(repeat_seed(tmp_path, "boots.journal", 100))
+    done = subprocess.run([sys.executable, "-c", """
+import os, sys
+from nsim.tui.session import Session
+session = Session([sys.argv[1]], year=2017, jobs=2)
+session.open()
+def children():
+    with open(f"/proc/self/task/{os.getpid()}/children") as f:
+        return f.read().split()
+print(len(children()))
+session.start()
+session.first_batch.wait()
+session.stop()
+print(len(children()), session.done.is_set())
+""", str(path)], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["1", "0", "True"]
