@@ -24,7 +24,6 @@ stream take 0.6-0.7 s more than each alone (3.9 s against 2.7 + 0.5): the time i
 
 from __future__ import annotations
 
-import argparse
 import resource
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks.bench_vs_lnav import lnav_command, scenario
+from benchmarks.bench_vs_lnav import journal_args, lnav_command, scenario
 from benchmarks.workload import NSIM, check_exit
 from nsim.events import catalog
 from nsim.logs import journal
@@ -66,11 +65,7 @@ def own_cpu(work: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--boots", type=int, default=2000)
-    ap.add_argument("--journal", type=Path, help="build the journal here (or reuse it)")
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    args = journal_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.journal or Path(tmp) / "zed.journal"
         if not path.exists():

@@ -65,12 +65,17 @@ def wall(cmd: Sequence[str], repeat: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def journal_args(doc: str) -> argparse.Namespace:
+    """--boots N, --journal PATH and --repeat K, as the benchmarks on this journal take them."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--boots", type=int, default=2000)
     ap.add_argument("--journal", type=Path, help="build the journal here and keep it")
     ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = journal_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.journal or Path(tmp) / "zed.journal"
         sim = simulate(scenario(args.boots), path)

@@ -22,10 +22,9 @@ LOGS = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.suffix != ".md") 
     REAL_LOGS.glob("*.log"))
 
 
-_FRESH = """
+PARSE_SPY = """
 import json, os, sys
 from nsim.logs import journal
-from nsim.logs.reader import ParseRun
 parses = 0
 parse = journal.parse_line
 def spy(text):
@@ -33,6 +32,11 @@ def spy(text):
     parses += 1
     return parse(text)
 journal.parse_line = spy
+"""
+"""The start of a fresh interpreter's script that counts, in `parses`, the envelopes that
+process parsed itself."""
+_FRESH = PARSE_SPY + """
+from nsim.logs.reader import ParseRun
 if sys.argv[4:] == ["nofork"]:
     def refuse():
         raise BlockingIOError(11, "Resource temporarily unavailable")

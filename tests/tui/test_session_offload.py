@@ -15,19 +15,11 @@ from nsim.logs.offload import MIN_BYTES
 from nsim.logs.sniff import SNIFF_LINES
 from nsim.tui.app import NsimApp
 from nsim.tui.session import Session
+from tests.test_offload import PARSE_SPY
 from tests.tui.helpers import SEED, YEAR, repeat_seed
 
-_INDEX = """
-import json, sys
-from nsim.logs import journal
+_INDEX = PARSE_SPY + """
 from nsim.tui.session import Session
-parses = 0
-parse = journal.parse_line
-def spy(text):
-    global parses
-    parses += 1
-    return parse(text)
-journal.parse_line = spy
 session = Session([sys.argv[1]], year=int(sys.argv[2]), jobs=int(sys.argv[3]), chunk=64)
 assert session.open() == []
 session.run()
