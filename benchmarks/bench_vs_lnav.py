@@ -16,6 +16,9 @@ The last line printed is `replay_vs_lnav R`: nsim replay's wall time / lnav's.
 
 Measured (2 cores shared with other jobs, `--repeat 3`): lnav 0.22 s; nsim replay 5.6 s
 (R 25; 6.9 s, R 31 before the second round of issue 12); parse --to jsonl 6.0 s (27; 7.9 s, 35).
+Fourth round (a quiet machine, lnav 0.19 s): nsim replay 2.96 s wall, 4.13 s CPU of both
+processes (R 15.8; with -j 1, alternating in the same minutes: 4.02 s, against 3.95 s at the
+round's start), parse --to jsonl 3.34 s (17.9).
 """
 
 from __future__ import annotations
