@@ -85,7 +85,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -97,6 +96,8 @@ from typing import Any
 
 from bench_tui import YEAR, write_journal
 from bench_vs_lnav import lnav_command, wall
+
+from nsim.cli.common import default_jobs
 
 KEYS = ("j", "k", "pagedown", "pageup", "home", "end", "e", "E")
 """Keys pressed at each position (a key that cannot move, as k at the first record, still
@@ -272,7 +273,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="lnav runs (the median is kept)")
     ap.add_argument("--only", default=",".join(GROUPS),
                     help=f"time only these kinds of keys, comma-separated (of {','.join(GROUPS)})")
-    ap.add_argument("--jobs", type=int, default=2 if (os.cpu_count() or 1) >= 2 else 1,
+    ap.add_argument("--jobs", type=int, default=default_jobs(),
                     help="as nsim tui -j (default: 2 where there are two cores)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -4,6 +4,7 @@ gives exactly what one process gives: records, counts, diagnostics in their orde
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from nsim.cli.common import default_jobs
 from nsim.logs import journal, offload
 from nsim.logs.reader import ParseRun
 from nsim.logs.sniff import SNIFF_LINES
@@ -274,3 +276,11 @@ def test_stdin_is_read_by_one_process(tmp_path: Path) -> None:
         said.append((done.returncode, done.stdout, done.stderr))
     assert said[1] == said[0]
     assert "<stdin>: empty file" in said[0][2]
+
+
+def test_the_default_jobs_follow_the_cores_this_process_may_use() -> None:
+    narrowed = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
+                               "from nsim.cli.common import default_jobs; print(default_jobs())"],
+                              capture_output=True, text=True, check=True)
+    assert narrowed.stdout.split() == ["1"]
+    assert default_jobs() == (2 if len(os.sched_getaffinity(0)) >= 2 else 1)

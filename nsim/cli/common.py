@@ -145,10 +145,17 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
                    help="year of journald stamps that carry none (default: from file mtime)")
 
 
+def default_jobs() -> int:
+    """2 where this process may run on two cores or more (its CPU affinity, which a container
+    or `taskset` narrows), else 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if (cores or 1) >= 2 else 1
+
+
 def add_jobs_arg(p: argparse.ArgumentParser) -> None:
     """-j/--jobs: processes reading each input (2 or more: a second reads a large journal's
     lines and parses their envelopes meanwhile)."""
-    default = 2 if (os.cpu_count() or 1) >= 2 else 1
+    default = default_jobs()
     p.add_argument("-j", "--jobs", type=jobs_arg, default=default, metavar="N",
                    help="processes reading each input: with 2 or more, a journal of 2 MiB or "
                         "more has its lines read and their envelopes parsed by a second "
