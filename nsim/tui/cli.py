@@ -25,18 +25,18 @@ def seed_path() -> Path:
     return Path(__file__).resolve().parents[2] / "sample_logs" / "seed-boot.journal"
 
 
-def refused(session: Session) -> bool:
+def opened(session: Session) -> bool:
     """Open the session's inputs (nsim.tui.session.Session.open: before the app's threads);
     say on stderr, as `nsim parse` does, why a file cannot be read (missing, a directory, not
-    a nova-compute log), and return True when one cannot."""
+    a nova-compute log, stdin), and return whether all could be."""
     if "-" in session.paths:
         print("nsim: the terminal UI reads its keys from the terminal, so it cannot read a log "
               "from stdin; give a file", file=sys.stderr)
-        return True
+        return False
     errors = session.open()
     for error in errors:
         print(f"nsim: {error}", file=sys.stderr)
-    return bool(errors)
+    return not errors
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -45,7 +45,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
     session = Session(args.files, year=args.year, fmt=args.format, config=args.host_config,
                       follow=args.follow, jobs=args.jobs)
-    if refused(session):
+    if not opened(session):
         return EXIT_USAGE
     NsimApp(session, lang=args.lang).run()
     return EXIT_OK
@@ -64,7 +64,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     path = args.file or str(seed_path())
     year = args.year if args.year is not None or args.file else SEED_YEAR
     session = Session([path], year=year, fmt=args.format)
-    if refused(session):
+    if not opened(session):
         return EXIT_USAGE
     NsimApp(session, Tour(lesson, session)).run()
     return EXIT_OK
